@@ -1,0 +1,27 @@
+// Lint with type information; keep I/O out of the pure core (model/, plan/, schedule/).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ioModules = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'ssh2', 'execa', 'simple-git', 'net', 'node:net'];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'var/', 'bench/', 'example/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      globals: { process: 'readonly', console: 'readonly' },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/model/**', 'src/plan/**', 'src/schedule/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'model/, plan/ and schedule/ are pure: do I/O at the edges and pass data in.' })) }],
+      'no-restricted-globals': ['error', { name: 'process', message: 'Only src/cli/ touches process.' }],
+    },
+  },
+);

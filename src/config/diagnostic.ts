@@ -1,0 +1,44 @@
+/**
+ * A located problem in a config, recipe or state file. Expected failures are values
+ * of this type; only bugs throw.
+ */
+export type Severity = 'error' | 'warning';
+
+export interface Diagnostic {
+  readonly severity: Severity;
+  /** Path of the file, as shown to the user (relative to the config directory when inside it). */
+  readonly file: string;
+  /** 1-based line; absent when the problem is with the file as a whole. */
+  readonly line?: number;
+  /** 1-based column. */
+  readonly col?: number;
+  /** What is wrong, in one sentence without a final period. */
+  readonly message: string;
+  /** What to do about it. */
+  readonly hint?: string;
+}
+
+/** `file:line:col: error: message` then an indented `hint:` line. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.line !== undefined ? `${d.file}:${d.line}:${d.col ?? 1}` : d.file;
+  const head = `${where}: ${d.severity}: ${d.message}`;
+  return d.hint !== undefined ? `${head}\n  hint: ${d.hint}` : head;
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
+}
+
+/** Stable order: by file, line, column, then message. */
+export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  return [...diagnostics].sort(
+    (a, b) =>
+      a.file.localeCompare(b.file) ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.col ?? 0) - (b.col ?? 0) ||
+      a.message.localeCompare(b.message),
+  );
+}
+
+/** Expected failures as data: `{ ok: true, value }` or `{ ok: false, error }`. */
+export type Result<T, E = Diagnostic[]> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
