@@ -1,0 +1,308 @@
+/**
+ * Loads and validates a config directory: hosts.yaml, branches/*.yaml and
+ * pipelines/*.yaml. Every problem found is returned (not only the first), each
+ * located at its YAML node.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { hashCanonical } from '../model/canonical.js';
+import { crossCheck } from './crossCheck.js';
+import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostic.js';
+import { validateAgainstSchema, type SchemaName } from './schema.js';
+import {
+  DEFAULT_STEP_TIMEOUT_SECONDS,
+  DEFAULT_WORKDIR,
+  parseDuration,
+  type BranchConfig,
+  type BranchName,
+  type Config,
+  type HostConfig,
+  type HostName,
+  type PipelineConfig,
+  type RepoConfig,
+  type SourceConfig,
+} from './types.js';
+import { diagnosticAt, parseYaml, positionOf, type YamlFile } from './yamlFile.js';
+
+export interface LoadResult {
+  /** Null when any error was found. */
+  readonly config: Config | null;
+  /** Errors and warnings, sorted by file and position. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+const BRANCH_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Reads, parses and schema-checks one YAML file of the config directory. */
+function readConfigFile(dir: string, rel: string, schema: SchemaName, diagnostics: Diagnostic[]): { yaml: YamlFile; data: unknown } | null {
+  const abs = path.join(dir, rel);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    diagnostics.push({
+      severity: 'error',
+      file: rel,
+      message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(error)})`,
+      hint: code === 'ENOENT' ? missingFileHint(rel) : 'check the file permissions',
+    });
+    return null;
+  }
+  const { yaml, diagnostics: syntax } = parseYaml(rel, text);
+  if (syntax.length > 0) {
+    diagnostics.push(...syntax);
+    return null;
+  }
+  const data: unknown = yaml.doc.toJS();
+  if (data === null || data === undefined) {
+    diagnostics.push({ severity: 'error', file: rel, line: 1, col: 1, message: 'the file is empty', hint: missingFileHint(rel) });
+    return null;
+  }
+  const schemaErrors = validateAgainstSchema(schema, data, yaml);
+  if (schemaErrors.length > 0) {
+    diagnostics.push(...schemaErrors);
+    return null;
+  }
+  return { yaml, data };
+}
+
+function missingFileHint(rel: string): string {
+  if (rel === 'hosts.yaml') return 'create hosts.yaml with at least one host, e.g. `hosts: [{ name: local, transport: local, power: 2 }]` (or pass -C with the config directory)';
+  return `create ${rel} (see docs/CONFIG.md)`;
+}
+
+function resolvePath(dir: string, p: string): string {
+  return path.isAbsolute(p) ? path.normalize(p) : path.join(dir, p);
+}
+
+interface WrittenHost {
+  name: string;
+  transport: 'local' | 'ssh';
+  power: number;
+  labels?: string[];
+  address?: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  passphraseEnv?: string;
+  knownHostsFile?: string;
+  workdir?: string;
+}
+
+function loadHosts(dir: string, diagnostics: Diagnostic[]): HostConfig[] | null {
+  const file = readConfigFile(dir, 'hosts.yaml', 'hosts', diagnostics);
+  if (file === null) return null;
+  const written = (file.data as { hosts: WrittenHost[] }).hosts;
+  return written.map((h, i) => ({
+    name: h.name as HostName,
+    transport: h.transport,
+    power: h.power,
+    labels: h.labels ?? [],
+    ...(h.address !== undefined ? { address: h.address } : {}),
+    port: h.port ?? 22,
+    ...(h.user !== undefined ? { user: h.user } : {}),
+    ...(h.identityFile !== undefined ? { identityFile: resolvePath(dir, h.identityFile) } : {}),
+    ...(h.passphraseEnv !== undefined ? { passphraseEnv: h.passphraseEnv } : {}),
+    ...(h.knownHostsFile !== undefined ? { knownHostsFile: resolvePath(dir, h.knownHostsFile) } : {}),
+    workdir: h.workdir ?? DEFAULT_WORKDIR,
+    file: 'hosts.yaml',
+    position: positionOf(file.yaml, ['hosts', i]),
+  }));
+}
+
+interface WrittenPipeline {
+  steps: { name: string; run: string; timeout?: string; idleTimeout?: string }[];
+  artifacts?: string[];
+}
+
+function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagnostic[]): PipelineConfig | null {
+  const file = readConfigFile(dir, rel, 'pipeline', diagnostics);
+  if (file === null) return null;
+  const written = file.data as WrittenPipeline;
+  const names = new Map<string, number>();
+  let ok = true;
+  written.steps.forEach((step, i) => {
+    const first = names.get(step.name);
+    if (first !== undefined) {
+      diagnostics.push(diagnosticAt(file.yaml, ['steps', i, 'name'], `step "${step.name}" is defined twice (first as step ${first + 1})`, 'give each step its own name'));
+      ok = false;
+    } else names.set(step.name, i);
+  });
+  if (!ok) return null;
+  const steps = written.steps.map((step) => {
+    const idle = step.idleTimeout !== undefined ? parseDuration(step.idleTimeout) : undefined;
+    return {
+      name: step.name,
+      run: step.run,
+      timeoutSeconds: step.timeout !== undefined ? (parseDuration(step.timeout) ?? DEFAULT_STEP_TIMEOUT_SECONDS) : DEFAULT_STEP_TIMEOUT_SECONDS,
+      ...(idle !== undefined ? { idleTimeoutSeconds: idle } : {}),
+    };
+  });
+  const artifacts = written.artifacts ?? [];
+  // Timeouts do not change what a build produces, so they stay out of the digest.
+  const digest = hashCanonical({ steps: steps.map((s) => ({ name: s.name, run: s.run })), artifacts });
+  return { name, file: rel, steps, artifacts, digest };
+}
+
+interface WrittenBranch {
+  source: { path?: string; git?: string; ref?: string; subdir?: string; format: SourceConfig['format'] };
+  pipeline: string;
+  hosts?: { labels?: string[] };
+  rebuild?: BranchConfig['rebuild'];
+  prerequisites?: { name: string; path: string; sha256: string }[];
+  duds?: { package: string; reason: string }[];
+  repos: {
+    name: string;
+    path: string;
+    format: RepoConfig['format'];
+    packages?: string[];
+    prune?: boolean;
+    review?: RepoConfig['review'];
+    hooks?: { afterPublish?: string[] };
+  }[];
+}
+
+function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnostic[]): BranchConfig | null {
+  const file = readConfigFile(dir, rel, 'branch', diagnostics);
+  if (file === null) return null;
+  const w = file.data as WrittenBranch;
+  const errorsBefore = diagnostics.length;
+  const at = (p: (string | number)[], message: string, hint: string): void => {
+    diagnostics.push(diagnosticAt(file.yaml, p, message, hint));
+  };
+
+  let source: SourceConfig | null = null;
+  if (w.source.path !== undefined && w.source.git !== undefined) {
+    at(['source', 'git'], 'source has both `path` and `git`', 'keep one: `path` for a directory, `git` (with `ref`) for a repository');
+  } else if (w.source.path !== undefined) {
+    source = { kind: 'path', path: resolvePath(dir, w.source.path), format: w.source.format };
+    if (w.source.ref !== undefined || w.source.subdir !== undefined) {
+      at(['source', w.source.ref !== undefined ? 'ref' : 'subdir'], '`ref` and `subdir` only apply to git sources', 'remove it, or use `git:` instead of `path:`');
+    }
+  } else if (w.source.git !== undefined) {
+    at(['source', 'git'], 'git sources are not supported by this version of buildfleet yet', 'check the recipes out and point `source.path` at the directory');
+  } else {
+    at(['source'], 'source needs `path` (a directory) or `git` (a repository)', 'add e.g. `path: recipes`');
+  }
+  if (w.source.format !== 'recipe') {
+    at(['source', 'format'], `source format "${w.source.format}" is not supported by this version of buildfleet yet`, 'use `format: recipe` (native recipe.yaml files)');
+  }
+  if (source?.kind === 'path' && !isDirectory(source.path)) {
+    at(['source', 'path'], `source directory ${JSON.stringify(w.source.path)} does not exist`, 'create it or correct the path (relative to the config directory)');
+  }
+
+  const prerequisites = (w.prerequisites ?? []).map((p, i) => {
+    const abs = resolvePath(dir, p.path);
+    if (!existsSync(abs)) at(['prerequisites', i, 'path'], `prerequisite file ${JSON.stringify(p.path)} does not exist`, 'correct the path (relative to the config directory) or add the tarball');
+    return { name: p.name, path: abs, sha256: p.sha256, file: rel, position: positionOf(file.yaml, ['prerequisites', i]) };
+  });
+  const prereqNames = new Set<string>();
+  prerequisites.forEach((p, i) => {
+    if (prereqNames.has(p.name)) at(['prerequisites', i, 'name'], `prerequisite "${p.name}" is listed twice`, 'give each prerequisite its own name');
+    prereqNames.add(p.name);
+  });
+
+  const repoNames = new Set<string>();
+  const repos: RepoConfig[] = w.repos.map((r, i) => {
+    if (repoNames.has(r.name)) at(['repos', i, 'name'], `repo "${r.name}" is defined twice in this branch`, 'give each repo its own name');
+    repoNames.add(r.name);
+    if (r.format === 'pacman') at(['repos', i, 'format'], 'the pacman repository format is not supported by this version of buildfleet yet', 'use `format: plain`');
+    return {
+      name: r.name,
+      path: resolvePath(dir, r.path),
+      format: r.format,
+      packages: r.packages ?? ['*'],
+      prune: r.prune ?? false,
+      review: r.review ?? 'auto',
+      afterPublish: (r.hooks?.afterPublish ?? []).map((h) => resolvePath(dir, h)),
+      file: rel,
+      position: positionOf(file.yaml, ['repos', i]),
+    };
+  });
+
+  const duds = (w.duds ?? []).map((d, i) => ({ package: d.package, reason: d.reason, file: rel, position: positionOf(file.yaml, ['duds', i, 'package']) }));
+
+  if (diagnostics.length > errorsBefore || source === null) return null;
+  return {
+    name: name as BranchName,
+    file: rel,
+    source,
+    pipeline: w.pipeline,
+    hostLabels: w.hosts?.labels ?? [],
+    rebuild: w.rebuild ?? 'transitive',
+    prerequisites,
+    duds,
+    repos,
+    positions: { pipeline: positionOf(file.yaml, ['pipeline']), hosts: positionOf(file.yaml, ['hosts']) },
+  };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** YAML files of a config subdirectory, with a warning for `.yml` files that would be ignored. */
+function listYaml(dir: string, sub: string, diagnostics: Diagnostic[]): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(path.join(dir, sub));
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (entry.endsWith('.yml')) {
+      diagnostics.push({ severity: 'warning', file: `${sub}/${entry}`, message: 'ignored: config files end in .yaml', hint: `rename it to ${sub}/${entry.slice(0, -4)}.yaml` });
+    }
+  }
+  return entries.filter((e) => e.endsWith('.yaml')).sort();
+}
+
+/** Loads the whole config directory. */
+export function loadConfig(configDir: string): LoadResult {
+  const dir = path.resolve(configDir);
+  const diagnostics: Diagnostic[] = [];
+  if (!isDirectory(dir)) {
+    return { config: null, diagnostics: [{ severity: 'error', file: configDir, message: 'config directory not found', hint: 'pass -C with the directory holding hosts.yaml and branches/' }] };
+  }
+  const hosts = loadHosts(dir, diagnostics);
+
+  const pipelines = new Map<string, PipelineConfig>();
+  let pipelinesOk = true;
+  for (const entry of listYaml(dir, 'pipelines', diagnostics)) {
+    const name = entry.slice(0, -'.yaml'.length);
+    const pipeline = loadPipeline(dir, `pipelines/${entry}`, name, diagnostics);
+    if (pipeline !== null) pipelines.set(name, pipeline);
+    else pipelinesOk = false;
+  }
+
+  const branches: BranchConfig[] = [];
+  let branchesOk = true;
+  const branchFiles = listYaml(dir, 'branches', diagnostics);
+  if (branchFiles.length === 0) {
+    diagnostics.push({ severity: 'error', file: 'branches/', message: 'no branch defined', hint: 'add a file branches/<name>.yaml describing what to build (see docs/CONFIG.md)' });
+  }
+  for (const entry of branchFiles) {
+    const name = entry.slice(0, -'.yaml'.length);
+    const rel = `branches/${entry}`;
+    if (!BRANCH_NAME.test(name)) {
+      diagnostics.push({ severity: 'error', file: rel, message: `"${name}" is not a valid branch name`, hint: 'rename the file: branch names use letters, digits, ".", "_" and "-"' });
+      branchesOk = false;
+      continue;
+    }
+    const branch = loadBranch(dir, rel, name, diagnostics);
+    if (branch !== null) branches.push(branch);
+    else branchesOk = false;
+  }
+
+  if (hosts !== null) {
+    diagnostics.push(...crossCheck({ dir, hosts, branches, pipelines, pipelinesComplete: pipelinesOk }));
+  }
+  const sorted = sortDiagnostics(diagnostics);
+  if (hosts === null || !branchesOk || hasErrors(sorted)) return { config: null, diagnostics: sorted };
+  return { config: { dir, hosts, branches, pipelines }, diagnostics: sorted };
+}

@@ -1,0 +1,120 @@
+/**
+ * Normalized configuration: what the YAML files say, with defaults applied and
+ * paths made absolute. The written form is described by the JSON Schemas in schema/.
+ */
+import type { Position } from './yamlFile.js';
+
+export type HostName = string & { readonly __brand: 'HostName' };
+export type BranchName = string & { readonly __brand: 'BranchName' };
+
+/** Where a config value was written, for diagnostics raised after loading. */
+export interface Located {
+  /** File as shown to the user (relative to the config directory). */
+  readonly file: string;
+  readonly position: Position;
+}
+
+export interface HostConfig extends Located {
+  readonly name: HostName;
+  readonly transport: 'local' | 'ssh';
+  /** Builds at once, >= 1. */
+  readonly power: number;
+  readonly labels: readonly string[];
+  readonly address?: string;
+  readonly port: number;
+  readonly user?: string;
+  /** Absolute path. */
+  readonly identityFile?: string;
+  /** Name of the environment variable holding the key's passphrase. */
+  readonly passphraseEnv?: string;
+  /** Absolute path. */
+  readonly knownHostsFile?: string;
+  /** Absolute path on the host. */
+  readonly workdir: string;
+}
+
+export type SourceConfig =
+  | { readonly kind: 'path'; readonly path: string; readonly format: RecipeFormat }
+  | { readonly kind: 'git'; readonly url: string; readonly ref: string; readonly subdir?: string; readonly format: RecipeFormat };
+
+export type RecipeFormat = 'recipe' | 'srcinfo' | 'freebsd-index';
+export type RebuildPolicy = 'transitive' | 'direct' | 'version';
+
+export interface PrerequisiteConfig extends Located {
+  readonly name: string;
+  /** Absolute path of the tarball. */
+  readonly path: string;
+  readonly sha256: string;
+}
+
+export interface DudConfig extends Located {
+  readonly package: string;
+  readonly reason: string;
+}
+
+export interface RepoConfig extends Located {
+  readonly name: string;
+  /** Absolute path of the repository directory. */
+  readonly path: string;
+  readonly format: 'plain' | 'pacman';
+  /** Globs of package names this repo takes. */
+  readonly packages: readonly string[];
+  readonly prune: boolean;
+  readonly review: 'auto' | 'manual';
+  /** Absolute paths of the hook programs, run after each publish. */
+  readonly afterPublish: readonly string[];
+}
+
+export interface BranchConfig {
+  readonly name: BranchName;
+  readonly file: string;
+  readonly source: SourceConfig;
+  readonly pipeline: string;
+  /** Hosts must carry all of these labels. */
+  readonly hostLabels: readonly string[];
+  readonly rebuild: RebuildPolicy;
+  readonly prerequisites: readonly PrerequisiteConfig[];
+  readonly duds: readonly DudConfig[];
+  readonly repos: readonly RepoConfig[];
+  /** Where `pipeline:` and `hosts:` were written, for cross-file diagnostics. */
+  readonly positions: { readonly pipeline: Position; readonly hosts: Position };
+}
+
+export interface PipelineStep {
+  readonly name: string;
+  readonly run: string;
+  /** Wall-time limit in seconds. */
+  readonly timeoutSeconds: number;
+  /** Seconds without output after which the step counts as hung; absent = no limit. */
+  readonly idleTimeoutSeconds?: number;
+}
+
+export interface PipelineConfig {
+  readonly name: string;
+  readonly file: string;
+  readonly steps: readonly PipelineStep[];
+  readonly artifacts: readonly string[];
+  /** sha256 of the parts that determine a build's output (step names and commands, artifact globs). */
+  readonly digest: string;
+}
+
+export interface Config {
+  /** Absolute path of the config directory. */
+  readonly dir: string;
+  readonly hosts: readonly HostConfig[];
+  /** Sorted by name. */
+  readonly branches: readonly BranchConfig[];
+  readonly pipelines: ReadonlyMap<string, PipelineConfig>;
+}
+
+/** Default wall-time limit of a pipeline step, in seconds. */
+export const DEFAULT_STEP_TIMEOUT_SECONDS = 3600;
+export const DEFAULT_WORKDIR = '/var/tmp/buildfleet';
+
+/** `1h30m` → 5400. Returns undefined for text that is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (match === null || text === '') return undefined;
+  const [, h, m, s] = match;
+  return Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0);
+}

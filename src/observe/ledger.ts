@@ -1,0 +1,155 @@
+/**
+ * The state ledger: `<state>/ledger.jsonl`, one JSON record per line, appended
+ * (and fsynced) as builds end. Append-only JSON lines survive a crash: at worst
+ * the last line is torn, and a torn last line is ignored with a warning.
+ * The on-disk format is documented in docs/STATE.md.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { sha256Hex } from '../model/canonical.js';
+import type { Diagnostic } from '../config/diagnostic.js';
+import type { FingerprintInputs } from '../model/fingerprint.js';
+import type { LedgerBuildStatus, RecipeHistory } from './types.js';
+
+export const LEDGER_FILE = 'ledger.jsonl';
+export const LEDGER_FORMAT_VERSION = 1;
+/** How many distinct successful fingerprints per recipe keep their inputs in memory. */
+const KEPT_INPUTS = 4;
+
+/** A build attempt that ended (one line of the ledger). */
+export interface BuildRecord {
+  readonly formatVersion: typeof LEDGER_FORMAT_VERSION;
+  readonly kind: 'build';
+  /** ISO 8601 time the build ended. */
+  readonly at: string;
+  readonly runId: string;
+  readonly branch: string;
+  readonly recipe: string;
+  readonly packages: readonly string[];
+  readonly version: string;
+  readonly fingerprint: string;
+  /** built; failed (the package's fault); aborted (interrupted run); lost (host or transport fault). */
+  readonly status: LedgerBuildStatus;
+  readonly host?: string;
+  /** Wall time of the build, seconds. */
+  readonly seconds?: number;
+  /** Path of the build log. */
+  readonly log?: string;
+  /** The step that failed. */
+  readonly phase?: string;
+  /** The fingerprint's data (successful builds), so a later plan can say which input changed. */
+  readonly inputs?: FingerprintInputs;
+}
+
+/** A review decision on a staged build. */
+export interface ReviewRecord {
+  readonly formatVersion: typeof LEDGER_FORMAT_VERSION;
+  readonly kind: 'review';
+  readonly at: string;
+  readonly branch: string;
+  readonly recipe: string;
+  readonly version: string;
+  readonly fingerprint: string;
+  readonly decision: 'approved' | 'rejected';
+  readonly reason?: string;
+}
+
+export type LedgerRecord = BuildRecord | ReviewRecord;
+
+interface MutableHistory {
+  last?: RecipeHistory['last'];
+  builtInputs: Map<string, FingerprintInputs>;
+  lastSuccessSeconds?: number;
+  rejected: Map<string, string>;
+}
+
+export interface LedgerSnapshot {
+  /** By branch, then recipe id. */
+  readonly branches: ReadonlyMap<string, ReadonlyMap<string, RecipeHistory>>;
+  /** Lines read (for the observed-state digest). */
+  readonly records: number;
+  /** sha256 of the ledger file ('' when there is none), for the observed-state digest. */
+  readonly digest: string;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Reads the whole ledger; a missing ledger is an empty one. */
+export function readLedger(stateDir: string, displayStateDir: string): LedgerSnapshot {
+  const file = path.join(stateDir, LEDGER_FILE);
+  const display = `${displayStateDir}/${LEDGER_FILE}`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { branches: new Map(), records: 0, digest: '', diagnostics: [] };
+    return {
+      branches: new Map(),
+      records: 0,
+      digest: '',
+      diagnostics: [{ severity: 'error', file: display, message: `cannot read the ledger (${(error as NodeJS.ErrnoException).code ?? String(error)})`, hint: 'check the permissions of the state directory' }],
+    };
+  }
+  return parseLedger(text, display);
+}
+
+export function parseLedger(text: string, display: string): LedgerSnapshot {
+  const branches = new Map<string, Map<string, MutableHistory>>();
+  const diagnostics: Diagnostic[] = [];
+  const lines = text.split('\n');
+  let records = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    let record: LedgerRecord;
+    try {
+      record = JSON.parse(line) as LedgerRecord;
+    } catch {
+      const torn = i === lines.length - 1;
+      diagnostics.push({
+        severity: 'warning',
+        file: display,
+        line: i + 1,
+        col: 1,
+        message: torn ? 'the last ledger line is incomplete (a run was cut off while writing it); it is ignored' : 'unreadable ledger line; it is ignored',
+        hint: torn ? 'nothing to do: the next run rewrites what it needs' : 'remove the line if the ledger was edited by hand',
+      });
+      continue;
+    }
+    if (record === null || typeof record !== 'object' || record.formatVersion !== LEDGER_FORMAT_VERSION) {
+      diagnostics.push({ severity: 'warning', file: display, line: i + 1, col: 1, message: 'ledger line of an unknown format; it is ignored', hint: 'a newer buildfleet may have written it: upgrade buildfleet' });
+      continue;
+    }
+    records++;
+    let recipes = branches.get(record.branch);
+    if (recipes === undefined) branches.set(record.branch, (recipes = new Map()));
+    let history = recipes.get(record.recipe);
+    if (history === undefined) recipes.set(record.recipe, (history = { builtInputs: new Map(), rejected: new Map() }));
+    applyRecord(history, record);
+  }
+  return { branches, records, digest: sha256Hex(text), diagnostics };
+}
+
+function applyRecord(history: MutableHistory, record: LedgerRecord): void {
+  if (record.kind === 'review') {
+    if (record.decision === 'rejected') history.rejected.set(record.fingerprint, record.reason ?? '');
+    else history.rejected.delete(record.fingerprint);
+    return;
+  }
+  history.last = {
+    fingerprint: record.fingerprint,
+    version: record.version,
+    status: record.status,
+    at: record.at,
+    ...(record.host !== undefined ? { host: record.host } : {}),
+    ...(record.log !== undefined ? { log: record.log } : {}),
+    ...(record.phase !== undefined ? { phase: record.phase } : {}),
+  };
+  if (record.status === 'built') {
+    if (record.seconds !== undefined) history.lastSuccessSeconds = record.seconds;
+    if (record.inputs !== undefined) {
+      history.builtInputs.delete(record.fingerprint);
+      history.builtInputs.set(record.fingerprint, record.inputs);
+      if (history.builtInputs.size > KEPT_INPUTS) history.builtInputs.delete(history.builtInputs.keys().next().value!);
+    }
+  }
+}

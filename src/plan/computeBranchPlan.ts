@@ -1,0 +1,278 @@
+/**
+ * The heart of the dry run: compare a branch's desired state (recipes,
+ * fingerprints) with what its repos hold and what the ledger remembers, and
+ * decide for every package whether to build it, skip it or leave it, and for
+ * every published package no longer in the source whether to remove it. Pure.
+ */
+import picomatch from 'picomatch';
+import type { Diagnostic } from '../config/diagnostic.js';
+import { diffInputs, type FingerprintedRecipe } from '../model/fingerprint.js';
+import type { DependencyGraph } from '../model/graph.js';
+import { formatVersion, type InvalidRecipe, type Recipe, type RecipeId } from '../model/types.js';
+import type { ObservedBranch, RecipeHistory, RepoEntry } from '../observe/types.js';
+import { estimate, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
+import type { BranchPlan, BuildAction, BuildReason, InputChange, PlanAction, RemoveAction, SkipAction, SkipReason } from './types.js';
+
+/** Seconds assumed for a package never built before. */
+export const DEFAULT_BUILD_SECONDS = 60;
+
+export interface BranchPlanInput {
+  readonly branch: {
+    readonly name: string;
+    readonly duds: readonly { readonly package: string; readonly reason: string }[];
+    readonly repos: readonly { readonly name: string; readonly packages: readonly string[]; readonly prune: boolean }[];
+  };
+  readonly graph: DependencyGraph;
+  readonly invalid: readonly InvalidRecipe[];
+  readonly fingerprints: ReadonlyMap<RecipeId, FingerprintedRecipe>;
+  readonly observed: ObservedBranch;
+  /** The branch's eligible hosts, for the estimate. */
+  readonly hosts: readonly ScheduleHost[];
+  readonly retryFailed?: boolean;
+  readonly sourceCommit?: string;
+  /** Seconds assumed for a package never built (default 60). */
+  readonly defaultBuildSeconds?: number;
+}
+
+interface SkipDecision {
+  readonly reason: SkipReason;
+  readonly detail?: string;
+}
+
+const FAILURE_SKIPS: ReadonlySet<SkipReason> = new Set(['failed-unchanged', 'rejected', 'dependency-failed']);
+
+export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
+  const { graph, observed } = input;
+  const skips = new Map<RecipeId, SkipDecision>();
+
+  // 1. Packages that cannot be built at all, then everything that depends on them.
+  for (const bad of input.invalid) skips.set(bad.id, { reason: 'invalid-recipe', detail: bad.diagnostics[0]?.message ?? 'unreadable recipe' });
+  graph.cycles.forEach((members, i) => {
+    const detail = (graph.cyclePaths[i] ?? members).join(' -> ');
+    for (const id of members) if (!skips.has(id)) skips.set(id, { reason: 'dependency-cycle', detail });
+  });
+  const recipeByPackage = packageIndex(graph);
+  for (const dud of input.branch.duds) {
+    const id = recipeByPackage.get(dud.package);
+    if (id !== undefined && !skips.has(id)) skips.set(id, { reason: 'dud', detail: dud.reason });
+  }
+  for (const [id, missing] of graph.unresolved) {
+    if (!skips.has(id)) skips.set(id, { reason: 'unresolvable', detail: `nothing provides ${missing.join(', ')}` });
+  }
+  const repoOf = repoMatcher(input.branch.repos);
+  for (const [id, recipe] of graph.recipes) {
+    if (!skips.has(id) && repoOf(recipe.name) === undefined) skips.set(id, { reason: 'no-repo', detail: `no repo of branch ${input.branch.name} takes ${recipe.name}` });
+  }
+  propagate(graph, skips, [...skips.keys()], 'dependency-skipped');
+
+  // 2. For the rest, in dependency order: up to date, build, or held back by a failure.
+  const actions: PlanAction[] = [];
+  const building = new Set<RecipeId>();
+  let upToDate = 0;
+  for (const id of graph.order) {
+    if (skips.has(id)) continue;
+    const recipe = graph.recipes.get(id);
+    const fingerprinted = input.fingerprints.get(id);
+    if (recipe === undefined || fingerprinted === undefined) continue;
+    const repoName = repoOf(recipe.name)!;
+    const repo = observed.repos.get(repoName);
+    const entry = repo?.entries.get(recipe.name);
+    const published = recipe.packages.every((p) => repo?.entries.get(p)?.fingerprint === fingerprinted.fingerprint);
+    if (published) {
+      upToDate++;
+      continue;
+    }
+    const history = observed.history.get(id);
+    const fp = fingerprinted.fingerprint;
+    const rejectedReason = history?.rejected.get(fp);
+    if (rejectedReason !== undefined) {
+      skips.set(id, { reason: 'rejected', detail: rejectedReason === '' ? 'rejected in review' : rejectedReason });
+      continue;
+    }
+    if (history?.last?.fingerprint === fp && history.last.status === 'failed' && input.retryFailed !== true) {
+      skips.set(id, { reason: 'failed-unchanged', detail: `failed${history.last.phase !== undefined ? ` in step ${history.last.phase}` : ''} at ${history.last.at}; unchanged since (use --retry-failed to try again)` });
+      continue;
+    }
+    const failedDep = (graph.deps.get(id) ?? []).find((dep) => {
+      const skip = skips.get(dep);
+      return skip !== undefined && FAILURE_SKIPS.has(skip.reason);
+    });
+    if (failedDep !== undefined) {
+      skips.set(id, { reason: 'dependency-failed', detail: failedDep });
+      continue;
+    }
+    const why = buildReason(recipe, fingerprinted, entry, history);
+    building.add(id);
+    const dependsOn = (graph.deps.get(id) ?? []).filter((dep) => building.has(dep));
+    actions.push({
+      type: 'build',
+      package: id,
+      packages: recipe.packages,
+      version: formatVersion(recipe.version),
+      repo: repoName,
+      reason: why.reason,
+      ...(why.detail !== undefined ? { detail: why.detail } : {}),
+      ...(why.changes.length > 0 ? { changes: why.changes } : {}),
+      dependsOn,
+      fingerprint: fp,
+    });
+  }
+
+  // 3. Skip actions, each with how many packages it holds back.
+  const skipActions: SkipAction[] = [...skips.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, skip]) => {
+      const recipe = graph.recipes.get(id);
+      return {
+        type: 'skip',
+        package: id,
+        ...(recipe !== undefined ? { version: formatVersion(recipe.version) } : {}),
+        reason: skip.reason,
+        ...(skip.detail !== undefined ? { detail: skip.detail } : {}),
+        blocks: countHeldBack(graph, skips, id),
+      };
+    });
+
+  // 4. Published packages no longer in the source.
+  const inSource = new Set<string>(recipeByPackage.keys());
+  const removeActions: RemoveAction[] = [];
+  for (const repoConfig of input.branch.repos) {
+    if (!repoConfig.prune) continue;
+    const repo = observed.repos.get(repoConfig.name);
+    if (repo === undefined) continue;
+    for (const entry of [...repo.entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (!inSource.has(entry.name)) removeActions.push({ type: 'remove', package: entry.name, version: entry.version, repo: repoConfig.name, reason: 'not-in-source' });
+    }
+  }
+
+  const builds = actions as BuildAction[];
+  const jobs: ScheduleJob[] = builds.map((b) => ({
+    id: b.package,
+    dependsOn: b.dependsOn,
+    seconds: observed.history.get(b.package)?.lastSuccessSeconds ?? input.defaultBuildSeconds ?? DEFAULT_BUILD_SECONDS,
+  }));
+  return {
+    name: input.branch.name,
+    ...(input.sourceCommit !== undefined ? { sourceCommit: input.sourceCommit } : {}),
+    actions: [...builds, ...skipActions, ...removeActions],
+    upToDate,
+    estimate: builds.length > 0 ? estimate(jobs, input.hosts) : { makespanSeconds: 0, lowerBoundSeconds: 0 },
+  };
+}
+
+/** Package names (and invalid recipe ids) to the recipe that produces them. */
+function packageIndex(graph: DependencyGraph): Map<string, RecipeId> {
+  const index = new Map<string, RecipeId>();
+  for (const id of graph.deps.keys()) index.set(id, id);
+  for (const recipe of graph.recipes.values()) for (const name of recipe.packages) index.set(name, recipe.id);
+  return index;
+}
+
+/** The first repo whose globs take a package name. */
+function repoMatcher(repos: BranchPlanInput['branch']['repos']): (name: string) => string | undefined {
+  const matchers = repos.map((r) => ({ name: r.name, match: picomatch(r.packages as string[], { dot: true }) }));
+  return (name) => matchers.find((m) => m.match(name))?.name;
+}
+
+/** Marks every (transitive) dependent of `sources` as skipped because of the nearest skipped dependency. */
+function propagate(graph: DependencyGraph, skips: Map<RecipeId, SkipDecision>, sources: RecipeId[], reason: SkipReason): void {
+  const queue = [...sources].sort();
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i]!;
+    for (const dependent of graph.dependents.get(id) ?? []) {
+      if (skips.has(dependent)) continue;
+      skips.set(dependent, { reason, detail: id });
+      queue.push(dependent);
+    }
+  }
+}
+
+/** How many distinct packages `id` holds back: its transitive dependents that are skipped. */
+function countHeldBack(graph: DependencyGraph, skips: ReadonlyMap<RecipeId, SkipDecision>, id: RecipeId): number {
+  const seen = new Set<RecipeId>([id]);
+  const queue: RecipeId[] = [id];
+  for (let i = 0; i < queue.length; i++) {
+    for (const dependent of graph.dependents.get(queue[i]!) ?? []) {
+      if (!seen.has(dependent) && skips.has(dependent)) {
+        seen.add(dependent);
+        queue.push(dependent);
+      }
+    }
+  }
+  return seen.size - 1;
+}
+
+const CHANGE_REASONS: readonly [InputChange['kind'], BuildReason][] = [
+  ['version', 'version-changed'],
+  ['recipe-file', 'inputs-changed'],
+  ['pipeline', 'pipeline-changed'],
+  ['prerequisite', 'prerequisite-changed'],
+  ['dependency', 'dependency-changed'],
+];
+
+function buildReason(
+  recipe: Recipe,
+  desired: FingerprintedRecipe,
+  entry: RepoEntry | undefined,
+  history: RecipeHistory | undefined,
+): { reason: BuildReason; detail?: string; changes: InputChange[] } {
+  const last = history?.last;
+  if (last !== undefined && last.fingerprint === desired.fingerprint && last.status !== 'built') {
+    const detail =
+      last.status === 'failed' ? 'failed last time; retrying as asked (--retry-failed)' : last.status === 'aborted' ? 'interrupted last time' : `lost to a host fault last time${last.host !== undefined ? ` on ${last.host}` : ''}`;
+    return { reason: 'retry', detail, changes: [] };
+  }
+  if (entry === undefined) return { reason: 'new', changes: [] };
+  const version = formatVersion(recipe.version);
+  const before = history?.builtInputs.get(entry.fingerprint);
+  const changes = before !== undefined ? diffInputs(before, desired.inputs) : [];
+  if (entry.version !== version) {
+    return { reason: 'version-changed', detail: `${entry.version} -> ${version}`, changes };
+  }
+  if (before === undefined) {
+    return { reason: 'inputs-changed', detail: 'the published fingerprint differs, and the inputs it was built from are not in the ledger', changes };
+  }
+  for (const [kind, reason] of CHANGE_REASONS) {
+    const ofKind = changes.filter((c) => c.kind === kind);
+    if (ofKind.length === 0) continue;
+    const detail = ofKind.map((c) => (c.name !== undefined ? (c.detail === 'changed' ? c.name : `${c.name} ${c.detail}`) : c.detail)).join(', ');
+    return { reason, detail, changes };
+  }
+  return { reason: 'inputs-changed', detail: 'the fingerprint format changed', changes };
+}
+
+/** Warnings and errors about a branch's recipes that validate and plan print. */
+export function recipeDiagnostics(input: { graph: DependencyGraph; invalid: readonly InvalidRecipe[]; duds: readonly { package: string; file: string; position: { line: number; col: number } }[] }): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  for (const bad of input.invalid) diagnostics.push(...bad.diagnostics);
+  const { graph } = input;
+  graph.cycles.forEach((members, i) => {
+    const path = graph.cyclePaths[i] ?? members;
+    const first = graph.recipes.get(members[0]!);
+    diagnostics.push({
+      severity: 'error',
+      file: first?.file ?? members[0]!,
+      message: `dependency cycle: ${path.join(' -> ')}`,
+      hint: `break the cycle in one of: ${members.map((m) => graph.recipes.get(m)?.file ?? m).join(', ')}`,
+    });
+  });
+  for (const [id, missing] of graph.unresolved) {
+    const recipe = graph.recipes.get(id)!;
+    diagnostics.push({ severity: 'warning', file: recipe.file, message: `${id} depends on ${missing.join(', ')}, which no recipe provides; it will be skipped`, hint: 'add a recipe that provides it, or fix the dependency name' });
+  }
+  for (const conflict of graph.providerConflicts) {
+    diagnostics.push({
+      severity: 'warning',
+      file: graph.recipes.get(conflict.chosen)!.file,
+      message: `"${conflict.name}" is provided by several recipes (${[conflict.chosen, ...conflict.others].join(', ')}); ${conflict.chosen} is used`,
+      hint: 'depend on the package you mean by its own name',
+    });
+  }
+  const known = packageIndex(graph);
+  for (const dud of input.duds) {
+    if (!known.has(dud.package)) {
+      diagnostics.push({ severity: 'warning', file: dud.file, line: dud.position.line, col: dud.position.col, message: `dud "${dud.package}" names no package of the source`, hint: 'remove the entry if the package is gone, or correct its name' });
+    }
+  }
+  return diagnostics;
+}

@@ -1,0 +1,114 @@
+/**
+ * The plan: what reconcile would do for each branch, and why. This is the
+ * `plan --format json` document of DESIGN.md (formatVersion 1); fields may be
+ * added, none renamed.
+ */
+
+export const PLAN_FORMAT_VERSION = 1;
+
+export type BuildReason =
+  | 'new'
+  | 'version-changed'
+  | 'inputs-changed'
+  | 'dependency-changed'
+  | 'prerequisite-changed'
+  | 'pipeline-changed'
+  | 'retry';
+
+export type SkipReason =
+  | 'dud'
+  | 'dependency-skipped'
+  | 'failed-unchanged'
+  | 'dependency-failed'
+  | 'rejected'
+  | 'no-eligible-host'
+  | 'unresolvable'
+  | 'invalid-recipe'
+  | 'dependency-cycle'
+  | 'no-repo';
+
+export type RemoveReason = 'not-in-source';
+
+/** One input that differs from the one the published package was built with. */
+export interface InputChange {
+  /** Which kind of input changed. */
+  readonly kind: 'version' | 'recipe-file' | 'pipeline' | 'prerequisite' | 'dependency';
+  /** The file, prerequisite or dependency name (absent for version and pipeline). */
+  readonly name?: string;
+  /** `old -> new`, `added`, `removed`, … */
+  readonly detail: string;
+}
+
+export interface BuildAction {
+  readonly type: 'build';
+  /** The recipe id (for native recipes, the package name). */
+  readonly package: string;
+  /** Every package this build produces (more than one for split recipes). */
+  readonly packages: readonly string[];
+  /** The full version `[epoch:]version-release`. */
+  readonly version: string;
+  readonly repo: string;
+  readonly reason: BuildReason;
+  readonly detail?: string;
+  /** Every input that changed, when known (the first one gives `reason`). */
+  readonly changes?: readonly InputChange[];
+  /** Builds of this plan that must finish first (recipe ids). */
+  readonly dependsOn: readonly string[];
+  /** The fingerprint the built package will carry. */
+  readonly fingerprint: string;
+}
+
+export interface SkipAction {
+  readonly type: 'skip';
+  readonly package: string;
+  readonly version?: string;
+  readonly reason: SkipReason;
+  readonly detail?: string;
+  /** How many distinct packages this skip holds back, transitively. */
+  readonly blocks: number;
+}
+
+export interface RemoveAction {
+  readonly type: 'remove';
+  readonly package: string;
+  readonly version: string;
+  readonly repo: string;
+  readonly reason: RemoveReason;
+}
+
+export type PlanAction = BuildAction | SkipAction | RemoveAction;
+
+/** Seconds; from the scheduler's simulation over the branch's eligible hosts. */
+export interface Estimate {
+  readonly makespanSeconds: number;
+  readonly lowerBoundSeconds: number;
+}
+
+export interface BranchPlan {
+  readonly name: string;
+  /** For git sources: the commit the recipes were read at. */
+  readonly sourceCommit?: string;
+  readonly actions: readonly PlanAction[];
+  /** Packages whose published fingerprint matches the desired one. */
+  readonly upToDate: number;
+  readonly estimate: Estimate;
+}
+
+export interface Plan {
+  readonly formatVersion: typeof PLAN_FORMAT_VERSION;
+  readonly branches: readonly BranchPlan[];
+}
+
+/** A plan saved with `plan --out FILE`, to be applied exactly by `reconcile --plan FILE`. */
+export interface SavedPlan extends Plan {
+  readonly kind: 'buildfleet-plan';
+  /** When it was computed (ISO 8601). */
+  readonly createdAt: string;
+  /** sha256 of the desired state (config + recipes) and of the observed state (repos + ledger) it was computed from. */
+  readonly stateDigest: { readonly desired: string; readonly observed: string };
+}
+
+/** True when the plan has at least one build or remove action (skips alone are not changes). */
+export function hasChanges(plan: Plan): boolean {
+  return plan.branches.some((b) => b.actions.some((a) => a.type === 'build' || a.type === 'remove'));
+}

@@ -1,0 +1,132 @@
+/**
+ * Renders a plan as text (Terraform-like, one line per action), JSON (the
+ * DESIGN.md document) or Markdown (a summary table and collapsible details, to
+ * post on a pull request). Pure.
+ */
+import type { BranchPlan, BuildAction, Plan, PlanAction, RemoveAction, SkipAction } from '../plan/types.js';
+import { formatSeconds, plural } from './format.js';
+
+export type PlanFormat = 'text' | 'json' | 'markdown';
+
+export function renderPlan(plan: Plan, format: PlanFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(plan, null, 2)}\n`;
+    case 'markdown':
+      return renderMarkdown(plan);
+    case 'text':
+      return renderText(plan);
+  }
+}
+
+interface Counts {
+  build: number;
+  skip: number;
+  remove: number;
+  upToDate: number;
+}
+
+function countActions(branch: BranchPlan): Counts {
+  const counts: Counts = { build: 0, skip: 0, remove: 0, upToDate: branch.upToDate };
+  for (const action of branch.actions) counts[action.type]++;
+  return counts;
+}
+
+function total(plan: Plan): Counts {
+  const sum: Counts = { build: 0, skip: 0, remove: 0, upToDate: 0 };
+  for (const branch of plan.branches) {
+    const c = countActions(branch);
+    sum.build += c.build;
+    sum.skip += c.skip;
+    sum.remove += c.remove;
+    sum.upToDate += c.upToDate;
+  }
+  return sum;
+}
+
+/** `+` new, `~` rebuild, `-` remove, `!` skip. */
+export function actionSymbol(action: PlanAction): string {
+  if (action.type === 'build') return action.reason === 'new' ? '+' : '~';
+  if (action.type === 'remove') return '-';
+  return '!';
+}
+
+function describe(action: PlanAction): string {
+  switch (action.type) {
+    case 'build':
+      return describeBuild(action);
+    case 'skip':
+      return describeSkip(action);
+    case 'remove':
+      return describeRemove(action);
+  }
+}
+
+function describeBuild(a: BuildAction): string {
+  const produced = a.packages.length > 1 || a.packages[0] !== a.package ? ` [${a.packages.join(', ')}]` : '';
+  return `build ${a.package} ${a.version}${produced} -> ${a.repo}  (${a.reason}${a.detail !== undefined ? `: ${a.detail}` : ''})`;
+}
+
+function describeSkip(a: SkipAction): string {
+  const blocks = a.blocks > 0 ? `; blocks ${plural(a.blocks, 'package')}` : '';
+  return `skip  ${a.package}${a.version !== undefined ? ` ${a.version}` : ''}  (${a.reason}${a.detail !== undefined ? `: ${a.detail}` : ''}${blocks})`;
+}
+
+function describeRemove(a: RemoveAction): string {
+  return `remove ${a.package} ${a.version} from ${a.repo}  (${a.reason})`;
+}
+
+function summaryLine(c: Counts): string {
+  return `${c.build} to build, ${c.remove} to remove, ${c.skip} skipped, ${c.upToDate} up to date`;
+}
+
+function renderText(plan: Plan): string {
+  const lines: string[] = [];
+  for (const branch of plan.branches) {
+    const c = countActions(branch);
+    lines.push(`branch ${branch.name}${branch.sourceCommit !== undefined ? ` (source ${branch.sourceCommit.slice(0, 12)})` : ''}: ${summaryLine(c)}`);
+    for (const action of branch.actions) lines.push(`  ${actionSymbol(action)} ${describe(action)}`);
+    if (c.build > 0) {
+      lines.push(`  estimate: ${formatSeconds(branch.estimate.makespanSeconds)} (lower bound ${formatSeconds(branch.estimate.lowerBoundSeconds)})`);
+    }
+    lines.push('');
+  }
+  const t = total(plan);
+  lines.push(t.build + t.remove === 0 ? `No changes. ${summaryLine(t)}.` : `Plan: ${summaryLine(t)}.`);
+  return `${lines.join('\n')}\n`;
+}
+
+function cell(text: string | number | undefined): string {
+  return String(text ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ');
+}
+
+function renderMarkdown(plan: Plan): string {
+  const t = total(plan);
+  const out: string[] = [];
+  out.push('### buildfleet plan', '');
+  out.push(t.build + t.remove === 0 ? `**No changes.** ${summaryLine(t)}.` : `**Plan:** ${summaryLine(t)}.`, '');
+  out.push('| branch | build | remove | skipped | up to date | estimate |', '|---|---:|---:|---:|---:|---:|');
+  for (const branch of plan.branches) {
+    const c = countActions(branch);
+    out.push(`| ${cell(branch.name)} | ${c.build} | ${c.remove} | ${c.skip} | ${c.upToDate} | ${c.build > 0 ? formatSeconds(branch.estimate.makespanSeconds) : '–'} |`);
+  }
+  for (const branch of plan.branches) {
+    if (branch.actions.length === 0) continue;
+    const c = countActions(branch);
+    out.push('', `<details><summary><b>${escapeHtml(branch.name)}</b>: ${summaryLine(c)}</summary>`, '');
+    out.push('| | action | package | version | repo | reason | detail |', '|---|---|---|---|---|---|---|');
+    for (const a of branch.actions) {
+      const repo = a.type === 'skip' ? '' : a.repo;
+      const detail = a.type === 'skip' ? [a.detail, a.blocks > 0 ? `blocks ${a.blocks}` : undefined].filter((x) => x !== undefined).join('; ') : a.type === 'build' ? a.detail : '';
+      out.push(`| \`${actionSymbol(a)}\` | ${a.type} | ${cell(a.package)} | ${cell(a.version)} | ${cell(repo)} | ${cell(a.reason)} | ${cell(detail)} |`);
+    }
+    out.push('', '</details>');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -1,0 +1,152 @@
+/**
+ * The I/O shell around the pure planner: read each branch's source tree, its
+ * repos and the ledger, then hand the data to `computeBranchPlan`. Used by
+ * `plan`, `validate` and `reconcile`; writes nothing.
+ */
+import path from 'node:path';
+import { hasErrors, sortDiagnostics, type Diagnostic } from '../config/diagnostic.js';
+import type { BranchConfig, Config, HostConfig } from '../config/types.js';
+import { canonicalJson, sha256Hex } from '../model/canonical.js';
+import { computeFingerprints, type FingerprintedRecipe } from '../model/fingerprint.js';
+import { buildDependencyGraph, type DependencyGraph } from '../model/graph.js';
+import type { RecipeId, SourceSnapshot } from '../model/types.js';
+import { readLedger, type LedgerSnapshot } from '../observe/ledger.js';
+import { readPlainIndex } from '../observe/plainRepo.js';
+import type { ObservedBranch, RepoState } from '../observe/types.js';
+import { computeBranchPlan, recipeDiagnostics } from '../plan/computeBranchPlan.js';
+import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.js';
+import type { ScheduleHost } from '../schedule/index.js';
+import { readNativeRecipes } from '../sources/nativeRecipes.js';
+
+export interface PlanOptions {
+  readonly config: Config;
+  /** Absolute path of the state directory (ledger, logs). */
+  readonly stateDir: string;
+  /** Branch names to plan; all when empty or absent. */
+  readonly branches?: readonly string[];
+  readonly retryFailed?: boolean;
+}
+
+/** Everything computed for one branch, kept for reconcile. */
+export interface BranchState {
+  readonly config: BranchConfig;
+  readonly source: SourceSnapshot;
+  readonly graph: DependencyGraph;
+  readonly fingerprints: ReadonlyMap<RecipeId, FingerprintedRecipe>;
+  readonly observed: ObservedBranch;
+  readonly hosts: readonly HostConfig[];
+  readonly plan: BranchPlan;
+}
+
+export interface PlanOutcome {
+  /** Null when an error stops planning (unreadable repo index, unknown branch, …). */
+  readonly plan: Plan | null;
+  readonly branches: readonly BranchState[];
+  readonly diagnostics: readonly Diagnostic[];
+  /** sha256 of the desired state (config + recipes) and of the observed state (repos + ledger). */
+  readonly stateDigest: { readonly desired: string; readonly observed: string };
+}
+
+/** Shows a path relative to the config directory when it is inside it. */
+export function displayPath(configDir: string, p: string): string {
+  const rel = path.relative(configDir, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
+/** Hosts a branch may use (all of its selector's labels), as the scheduler sees them. */
+export function eligibleHosts(config: Config, branch: BranchConfig): HostConfig[] {
+  return config.hosts.filter((h) => branch.hostLabels.every((l) => h.labels.includes(l)));
+}
+
+export function toScheduleHosts(hosts: readonly HostConfig[]): ScheduleHost[] {
+  return hosts.map((h) => ({ name: h.name, power: h.power, labels: h.labels, up: true }));
+}
+
+export function readSource(config: Config, branch: BranchConfig): SourceSnapshot {
+  if (branch.source.kind !== 'path' || branch.source.format !== 'recipe') {
+    // The loader refuses other kinds and formats; this is a bug guard.
+    throw new Error(`unsupported source ${branch.source.kind}/${branch.source.format}`);
+  }
+  return readNativeRecipes({ root: branch.source.path, displayRoot: displayPath(config.dir, branch.source.path) });
+}
+
+export function observeBranch(config: Config, branch: BranchConfig, ledger: LedgerSnapshot): { observed: ObservedBranch; digests: string[]; diagnostics: Diagnostic[] } {
+  const repos = new Map<string, RepoState>();
+  const digests: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const repo of branch.repos) {
+    const index = readPlainIndex(repo.path, displayPath(config.dir, repo.path));
+    diagnostics.push(...index.diagnostics);
+    repos.set(repo.name, { name: repo.name, path: repo.path, entries: index.entries });
+    digests.push(`${repo.name}:${index.digest}`);
+  }
+  return { observed: { repos, history: ledger.branches.get(branch.name) ?? new Map() }, digests, diagnostics };
+}
+
+export function planBranches(options: PlanOptions): PlanOutcome {
+  const { config } = options;
+  const diagnostics: Diagnostic[] = [];
+  const selected = selectBranches(config, options.branches ?? [], diagnostics);
+  const selectionFailed = hasErrors(diagnostics);
+  const ledger = readLedger(options.stateDir, displayPath(config.dir, options.stateDir));
+  diagnostics.push(...ledger.diagnostics);
+  const states: BranchState[] = [];
+  const desiredParts: unknown[] = [];
+  const observedParts: string[] = [`ledger:${ledger.digest}`];
+  for (const branch of selected) {
+    const source = readSource(config, branch);
+    diagnostics.push(...source.diagnostics);
+    const { observed, digests, diagnostics: repoDiagnostics } = observeBranch(config, branch, ledger);
+    diagnostics.push(...repoDiagnostics);
+    observedParts.push(...digests.map((d) => `${branch.name}/${d}`));
+    if (hasErrors(source.diagnostics) || hasErrors(repoDiagnostics)) continue;
+
+    const graph = buildDependencyGraph({ recipes: source.recipes, invalidIds: source.invalid.map((r) => r.id) });
+    diagnostics.push(...recipeDiagnostics({ graph, invalid: source.invalid, duds: branch.duds.map((d) => ({ package: d.package, file: d.file, position: d.position })) }));
+    const pipeline = config.pipelines.get(branch.pipeline)!;
+    const prerequisites = Object.fromEntries(branch.prerequisites.map((p) => [p.name, p.sha256]));
+    const fingerprints = computeFingerprints(graph, { pipelineDigest: pipeline.digest, prerequisites, rebuild: branch.rebuild });
+    const hosts = eligibleHosts(config, branch);
+    const plan = computeBranchPlan({
+      branch: { name: branch.name, duds: branch.duds, repos: branch.repos },
+      graph,
+      invalid: source.invalid,
+      fingerprints,
+      observed,
+      hosts: toScheduleHosts(hosts),
+      retryFailed: options.retryFailed ?? false,
+      ...(source.commit !== undefined ? { sourceCommit: source.commit } : {}),
+    });
+    states.push({ config: branch, source, graph, fingerprints, observed, hosts, plan });
+    desiredParts.push({
+      branch: branch.name,
+      config: { ...branch, file: undefined, positions: undefined },
+      pipeline: pipeline.digest,
+      recipes: [...fingerprints.entries()].map(([id, f]) => `${id}:${f.fingerprint}`),
+      invalid: source.invalid.map((r) => r.id),
+    });
+  }
+  const sorted = sortDiagnostics(diagnostics);
+  const stopped = selectionFailed || states.length !== selected.length || selected.length === 0 || hasErrors(ledger.diagnostics);
+  return {
+    plan: stopped ? null : { formatVersion: PLAN_FORMAT_VERSION, branches: states.map((s) => s.plan) },
+    branches: states,
+    diagnostics: sorted,
+    stateDigest: {
+      desired: sha256Hex(canonicalJson({ hosts: config.hosts.map((h) => ({ ...h, file: undefined, position: undefined })), branches: desiredParts })),
+      observed: sha256Hex(observedParts.join('\n')),
+    },
+  };
+}
+
+function selectBranches(config: Config, names: readonly string[], diagnostics: Diagnostic[]): BranchConfig[] {
+  if (names.length === 0) return [...config.branches];
+  const selected: BranchConfig[] = [];
+  for (const name of names) {
+    const branch = config.branches.find((b) => b.name === name);
+    if (branch === undefined) {
+      diagnostics.push({ severity: 'error', file: `branches/${name}.yaml`, message: `no branch named "${name}"`, hint: `use one of: ${config.branches.map((b) => b.name).join(', ')}` });
+    } else if (!selected.includes(branch)) selected.push(branch);
+  }
+  return selected;
+}
