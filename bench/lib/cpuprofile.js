@@ -1,0 +1,57 @@
+// Summarizes a V8 .cpuprofile (from `node --cpu-prof`): self time by function and by file.
+//
+//   node bench/lib/cpuprofile.js <file.cpuprofile> [top]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function shortUrl(url) {
+  if (!url) return '(native)';
+  const p = url.startsWith('file://') ? fileURLToPath(url) : url;
+  const nm = p.lastIndexOf('node_modules/');
+  if (nm >= 0) return p.slice(nm + 'node_modules/'.length);
+  const dist = p.lastIndexOf('/dist/');
+  if (dist >= 0) return p.slice(dist + 1);
+  return p;
+}
+
+export function summarizeCpuProfile(profile, top = 25) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const total = [...selfUs.values()].reduce((s, x) => s + x, 0);
+  const byFunction = new Map();
+  const byFile = new Map();
+  for (const [id, us] of selfUs) {
+    const { functionName, url, lineNumber } = byId.get(id).callFrame;
+    const file = shortUrl(url);
+    const fn = `${functionName || '(anonymous)'} ${file}${url ? `:${lineNumber + 1}` : ''}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+    const group = url ? file : `(${functionName})`;
+    byFile.set(group, (byFile.get(group) ?? 0) + us);
+  }
+  const rank = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, ms: us / 1000, percent: (100 * us) / total }));
+  return { totalMs: total / 1000, functions: rank(byFunction), files: rank(byFile) };
+}
+
+export function formatSummary(s) {
+  const line = (r) => `${r.ms.toFixed(0).padStart(7)} ms ${r.percent.toFixed(1).padStart(5)}%  ${r.name}`;
+  return [`total sampled: ${s.totalMs.toFixed(0)} ms`, 'self time by function:', ...s.functions.map(line), 'self time by file:', ...s.files.map(line)].join('\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [file, top] = process.argv.slice(2);
+  if (!file) {
+    process.stderr.write('usage: node bench/lib/cpuprofile.js <file.cpuprofile> [top]\n');
+    process.exitCode = 1;
+  } else {
+    process.stdout.write(`${formatSummary(summarizeCpuProfile(JSON.parse(fs.readFileSync(file, 'utf8')), Number(top ?? 25)))}\n`);
+  }
+}

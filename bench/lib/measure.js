@@ -1,0 +1,99 @@
+// Runs a child process and measures its wall time and peak resident set size.
+//
+// Peak RSS: when GNU time is installed at /usr/bin/time, the child runs as
+// `/usr/bin/time -f %M -o <file> <command…>`; %M is the child's ru_maxrss from wait4(2), in KiB:
+// the kernel's own high-water mark, exact. Otherwise the harness polls /proc/<pid>/status every
+// 20 ms and keeps the largest VmHWM (also a kernel high-water mark; only growth during the last
+// poll interval before exit can be missed).
+// Wall time: performance.now() from spawn() to the child's exit, in the harness (the wrapper's own
+// fork/exec adds about a millisecond).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const GNU_TIME = '/usr/bin/time';
+let gnuTimeChecked;
+
+function hasGnuTime() {
+  if (gnuTimeChecked === undefined) {
+    gnuTimeChecked = false;
+    if (process.env.BENCH_RSS === 'proc') return false; // force the fallback (for testing it)
+    try {
+      fs.accessSync(GNU_TIME, fs.constants.X_OK);
+      gnuTimeChecked = true;
+    } catch {
+      // fall back to polling /proc
+    }
+  }
+  return gnuTimeChecked;
+}
+
+export function rssMethod() {
+  return hasGnuTime() ? 'GNU time %M (wait4 ru_maxrss)' : '/proc/<pid>/status VmHWM polled every 20 ms';
+}
+
+function readHwmKiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Runs `command args` with `cwd`; stdout goes to `stdoutFile` (default /dev/null), stderr is kept
+ * (the last 64 KiB) for error messages. Resolves { seconds, peakRssMiB, code, stderr }.
+ */
+export function measure(command, args, { cwd, stdoutFile = '/dev/null', env = process.env } = {}) {
+  const useTime = hasGnuTime();
+  const rssFile = useTime ? path.join(os.tmpdir(), `bench-rss-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`) : null;
+  const out = fs.openSync(stdoutFile, 'w');
+  const [cmd, argv] = useTime ? [GNU_TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, argv, { cwd, env, stdio: ['ignore', out, 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => {
+      stderr = (stderr + chunk).slice(-65536);
+    });
+    let hwm = 0;
+    const poll = useTime ? null : setInterval(() => (hwm = Math.max(hwm, readHwmKiB(child.pid))), 20);
+    if (poll) hwm = Math.max(hwm, readHwmKiB(child.pid));
+    child.on('error', (error) => {
+      if (poll) clearInterval(poll);
+      fs.closeSync(out);
+      reject(error);
+    });
+    let seconds = NaN;
+    child.on('exit', () => {
+      seconds = (performance.now() - started) / 1000;
+      if (poll) clearInterval(poll);
+    });
+    child.on('close', (code, signal) => {
+      if (poll) clearInterval(poll);
+      if (Number.isNaN(seconds)) seconds = (performance.now() - started) / 1000;
+      fs.closeSync(out);
+      let peakKiB = hwm;
+      if (rssFile) {
+        try {
+          // GNU time writes "Command exited with non-zero status N" first on failure.
+          const lines = fs.readFileSync(rssFile, 'utf8').trim().split('\n');
+          peakKiB = Number(lines[lines.length - 1]);
+        } catch {
+          peakKiB = NaN;
+        }
+        fs.rmSync(rssFile, { force: true });
+      }
+      resolve({ seconds, peakRssMiB: peakKiB / 1024, code: code ?? 128, signal, stderr });
+    });
+  });
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
