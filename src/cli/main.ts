@@ -32,7 +32,7 @@ export function buildProgram(out: Output, setExit: (code: ExitCode) => void): Co
   program
     .command('validate')
     .description('load and check all config and recipes; errors as file:line:col: message')
-    .action(() => setExit(runValidate(globals(), out)));
+    .action(async () => setExit(await runValidate(globals(), out)));
 
   program
     .command('plan')
@@ -42,9 +42,9 @@ export function buildProgram(out: Output, setExit: (code: ExitCode) => void): Co
     .option('--out <file>', 'also save the plan, to apply it with `reconcile --plan FILE`')
     .option('--detailed-exitcode', 'exit 2 when there are changes (builds or removals), 0 when none')
     .option('--retry-failed', 'plan failed builds again even if nothing changed')
-    .action((opts: { branch: string[]; format: 'text' | 'json' | 'markdown'; out?: string; detailedExitcode?: boolean; retryFailed?: boolean }) =>
+    .action(async (opts: { branch: string[]; format: 'text' | 'json' | 'markdown'; out?: string; detailedExitcode?: boolean; retryFailed?: boolean }) =>
       setExit(
-        runPlan(
+        await runPlan(
           globals(),
           { branch: opts.branch, format: opts.format, ...(opts.out !== undefined ? { out: opts.out } : {}), detailedExitcode: opts.detailedExitcode === true, retryFailed: opts.retryFailed === true },
           out,
@@ -62,7 +62,7 @@ export async function main(argv: readonly string[], out: Output = processOutput)
     code = c;
   });
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {

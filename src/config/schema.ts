@@ -34,6 +34,11 @@ function createAjv(): Ajv {
   return instance;
 }
 
+/** True when `data` is valid; for fast paths that locate errors only when there are some. */
+export function schemaAccepts(name: SchemaName, data: unknown): boolean {
+  return validatorFor(name)(data);
+}
+
 /** Validates `data` (the YAML's JS value) against a schema; errors are located in `yaml`. */
 export function validateAgainstSchema(name: SchemaName, data: unknown, yaml: YamlFile): Diagnostic[] {
   const validate = validatorFor(name);

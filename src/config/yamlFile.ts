@@ -67,7 +67,7 @@ export type YamlPath = readonly (string | number)[];
  */
 export function nodeAt(doc: Document.Parsed, path: YamlPath, options: { key?: boolean } = {}): Node | null {
   let node: unknown = doc.contents;
-  let found: Node | null = (doc.contents as Node | null) ?? null;
+  let found: Node | null = (doc.contents) ?? null;
   for (let i = 0; i < path.length; i++) {
     const seg = path[i];
     const last = i === path.length - 1;

@@ -26,8 +26,11 @@ export interface DependencyGraph {
 
 /** `zlib>=1.3` → `zlib`. */
 export function dependencyName(spec: string): string {
-  const match = /^[^<>=]+/.exec(spec);
-  return match === null ? spec : match[0];
+  for (let i = 0; i < spec.length; i++) {
+    const c = spec.charCodeAt(i);
+    if (c === 60 /* < */ || c === 61 /* = */ || c === 62 /* > */) return spec.slice(0, i);
+  }
+  return spec;
 }
 
 export interface GraphInput {
@@ -71,12 +74,14 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
     const resolved = new Set<RecipeId>();
     const missing: string[] = [];
     if (recipe !== undefined) {
-      for (const spec of [...recipe.depends, ...recipe.buildDepends]) {
-        const name = dependencyName(spec);
-        const provider = providers.get(name);
-        if (provider === undefined) {
-          if (!missing.includes(name)) missing.push(name);
-        } else if (provider !== id) resolved.add(provider);
+      for (const list of [recipe.depends, recipe.buildDepends]) {
+        for (const spec of list) {
+          const name = dependencyName(spec);
+          const provider = providers.get(name);
+          if (provider === undefined) {
+            if (!missing.includes(name)) missing.push(name);
+          } else if (provider !== id) resolved.add(provider);
+        }
       }
     }
     const list = [...resolved].sort();

@@ -121,7 +121,7 @@ export function parseLedger(text: string, display: string): LedgerSnapshot {
     }
     records++;
     let recipes = branches.get(record.branch);
-    if (recipes === undefined) branches.set(record.branch, (recipes = new Map()));
+    if (recipes === undefined) branches.set(record.branch, (recipes = new Map<string, MutableHistory>()));
     let history = recipes.get(record.recipe);
     if (history === undefined) recipes.set(record.recipe, (history = { builtInputs: new Map(), rejected: new Map() }));
     applyRecord(history, record);

@@ -62,7 +62,7 @@ export function toScheduleHosts(hosts: readonly HostConfig[]): ScheduleHost[] {
   return hosts.map((h) => ({ name: h.name, power: h.power, labels: h.labels, up: true }));
 }
 
-export function readSource(config: Config, branch: BranchConfig): SourceSnapshot {
+export async function readSource(config: Config, branch: BranchConfig): Promise<SourceSnapshot> {
   if (branch.source.kind !== 'path' || branch.source.format !== 'recipe') {
     // The loader refuses other kinds and formats; this is a bug guard.
     throw new Error(`unsupported source ${branch.source.kind}/${branch.source.format}`);
@@ -83,7 +83,7 @@ export function observeBranch(config: Config, branch: BranchConfig, ledger: Ledg
   return { observed: { repos, history: ledger.branches.get(branch.name) ?? new Map() }, digests, diagnostics };
 }
 
-export function planBranches(options: PlanOptions): PlanOutcome {
+export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   const { config } = options;
   const diagnostics: Diagnostic[] = [];
   const selected = selectBranches(config, options.branches ?? [], diagnostics);
@@ -94,7 +94,7 @@ export function planBranches(options: PlanOptions): PlanOutcome {
   const desiredParts: unknown[] = [];
   const observedParts: string[] = [`ledger:${ledger.digest}`];
   for (const branch of selected) {
-    const source = readSource(config, branch);
+    const source = await readSource(config, branch);
     diagnostics.push(...source.diagnostics);
     const { observed, digests, diagnostics: repoDiagnostics } = observeBranch(config, branch, ledger);
     diagnostics.push(...repoDiagnostics);

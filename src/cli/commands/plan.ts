@@ -16,11 +16,11 @@ export interface PlanCommandOptions {
   readonly retryFailed: boolean;
 }
 
-export function runPlan(global: GlobalOptions, options: PlanCommandOptions, out: Output): ExitCode {
+export async function runPlan(global: GlobalOptions, options: PlanCommandOptions, out: Output): Promise<ExitCode> {
   const loaded = loadConfig(global.configDir);
   printDiagnostics(out, loaded.diagnostics);
   if (loaded.config === null) return ExitCode.error;
-  const outcome = planBranches({
+  const outcome = await planBranches({
     config: loaded.config,
     stateDir: global.stateDir(loaded.config.dir),
     branches: options.branch,

@@ -6,14 +6,14 @@ import { ExitCode } from '../exitCodes.js';
 import { printDiagnostics, type Output } from '../io.js';
 import type { GlobalOptions } from '../globalOptions.js';
 
-export function runValidate(global: GlobalOptions, out: Output): ExitCode {
+export async function runValidate(global: GlobalOptions, out: Output): Promise<ExitCode> {
   const loaded = loadConfig(global.configDir);
   if (loaded.config === null) {
     printDiagnostics(out, loaded.diagnostics);
     return ExitCode.error;
   }
   // Recipes are checked too: read every branch's source as a plan would (nothing is written).
-  const outcome = planBranches({ config: loaded.config, stateDir: global.stateDir(loaded.config.dir) });
+  const outcome = await planBranches({ config: loaded.config, stateDir: global.stateDir(loaded.config.dir) });
   const all = sortDiagnostics([...loaded.diagnostics, ...outcome.diagnostics]);
   printDiagnostics(out, all);
   if (hasErrors(all)) return ExitCode.error;

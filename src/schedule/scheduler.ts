@@ -1,0 +1,208 @@
+/**
+ * The incremental scheduler for real runs: pure state, no timers, no I/O. The
+ * executor asks what to start, reports what it started and how each build ended.
+ */
+import { SchedulerCore, St, STATUS_NAMES, type CoreEvents } from './core.js';
+import type {
+  Assignment,
+  BlockedJob,
+  JobOutcome,
+  JobStatus,
+  RunningJob,
+  ScheduleHost,
+  ScheduleJob,
+  ScheduleOptions,
+  SchedulerUpdate,
+} from './types.js';
+
+/**
+ * Scheduler state for one run.
+ *
+ * Typical loop:
+ * ```ts
+ * const s = new Scheduler(jobs, hosts);
+ * while (!s.isDone()) {
+ *   for (const a of s.nextAssignments()) { s.started(a.jobId, a.host); launch(a); }
+ *   const { jobId, outcome } = await nextFinishedBuild();
+ *   const update = s.finished(jobId, outcome);   // record update.blocked as dependency-failed, …
+ * }
+ * ```
+ * Jobs unschedulable or in a cycle from the start are available from
+ * {@link unschedulable}, {@link cycles} and {@link blocked} right after construction.
+ *
+ * Unschedulable is final: a host coming back up does not revive jobs already reported
+ * unschedulable. Mark a host down only when giving up on it for this run.
+ */
+export class Scheduler {
+  private readonly core: SchedulerCore;
+
+  /**
+   * @param jobs the builds of this run; ids must be unique.
+   * @param hosts the build hosts, in preference order for ties; names must be unique.
+   * @throws on duplicate ids or host names, invalid `seconds` or `power`.
+   */
+  constructor(jobs: readonly ScheduleJob[], hosts: readonly ScheduleHost[], options: ScheduleOptions = {}) {
+    this.core = new SchedulerCore(jobs, hosts, options.order ?? 'critical-path');
+  }
+
+  /**
+   * The jobs to start now, filling every free slot greedily: the best ready job (queue
+   * order) that has an eligible host with a free slot goes to the host chosen by
+   * {@link pickHost}'s rule, and so on. Does not change the state: call
+   * {@link started} for each job actually started.
+   */
+  nextAssignments(): Assignment[] {
+    const { ids, hostNames } = this.core.g;
+    const pairs: number[] = [];
+    this.core.assign(false, pairs);
+    const out: Assignment[] = [];
+    for (let k = 0; k < pairs.length; k += 2) out.push({ jobId: ids[pairs[k]!]!, host: hostNames[pairs[k + 1]!]! });
+    return out;
+  }
+
+  /**
+   * Records that a ready job started on a host.
+   * @throws when the job is not ready, or the host is down, lacks a label or is full.
+   */
+  started(jobId: string, host: string): void {
+    const j = this.job(jobId);
+    const h = this.host(host);
+    const why = this.core.cannotStart(j, h);
+    if (why !== undefined) throw new Error(`schedule: cannot start ${jobId} on ${host}: ${why}`);
+    this.core.start(j, h);
+  }
+
+  /**
+   * Records how a running job ended.
+   * - `ok`: dependents whose dependencies are all done become ready;
+   * - `failed`: every waiting transitive dependent is blocked (`dependency-failed`,
+   *   cause = this job);
+   * - `lost`: the job goes back to the ready queue (or becomes unschedulable when no up
+   *   host has its labels any more).
+   * @throws when the job is not running.
+   */
+  finished(jobId: string, outcome: JobOutcome): SchedulerUpdate {
+    const j = this.job(jobId);
+    if (this.core.status[j] !== St.Running) {
+      throw new Error(`schedule: ${jobId} finished but it is ${STATUS_NAMES[this.core.status[j]!]!}, not running`);
+    }
+    if (outcome !== 'ok' && outcome !== 'failed' && outcome !== 'lost') {
+      throw new RangeError(`schedule: unknown outcome ${String(outcome)}`);
+    }
+    this.core.finish(j, outcome);
+    return this.update();
+  }
+
+  /**
+   * Marks a host up or down. A down host gets no new builds; builds already running
+   * on it stay running until reported with {@link finished} (typically `lost`).
+   * Waiting and ready jobs left without any up host with their labels become
+   * unschedulable, and their dependents blocked (`dependency-skipped`).
+   * @throws on an unknown host.
+   */
+  setHostUp(name: string, up: boolean): SchedulerUpdate {
+    this.core.setHostUp(this.host(name), up);
+    return this.update();
+  }
+
+  /** The status of a job. @throws on an unknown id. */
+  status(jobId: string): JobStatus {
+    return STATUS_NAMES[this.core.status[this.job(jobId)]!]!;
+  }
+
+  /** Critical-path priority of a job in seconds (own seconds + longest chain of dependents). */
+  priority(jobId: string): number {
+    return this.core.g.priority[this.job(jobId)]!;
+  }
+
+  /** Jobs still to start (waiting or ready), in input order. */
+  remaining(): string[] {
+    return this.idsWith((st) => st === St.Waiting || st === St.Ready);
+  }
+
+  /** Ready jobs in queue order (the order {@link nextAssignments} considers them). */
+  ready(): string[] {
+    const c = this.core;
+    const list: number[] = [];
+    for (let i = 0; i < c.g.n; i++) if (c.status[i] === St.Ready) list.push(i);
+    list.sort((a, b) => (c.before(a, b) ? -1 : c.before(b, a) ? 1 : 0));
+    return list.map((i) => c.g.ids[i]!);
+  }
+
+  /** Running jobs and their hosts, in input order. */
+  running(): RunningJob[] {
+    const c = this.core;
+    const out: RunningJob[] = [];
+    for (let i = 0; i < c.g.n; i++) {
+      if (c.status[i] === St.Running) out.push({ jobId: c.g.ids[i]!, host: c.g.hostNames[c.hostOf[i]!]! });
+    }
+    return out;
+  }
+
+  /** Builds running on each host, by host name (every host listed). */
+  load(): Map<string, number> {
+    const c = this.core;
+    return new Map(c.g.hostNames.map((name, h) => [name, c.running[h]!]));
+  }
+
+  /** Every blocked job with its reason and cause, in input order. */
+  blocked(): BlockedJob[] {
+    const c = this.core;
+    const out: BlockedJob[] = [];
+    for (let i = 0; i < c.g.n; i++) {
+      if (c.status[i] !== St.Blocked) continue;
+      const { reason, cause } = c.blockInfo(i);
+      out.push({ jobId: c.g.ids[i]!, reason, cause: c.g.ids[cause]! });
+    }
+    return out;
+  }
+
+  /** Jobs that no up host can run, in input order. */
+  unschedulable(): string[] {
+    return this.idsWith((st) => st === St.Unschedulable);
+  }
+
+  /** Dependency cycles of the input (members never become ready), each in input order. */
+  cycles(): string[][] {
+    const ids = this.core.g.ids;
+    return this.core.g.cycles.map((c) => c.map((i) => ids[i]!));
+  }
+
+  /** True when nothing runs and nothing is left to start: the run is over. */
+  isDone(): boolean {
+    return this.core.runningCount === 0 && this.core.pendingCount === 0;
+  }
+
+  private idsWith(pred: (st: number) => boolean): string[] {
+    const c = this.core;
+    const out: string[] = [];
+    for (let i = 0; i < c.g.n; i++) if (pred(c.status[i]!)) out.push(c.g.ids[i]!);
+    return out;
+  }
+
+  private update(): SchedulerUpdate {
+    this.core.flush();
+    return toUpdate(this.core, this.core.takeEvents());
+  }
+
+  private job(id: string): number {
+    const j = this.core.g.index.get(id);
+    if (j === undefined) throw new Error(`schedule: unknown job ${JSON.stringify(id)}`);
+    return j;
+  }
+
+  private host(name: string): number {
+    const h = this.core.g.hostIndex.get(name);
+    if (h === undefined) throw new Error(`schedule: unknown host ${JSON.stringify(name)}`);
+    return h;
+  }
+}
+
+function toUpdate(core: SchedulerCore, e: CoreEvents): SchedulerUpdate {
+  const ids = core.g.ids;
+  return {
+    ready: e.ready.map((i) => ids[i]!),
+    blocked: e.blocked.map((b) => ({ jobId: ids[b.job]!, reason: b.reason, cause: ids[b.cause]! })),
+    unschedulable: e.unschedulable.map((i) => ids[i]!),
+  };
+}

@@ -1,0 +1,6 @@
+/** Worker thread of `readNativeRecipes`: reads one chunk of recipe directories and posts the results back. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readRecipeDirs } from './nativeRecipes.js';
+
+const { root, displayRoot, dirNames } = workerData as { root: string; displayRoot: string; dirNames: string[] };
+parentPort?.postMessage(readRecipeDirs(root, displayRoot, dirNames));
