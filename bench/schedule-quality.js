@@ -24,6 +24,7 @@ const TARGET_RATIO = 1.05;
 export const HOST_SETS = {
   '1/2/4/8': [1, 2, 4, 8].map((p) => ({ name: `p${p}`, power: p, labels: [], up: true })),
   '4x4': [1, 2, 3, 4].map((i) => ({ name: `q${i}`, power: 4, labels: [], up: true })),
+  '8x8': [1, 2, 3, 4, 5, 6, 7, 8].map((i) => ({ name: `w${i}`, power: 8, labels: [], up: true })),
 };
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1). */
@@ -290,13 +291,13 @@ export { syntheticJobs };
 function printTable({ rows, timing }) {
   const f2 = (x) => x.toFixed(3);
   const s = (x) => String(Math.round(x));
-  const header = ['graph', 'hosts', 'jobs', 'edges', 'in cycles', 'CP makespan s', 'LB s', 'CP/LB', 'CP/LB max', 'FIFO makespan s', 'FIFO/LB', 'CP<=FIFO', 'target'];
+  const header = ['graph', 'hosts', 'jobs', 'edges', 'not run (cycles)', 'CP makespan s', 'LB s', 'CP/LB', 'CP/LB max', 'FIFO makespan s', 'FIFO/LB', 'CP<=FIFO', 'target'];
   const lines = rows.map((r) => [
     r.graph,
     r.hosts,
     s(r.jobs),
     s(r.edges),
-    s(r.inCycles),
+    r.inCycles ? `${r.inCycles + r.blockedByCycles} (${r.inCycles} in cycles)` : '0',
     s(r.cpMakespan),
     s(r.lowerBound),
     f2(r.cpRatio),
@@ -313,6 +314,7 @@ function printTable({ rows, timing }) {
   console.log(
     `Makespans and lower bounds: medians over ${rows[0]?.seeds ?? 0} duration seeds; target CP/LB <= ${TARGET_RATIO} on every seed and CP never worse than FIFO.`,
   );
+  console.log('Jobs in a dependency cycle, and those behind one, never run; makespan and bound cover the others.');
   console.log(
     `simulate() on a synthetic graph of ${timing.jobs} jobs / ${timing.edges} edges: first call in a fresh process ${timing.coldMs.toFixed(0)} ms (median of 3), warmed up ${timing.warmMedianMs.toFixed(0)} ms (median of 5, min ${timing.warmMinMs.toFixed(0)} ms).`,
   );
