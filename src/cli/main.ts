@@ -4,7 +4,9 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { runPlan } from './commands/plan.js';
+import { runReconcile } from './commands/reconcile.js';
 import { runValidate } from './commands/validate.js';
+import { createLogger, type LogFormat } from './logger.js';
 import { ExitCode } from './exitCodes.js';
 import { globalOptions } from './globalOptions.js';
 import { processOutput, type Output } from './io.js';
@@ -15,7 +17,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function buildProgram(out: Output, setExit: (code: ExitCode) => void): Command {
+export function buildProgram(out: Output, setExit: (code: number) => void): Command {
   const program = new Command('buildfleet')
     .description('GitOps package build farm: plan, build and publish packages across local and SSH hosts')
     .version(VERSION)
@@ -52,12 +54,41 @@ export function buildProgram(out: Output, setExit: (code: ExitCode) => void): Co
       ),
     );
 
+  program
+    .command('reconcile')
+    .description('build what is stale in dependency order across the hosts, publish, prune')
+    .option('--branch <name>', 'reconcile only this branch (repeatable; default: all)', collect, [])
+    .option('--plan <file>', 'apply exactly this saved plan (refused if the state changed since)')
+    .addOption(new Option('--format <format>', 'output format of the run result').choices(['text', 'json']).default('text'))
+    .option('--retry-failed', 'build failed packages again even if nothing changed')
+    .option('--keep-failed-workspaces', 'keep the workspace of failed builds for inspection')
+    .option('--grace <seconds>', 'seconds builds get between SIGTERM and SIGKILL when stopped', (v) => Number(v), 10)
+    .action(async (opts: { branch: string[]; plan?: string; format: 'text' | 'json'; retryFailed?: boolean; keepFailedWorkspaces?: boolean; grace: number }) => {
+      const g = program.opts<{ logFormat?: LogFormat; logLevel: string }>();
+      const log = createLogger({ ...(g.logFormat !== undefined ? { format: g.logFormat } : {}), level: g.logLevel });
+      setExit(
+        await runReconcile(
+          globals(),
+          {
+            branch: opts.branch,
+            ...(opts.plan !== undefined ? { plan: opts.plan } : {}),
+            format: opts.format,
+            retryFailed: opts.retryFailed === true,
+            keepFailedWorkspaces: opts.keepFailedWorkspaces === true,
+            graceSeconds: Number.isFinite(opts.grace) && opts.grace >= 0 ? opts.grace : 10,
+          },
+          out,
+          log,
+        ),
+      );
+    });
+
   return program;
 }
 
 /** Runs the command line; resolves to the exit code. */
-export async function main(argv: readonly string[], out: Output = processOutput): Promise<ExitCode> {
-  let code: ExitCode = ExitCode.ok;
+export async function main(argv: readonly string[], out: Output = processOutput): Promise<number> {
+  let code: number = ExitCode.ok;
   const program = buildProgram(out, (c) => {
     code = c;
   });

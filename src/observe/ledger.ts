@@ -5,6 +5,7 @@
  * The on-disk format is documented in docs/STATE.md.
  */
 import { readFileSync } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '../model/canonical.js';
 import type { Diagnostic } from '../config/diagnostic.js';
@@ -151,5 +152,21 @@ function applyRecord(history: MutableHistory, record: LedgerRecord): void {
       history.builtInputs.set(record.fingerprint, record.inputs);
       if (history.builtInputs.size > KEPT_INPUTS) history.builtInputs.delete(history.builtInputs.keys().next().value!);
     }
+  }
+}
+
+/**
+ * Appends records to the ledger and fsyncs it: once this resolves, the outcomes
+ * survive a crash.
+ */
+export async function appendLedger(stateDir: string, records: readonly LedgerRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await mkdir(stateDir, { recursive: true });
+  const handle = await open(path.join(stateDir, LEDGER_FILE), 'a', 0o644);
+  try {
+    await handle.writeFile(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * Finished builds, kept by fingerprint until they are published:
+ * `<state>/<branch>/artifacts/<fingerprint>/` holds the package files and
+ * `result.json`. The directory appears by one atomic rename, after its files are
+ * fsynced, so a crash leaves either a complete entry or none; the next run
+ * publishes a complete entry instead of building it again.
+ */
+import { readFile, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ensureDir, fsyncDir, hashFile, linkOrCopy, writeFileAtomic } from './fsUtil.js';
+
+export const CACHE_RESULT_FILE = 'result.json';
+
+/** One package file of a finished build. */
+export interface CachedPackage {
+  readonly name: string;
+  /** File name inside the cache entry (and in the repo). */
+  readonly file: string;
+  readonly sha256: string;
+  /** Bytes. */
+  readonly size: number;
+}
+
+export interface CachedBuild {
+  readonly formatVersion: 1;
+  readonly branch: string;
+  readonly recipe: string;
+  readonly version: string;
+  readonly fingerprint: string;
+  readonly packages: readonly CachedPackage[];
+  readonly host: string;
+  /** Wall time of the build, seconds. */
+  readonly seconds: number;
+  readonly log: string;
+  /** ISO 8601. */
+  readonly builtAt: string;
+}
+
+export class ArtifactCache {
+  /** @param root `<state>/<branch>/artifacts` */
+  constructor(readonly root: string) {}
+
+  entryDir(fingerprint: string): string {
+    return path.join(this.root, fingerprint);
+  }
+
+  filePath(fingerprint: string, file: string): string {
+    return path.join(this.root, fingerprint, file);
+  }
+
+  /** The finished build with this fingerprint, when a complete one is cached. */
+  async lookup(fingerprint: string): Promise<CachedBuild | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path.join(this.entryDir(fingerprint), CACHE_RESULT_FILE), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const result = JSON.parse(text) as CachedBuild;
+      return result.formatVersion === 1 && result.fingerprint === fingerprint ? result : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Stores a finished build: links or copies `files` (name → absolute path of an
+   * artifact) into a temporary directory, hashes them, then renames it into place.
+   */
+  async store(build: Omit<CachedBuild, 'formatVersion' | 'packages'>, files: readonly { name: string; file: string; path: string }[]): Promise<CachedBuild> {
+    await ensureDir(this.root);
+    const tmp = path.join(this.root, `.${build.fingerprint}.${process.pid}.tmp`);
+    await rm(tmp, { recursive: true, force: true });
+    await ensureDir(tmp);
+    const packages: CachedPackage[] = [];
+    for (const f of files) {
+      const target = path.join(tmp, f.file);
+      await linkOrCopy(f.path, target);
+      const { sha256, size } = await hashFile(target);
+      packages.push({ name: f.name, file: f.file, sha256, size });
+    }
+    const result: CachedBuild = { formatVersion: 1, ...build, packages };
+    await writeFileAtomic(path.join(tmp, CACHE_RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
+    await fsyncDir(tmp);
+    await rm(this.entryDir(build.fingerprint), { recursive: true, force: true });
+    await rename(tmp, this.entryDir(build.fingerprint));
+    await fsyncDir(this.root);
+    return result;
+  }
+
+  /** Drops entries whose fingerprint is not in `keep` (published or no longer wanted), and leftovers of crashed writes. */
+  async prune(keep: ReadonlySet<string>): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.root);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!keep.has(entry)) await rm(path.join(this.root, entry), { recursive: true, force: true });
+    }
+  }
+}

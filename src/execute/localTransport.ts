@@ -1,0 +1,151 @@
+/**
+ * Runs builds on this machine. Each build gets a fresh workspace under
+ * `<state>/<branch>/work/`: `build/` (a copy of the recipe directory, the steps'
+ * working directory), `deps/` (BUILDFLEET_DEPS), `out/` (BUILDFLEET_OUT), `tmp/`.
+ */
+import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import type { HostConfig } from '../config/types.js';
+import { BuildLog } from './buildLog.js';
+import { linkOrCopy } from './fsUtil.js';
+import { describeStepOutcome, runStep } from './runStep.js';
+import type { ArtifactFile, BuildRequest, BuildResult, Transport } from './transport.js';
+
+export interface LocalTransportOptions {
+  readonly host: HostConfig;
+  /** `<state>/<branch>/work` is made per branch below this state directory. */
+  readonly stateDir: string;
+  /** The environment builds inherit (PATH, HOME, LANG…); secrets are not passed. */
+  readonly baseEnv: Readonly<Record<string, string>>;
+}
+
+/** Variables of the calling environment that builds see; everything else is left out. */
+export const PASSED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'SHELL'];
+
+export class LocalTransport implements Transport {
+  readonly hostName: string;
+
+  constructor(private readonly options: LocalTransportOptions) {
+    this.hostName = options.host.name;
+  }
+
+  async close(): Promise<void> {}
+
+  async build(request: BuildRequest): Promise<BuildResult> {
+    const started = performance.now();
+    const seconds = (): number => Math.round((performance.now() - started) / 10) / 100;
+    const log = await BuildLog.open(request.logFile);
+    log.header(`${request.branch}/${request.recipeId} ${request.version} on ${this.hostName} (run ${request.runId}, fingerprint ${request.fingerprint})`);
+    const workRoot = path.join(this.options.stateDir, request.branch, 'work');
+    let workspace: string;
+    try {
+      await mkdir(workRoot, { recursive: true });
+      workspace = await mkdtemp(path.join(workRoot, `${request.recipeId}-`));
+      await cp(request.recipeDir, path.join(workspace, 'build'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      await Promise.all(['deps', 'out', 'tmp'].map((d) => mkdir(path.join(workspace, d))));
+      for (const dep of request.deps) await linkOrCopy(dep.path, path.join(workspace, 'deps', dep.file));
+    } catch (error) {
+      const message = `could not prepare the workspace: ${(error as Error).message}`;
+      log.line(`buildfleet: ${message}`);
+      await log.close();
+      return { status: 'lost', phase: 'prepare', message, tail: log.tail(), seconds: seconds(), artifacts: [], release: async () => {} };
+    }
+    const remove = async (): Promise<void> => rm(workspace, { recursive: true, force: true });
+    const env: Record<string, string> = {
+      ...this.options.baseEnv,
+      TMPDIR: path.join(workspace, 'tmp'),
+      BUILDFLEET_BRANCH: request.branch,
+      BUILDFLEET_PACKAGE: request.recipeId,
+      BUILDFLEET_VERSION: request.version,
+      BUILDFLEET_OUT: path.join(workspace, 'out'),
+      BUILDFLEET_DEPS: path.join(workspace, 'deps'),
+    };
+
+    const fail = async (status: 'failed' | 'aborted' | 'lost', phase: string, message: string): Promise<BuildResult> => {
+      log.line(`buildfleet: ${phase} ${message}`);
+      await log.close();
+      const keep = status === 'failed' && request.keepFailedWorkspace;
+      if (!keep) await remove();
+      return { status, phase, message, tail: log.tail(), seconds: seconds(), artifacts: [], ...(keep ? { keptWorkspace: workspace } : {}), release: async () => {} };
+    };
+
+    for (const step of request.pipeline.steps) {
+      log.header(`step ${step.name}: ${step.run}`);
+      const outcome = await runStep({
+        run: step.run,
+        cwd: path.join(workspace, 'build'),
+        env,
+        timeoutSeconds: step.timeoutSeconds,
+        ...(step.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: step.idleTimeoutSeconds } : {}),
+        graceSeconds: request.graceSeconds,
+        signal: request.signal,
+        ...(request.killSignal !== undefined ? { killSignal: request.killSignal } : {}),
+        onOutput: (chunk) => log.write(chunk),
+      });
+      if (outcome.kind === 'ok') continue;
+      const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
+      return fail(status, step.name, `step ${describeStepOutcome(outcome)}`);
+    }
+
+    let artifacts: ArtifactFile[];
+    try {
+      artifacts = await collectArtifacts(workspace, request);
+    } catch (error) {
+      return fail('failed', 'collect', (error as Error).message);
+    }
+    log.header(`built in ${seconds()}s: ${artifacts.map((a) => a.file).join(', ')}`);
+    await log.close();
+    return { status: 'built', tail: log.tail(), seconds: seconds(), artifacts, release: remove };
+  }
+}
+
+/** Files in out/ plus the pipeline's artifact globs (relative to build/), each assigned to a package. */
+async function collectArtifacts(workspace: string, request: BuildRequest): Promise<ArtifactFile[]> {
+  const found: { path: string; base: string }[] = [];
+  for (const entry of await readdir(path.join(workspace, 'out'), { withFileTypes: true })) {
+    if (entry.isFile()) found.push({ path: path.join(workspace, 'out', entry.name), base: entry.name });
+  }
+  if (request.pipeline.artifacts.length > 0) {
+    const match = picomatch(request.pipeline.artifacts as string[], { dot: false });
+    const buildDir = path.join(workspace, 'build');
+    for (const entry of await readdir(buildDir, { withFileTypes: true, recursive: true })) {
+      if (!entry.isFile()) continue;
+      const abs = path.join(entry.parentPath, entry.name);
+      if (match(path.relative(buildDir, abs))) found.push({ path: abs, base: entry.name });
+    }
+  }
+  return assignArtifacts(found, request.packages, request.version);
+}
+
+/**
+ * Assigns artifact files to packages: a file belongs to the package whose
+ * `<name>-<version>` its name starts with (the longest such name). A recipe that
+ * produces one package may name its single artifact freely; it is stored as
+ * `<name>-<version>-<file>` so that repo file names always carry the version.
+ */
+export function assignArtifacts(found: readonly { path: string; base: string }[], packages: readonly string[], version: string): ArtifactFile[] {
+  if (found.length === 0) throw new Error(`the build produced no artifact: put package files in $BUILDFLEET_OUT or list them in the pipeline's artifacts`);
+  const names = [...new Set(found.map((f) => f.base))];
+  if (names.length !== found.length) throw new Error(`two artifacts have the same file name; give each a name of its own`);
+  const byLength = [...packages].sort((a, b) => b.length - a.length);
+  const result: ArtifactFile[] = [];
+  const unassigned: string[] = [];
+  for (const f of found) {
+    const owner = byLength.find((p) => f.base.startsWith(`${p}-${version}`) || f.base.startsWith(`${p}-${version.replace(/^\d+:/, '')}`));
+    if (owner !== undefined) result.push({ name: owner, file: f.base, path: f.path });
+    else unassigned.push(f.base);
+  }
+  if (packages.length === 1 && found.length === 1 && unassigned.length === 1) {
+    const only = found[0]!;
+    return [{ name: packages[0]!, file: `${packages[0]}-${version.replace(/:/g, '_')}-${only.base}`, path: only.path }];
+  }
+  if (unassigned.length > 0) {
+    throw new Error(`artifacts ${unassigned.join(', ')} belong to no package: name each file <package>-${version}… (packages: ${packages.join(', ')})`);
+  }
+  const missing = packages.filter((p) => !result.some((a) => a.name === p));
+  if (missing.length > 0) throw new Error(`the build produced no artifact for ${missing.join(', ')}`);
+  const extra = packages.filter((p) => result.filter((a) => a.name === p).length > 1);
+  if (extra.length > 0) throw new Error(`several artifacts for ${extra.join(', ')}: a package is one file`);
+  return result;
+}

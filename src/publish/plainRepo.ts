@@ -1,0 +1,122 @@
+/**
+ * Publishes into a plain repository: package files first (each written under a
+ * temporary name, fsynced, renamed), then `index.json` replaced atomically, and
+ * only then the files the new index no longer names are deleted. A reader never
+ * sees a half-written index or an indexed file that is missing, and a file named
+ * by the current index is never overwritten in place.
+ */
+import { readdir, rename, rm, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { readPlainIndex, INDEX_FILE, INDEX_FORMAT_VERSION, type PlainIndex } from '../observe/plainRepo.js';
+import type { RepoEntry } from '../observe/types.js';
+import { ensureDir, fsyncDir, fsyncFile, hashFile, linkOrCopy, writeFileAtomic } from '../execute/fsUtil.js';
+
+export interface PackageToPublish {
+  /** The index entry; `file` is the wished file name (made unique when it is taken). */
+  readonly entry: RepoEntry;
+  /** Absolute path of the package file to copy in. */
+  readonly source: string;
+}
+
+export interface PublishRequest {
+  readonly repoPath: string;
+  /** How the repo is shown in messages. */
+  readonly displayPath: string;
+  readonly add: readonly PackageToPublish[];
+  /** Package names to take out of the index. */
+  readonly remove: readonly string[];
+}
+
+export interface PublishResult {
+  /** Entries as indexed (with their final file names). */
+  readonly published: readonly RepoEntry[];
+  readonly removed: readonly RepoEntry[];
+  /** Files deleted after the new index was in place. */
+  readonly deletedFiles: readonly string[];
+}
+
+export async function publishPlainRepo(request: PublishRequest): Promise<PublishResult> {
+  await ensureDir(request.repoPath);
+  const current = readPlainIndex(request.repoPath, request.displayPath);
+  if (current.diagnostics.length > 0) throw new Error(current.diagnostics.map((d) => `${d.file}: ${d.message}`).join('; '));
+  const indexedFiles = new Map<string, RepoEntry>();
+  for (const entry of current.entries.values()) indexedFiles.set(entry.file, entry);
+
+  const next = new Map(current.entries);
+  const published: RepoEntry[] = [];
+  for (const item of request.add) {
+    const { sha256, size } = await hashFile(item.source);
+    let file = item.entry.file;
+    const holder = indexedFiles.get(file);
+    if (holder !== undefined && holder.sha256 !== sha256) {
+      // Same name, other content (a rebuild of the same version): never overwrite in place.
+      file = uniqueName(file, item.entry.name, item.entry.version, item.entry.fingerprint);
+    }
+    const target = path.join(request.repoPath, file);
+    if (holder === undefined || holder.sha256 !== sha256) {
+      const tmp = path.join(request.repoPath, `.${file}.${process.pid}.tmp`);
+      await rm(tmp, { force: true });
+      await linkOrCopy(item.source, tmp);
+      await fsyncFile(tmp);
+      await rename(tmp, target);
+    }
+    const entry: RepoEntry = { ...item.entry, file, sha256, size };
+    next.set(entry.name, entry);
+    published.push(entry);
+  }
+  const removed: RepoEntry[] = [];
+  for (const name of request.remove) {
+    const entry = next.get(name);
+    if (entry !== undefined) {
+      next.delete(name);
+      removed.push(entry);
+    }
+  }
+  await fsyncDir(request.repoPath);
+
+  const index: PlainIndex = { formatVersion: INDEX_FORMAT_VERSION, packages: [...next.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+  await writeFileAtomic(path.join(request.repoPath, INDEX_FILE), `${JSON.stringify(index, null, 1)}\n`);
+
+  // The new index is in place: files it no longer names can go.
+  const stillNamed = new Set(index.packages.map((p) => p.file));
+  const deletedFiles: string[] = [];
+  for (const entry of current.entries.values()) {
+    if (stillNamed.has(entry.file)) continue;
+    try {
+      await unlink(path.join(request.repoPath, entry.file));
+      deletedFiles.push(entry.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  await removeStaleTemporaries(request.repoPath);
+  return { published, removed, deletedFiles };
+}
+
+/** `zlib-1.3.1-2.tar.gz` → `zlib-1.3.1-2+b3fa9c01e2d.tar.gz` (like Debian's binary rebuild suffix). */
+function uniqueName(file: string, name: string, version: string, fingerprint: string): string {
+  const tag = `+b${fingerprint.slice(0, 10)}`;
+  const prefix = `${name}-${version}`;
+  if (file.startsWith(prefix)) return `${prefix}${tag}${file.slice(prefix.length)}`;
+  return `${tag.slice(1)}-${file}`;
+}
+
+/** Temporaries left by a publish that was killed. */
+async function removeStaleTemporaries(repoPath: string): Promise<void> {
+  for (const entry of await readdir(repoPath)) {
+    if (entry.startsWith('.') && entry.endsWith('.tmp')) {
+      const pid = Number(/\.(\d+)\.tmp$/.exec(entry)?.[1] ?? Number.NaN);
+      if (pid === process.pid || !isAlive(pid)) await rm(path.join(repoPath, entry), { force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * One writer per state directory. `<state>/lock` holds the holder's pid, host and
+ * start time; it is created with O_EXCL, so exactly one process gets it. A lock
+ * whose holder is dead (same host, no such process) is taken over: the taker
+ * first wins `<state>/lock.takeover` (also O_EXCL), checks again that the lock
+ * is still the dead holder's, then replaces it — two takers cannot both win.
+ */
+import { hostname } from 'node:os';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+export const LOCK_FILE = 'lock';
+
+export interface LockHolder {
+  readonly pid: number;
+  readonly host: string;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly command: string;
+}
+
+export type LockResult = { readonly ok: true; readonly release: () => Promise<void>; readonly tookOver?: LockHolder } | { readonly ok: false; readonly holder: LockHolder | null };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readHolder(file: string): Promise<LockHolder | null | 'missing'> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+  try {
+    const holder = JSON.parse(text) as LockHolder;
+    return typeof holder.pid === 'number' && typeof holder.host === 'string' ? holder : null;
+  } catch {
+    return null; // being written, or damaged
+  }
+}
+
+async function createExclusive(file: string, holder: LockHolder): Promise<boolean> {
+  try {
+    const handle = await open(file, 'wx', 0o644);
+    try {
+      await handle.writeFile(`${JSON.stringify(holder)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+function isStale(holder: LockHolder): boolean {
+  return holder.host === hostname() && holder.pid !== process.pid && !isAlive(holder.pid);
+}
+
+export async function acquireLock(stateDir: string, command: string): Promise<LockResult> {
+  await mkdir(stateDir, { recursive: true });
+  const file = path.join(stateDir, LOCK_FILE);
+  const takeover = `${file}.takeover`;
+  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command };
+  const release = async (): Promise<void> => {
+    const holder = await readHolder(file);
+    if (holder !== 'missing' && holder !== null && holder.pid === me.pid && holder.host === me.host) await rm(file, { force: true });
+  };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    if (await createExclusive(file, me)) return { ok: true, release };
+    const holder = await readHolder(file);
+    if (holder === 'missing') continue;
+    if (holder === null) {
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    if (!isStale(holder)) return { ok: false, holder };
+    // The holder is dead: take the lock over, one taker at a time.
+    const token = await readHolder(takeover);
+    if (token !== 'missing' && token !== null && isStale(token)) await rm(takeover, { force: true });
+    if (!(await createExclusive(takeover, me))) {
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    try {
+      const again = await readHolder(file);
+      if (again !== 'missing' && again !== null && again.pid === holder.pid && again.startedAt === holder.startedAt) await rm(file, { force: true });
+      if (await createExclusive(file, me)) return { ok: true, release, tookOver: holder };
+    } finally {
+      await rm(takeover, { force: true });
+    }
+  }
+  const holder = await readHolder(file);
+  return { ok: false, holder: holder === 'missing' ? null : holder };
+}

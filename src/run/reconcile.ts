@@ -1,0 +1,405 @@
+/**
+ * `reconcile`: compute the plan (or take a saved one that still matches), build
+ * what is stale across the hosts in dependency order — keeping going past
+ * failures — publish the results atomically, and record every outcome in the
+ * ledger. Finished builds are kept by fingerprint until published, so a run
+ * killed at any point is finished by the next one without building again.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Diagnostic } from '../config/diagnostic.js';
+import type { Config, HostConfig } from '../config/types.js';
+import { ArtifactCache, type CachedBuild } from '../execute/artifactCache.js';
+import { writeFileAtomic } from '../execute/fsUtil.js';
+import { LocalTransport } from '../execute/localTransport.js';
+import type { ArtifactFile, BuildResult, Transport } from '../execute/transport.js';
+import type { RecipeId } from '../model/types.js';
+import { appendLedger, LEDGER_FORMAT_VERSION, type BuildRecord } from '../observe/ledger.js';
+import type { RepoEntry } from '../observe/types.js';
+import type { BuildAction, Plan, SavedPlan } from '../plan/types.js';
+import { runHook } from '../publish/hooks.js';
+import { publishPlainRepo, type PackageToPublish } from '../publish/plainRepo.js';
+import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
+import { acquireLock, type LockHolder } from './lock.js';
+import { displayPath, planBranches, type BranchState } from './planBranches.js';
+import { RUN_FORMAT_VERSION, type BranchResult, type PackageResult, type RunResult } from './runResult.js';
+
+/** How the caller stops a run: first no new builds, then the running ones. */
+export interface StopSignals {
+  /** Aborted: start nothing new. */
+  readonly noNewBuilds: AbortSignal;
+  /** Aborted: stop running builds (SIGTERM, then SIGKILL after the grace period). */
+  readonly stopBuilds: AbortSignal;
+  /** Aborted: SIGKILL running builds now. */
+  readonly killBuilds: AbortSignal;
+}
+
+/** What a run reports as it goes (progress display, structured logs). */
+export interface RunEvents {
+  planned?(plan: Plan, runId: string): void;
+  buildStarted?(event: { branch: string; package: string; version: string; host: string }): void;
+  buildFinished?(event: { branch: string; result: PackageResult }): void;
+  published?(event: { branch: string; repo: string; added: number; removed: number }): void;
+  warning?(message: string): void;
+}
+
+export interface ReconcileOptions {
+  readonly config: Config;
+  readonly stateDir: string;
+  readonly branches?: readonly string[];
+  /** Apply exactly this saved plan (refused when the state changed since). */
+  readonly savedPlan?: SavedPlan;
+  readonly retryFailed?: boolean;
+  readonly keepFailedWorkspaces?: boolean;
+  /** Seconds between SIGTERM and SIGKILL when stopping a build (default 10). */
+  readonly graceSeconds?: number;
+  /** Seconds an afterPublish hook may run (default 600). */
+  readonly hookTimeoutSeconds?: number;
+  readonly stop: StopSignals;
+  readonly events?: RunEvents;
+  /** The environment builds and hooks inherit (already filtered of secrets). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+}
+
+export type ReconcileOutcome =
+  | { readonly kind: 'error'; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly kind: 'locked'; readonly holder: LockHolder | null }
+  | { readonly kind: 'done'; readonly result: RunResult; readonly failed: boolean; readonly diagnostics: readonly Diagnostic[] };
+
+/** A build lost to host faults this many times in one run counts as failed for the run (retried next run). */
+const MAX_LOST_PER_RUN = 2;
+
+interface Job {
+  readonly id: string;
+  readonly branch: BranchState;
+  readonly action: BuildAction;
+  lost: number;
+}
+
+export async function reconcile(options: ReconcileOptions): Promise<ReconcileOutcome> {
+  const lock = await acquireLock(options.stateDir, 'reconcile');
+  if (!lock.ok) return { kind: 'locked', holder: lock.holder };
+  try {
+    if (lock.tookOver !== undefined) options.events?.warning?.(`took over the lock of a dead run (pid ${lock.tookOver.pid}, started ${lock.tookOver.startedAt})`);
+    return await reconcileLocked(options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutcome> {
+  const { config, stateDir } = options;
+  const branches = options.savedPlan !== undefined ? options.savedPlan.branches.map((b) => b.name) : options.branches;
+  const outcome = await planBranches({ config, stateDir, ...(branches !== undefined ? { branches } : {}), retryFailed: options.retryFailed ?? false });
+  if (outcome.plan === null) return { kind: 'error', diagnostics: outcome.diagnostics };
+  if (options.savedPlan !== undefined) {
+    const saved = options.savedPlan.stateDigest;
+    const changed = [saved.desired !== outcome.stateDigest.desired ? 'the desired state (config or recipes)' : '', saved.observed !== outcome.stateDigest.observed ? 'the observed state (repos or ledger)' : ''].filter((s) => s !== '');
+    if (changed.length > 0) {
+      return {
+        kind: 'error',
+        diagnostics: [
+          {
+            severity: 'error',
+            file: 'plan',
+            message: `the saved plan is stale: ${changed.join(' and ')} changed since it was made (${options.savedPlan.createdAt})`,
+            hint: 'run `buildfleet plan --out FILE` again, review it, and apply the new plan',
+          },
+        ],
+      };
+    }
+  }
+
+  const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  const startedAt = new Date().toISOString();
+  options.events?.planned?.(outcome.plan, runId);
+
+  // Hosts and their transports. SSH hosts are not supported by this version: they count as down.
+  const transports = new Map<string, Transport>();
+  const scheduleHosts: ScheduleHost[] = config.hosts.map((h) => ({ name: h.name, power: h.power, labels: h.labels, up: h.transport === 'local' }));
+  for (const host of config.hosts) {
+    if (host.transport === 'local') transports.set(host.name, new LocalTransport({ host, stateDir, baseEnv: options.baseEnv }));
+    else options.events?.warning?.(`host ${host.name}: the ssh transport is not supported by this version yet; its builds go to other hosts`);
+  }
+
+  const jobs = new Map<string, Job>();
+  const scheduleJobs: ScheduleJob[] = [];
+  for (const branch of outcome.branches) {
+    for (const action of branch.plan.actions) {
+      if (action.type !== 'build') continue;
+      const id = `${branch.config.name}/${action.package}`;
+      jobs.set(id, { id, branch, action, lost: 0 });
+      scheduleJobs.push({
+        id,
+        dependsOn: action.dependsOn.map((d) => `${branch.config.name}/${d}`),
+        seconds: branch.observed.history.get(action.package)?.lastSuccessSeconds ?? 60,
+        labels: branch.config.hostLabels,
+      });
+    }
+  }
+  const scheduler = new Scheduler(scheduleJobs, scheduleHosts);
+  const caches = new Map(outcome.branches.map((b) => [b.config.name, new ArtifactCache(path.join(stateDir, b.config.name, 'artifacts'))]));
+  const finished = new Map<string, { result: PackageResult; cached?: CachedBuild }>();
+  const abortedIds = new Set<string>();
+
+  const runJob = async (job: Job, hostName: string): Promise<{ job: Job; status: BuildResult['status']; result: PackageResult; cached?: CachedBuild }> => {
+    const branchName = job.branch.config.name;
+    const cache = caches.get(branchName)!;
+    const { action } = job;
+    const logFile = path.join(stateDir, branchName, 'logs', `${action.package}-${action.version}.log`);
+    const earlier = await cache.lookup(action.fingerprint);
+    if (earlier !== undefined) {
+      return { job, status: 'built', cached: earlier, result: { package: action.package, version: action.version, status: 'built', host: earlier.host, seconds: earlier.seconds, log: earlier.log, cached: true, repo: action.repo } };
+    }
+    options.events?.buildStarted?.({ branch: branchName, package: action.package, version: action.version, host: hostName });
+    const transport = transports.get(hostName)!;
+    const build = await transport.build({
+      runId,
+      branch: branchName,
+      recipeId: action.package,
+      packages: action.packages,
+      version: action.version,
+      fingerprint: action.fingerprint,
+      recipeDir: job.branch.graph.recipes.get(action.package as RecipeId)!.dir,
+      pipeline: config.pipelines.get(job.branch.config.pipeline)!,
+      deps: await dependencyArtifacts(job, finished, caches),
+      logFile,
+      signal: options.stop.stopBuilds,
+      killSignal: options.stop.killBuilds,
+      graceSeconds: options.graceSeconds ?? 10,
+      keepFailedWorkspace: options.keepFailedWorkspaces ?? false,
+    });
+    let cached: CachedBuild | undefined;
+    let status = build.status;
+    let message = build.message;
+    if (build.status === 'built') {
+      try {
+        cached = await cache.store(
+          { branch: branchName, recipe: action.package, version: action.version, fingerprint: action.fingerprint, host: hostName, seconds: build.seconds, log: logFile, builtAt: new Date().toISOString() },
+          build.artifacts,
+        );
+      } catch (error) {
+        status = 'lost';
+        message = `could not store the artifacts: ${(error as Error).message}`;
+      }
+    }
+    await build.release();
+    const inputs = job.branch.fingerprints.get(action.package as RecipeId)?.inputs;
+    const record: BuildRecord = {
+      formatVersion: LEDGER_FORMAT_VERSION,
+      kind: 'build',
+      at: new Date().toISOString(),
+      runId,
+      branch: branchName,
+      recipe: action.package,
+      packages: action.packages,
+      version: action.version,
+      fingerprint: action.fingerprint,
+      status,
+      host: hostName,
+      seconds: build.seconds,
+      log: logFile,
+      ...(build.phase !== undefined ? { phase: build.phase } : {}),
+      ...(status === 'built' && inputs !== undefined ? { inputs } : {}),
+    };
+    await appendLedger(stateDir, [record]);
+    if (status === 'failed') {
+      const errors = path.join(stateDir, branchName, 'errors');
+      await mkdir(errors, { recursive: true });
+      await copyFile(logFile, path.join(errors, path.basename(logFile))).catch(() => undefined);
+    }
+    const result: PackageResult = {
+      package: action.package,
+      version: action.version,
+      status: status === 'built' ? 'built' : status === 'aborted' ? 'skipped' : 'failed',
+      host: hostName,
+      seconds: build.seconds,
+      log: logFile,
+      repo: action.repo,
+      ...(status === 'aborted' ? { reason: 'aborted', detail: 'the run was interrupted' } : {}),
+      ...(build.phase !== undefined && status !== 'built' ? { phase: build.phase } : {}),
+      ...(message !== undefined && status !== 'built' ? { detail: message } : {}),
+      ...(status === 'failed' || status === 'lost' ? { tail: build.tail.slice(-15) } : {}),
+    };
+    return { job, status, result, ...(cached !== undefined ? { cached } : {}) };
+  };
+
+  // The main loop: fill free slots, wait for any build to end, repeat.
+  const running = new Map<string, Promise<Awaited<ReturnType<typeof runJob>>>>();
+  for (;;) {
+    if (!options.stop.noNewBuilds.aborted) {
+      for (const assignment of scheduler.nextAssignments()) {
+        const job = jobs.get(assignment.jobId)!;
+        scheduler.started(job.id, assignment.host);
+        running.set(
+          job.id,
+          runJob(job, assignment.host).catch((error: unknown) => ({
+            job,
+            status: 'lost' as const,
+            result: { package: job.action.package, version: job.action.version, status: 'failed' as const, host: assignment.host, detail: `internal error: ${(error as Error).message}`, phase: 'prepare' },
+          })),
+        );
+      }
+    }
+    if (running.size === 0) break;
+    const done = await Promise.race(running.values());
+    running.delete(done.job.id);
+    if (done.status === 'lost' && done.job.lost + 1 < MAX_LOST_PER_RUN && !options.stop.noNewBuilds.aborted) {
+      done.job.lost++;
+      options.events?.warning?.(`${done.job.id}: ${done.result.detail ?? 'lost'}; trying again`);
+      scheduler.finished(done.job.id, 'lost');
+      continue;
+    }
+    if (done.status === 'aborted') abortedIds.add(done.job.id);
+    scheduler.finished(done.job.id, done.status === 'built' ? 'ok' : 'failed');
+    finished.set(done.job.id, { result: done.result, ...(done.cached !== undefined ? { cached: done.cached } : {}) });
+    options.events?.buildFinished?.({ branch: done.job.branch.config.name, result: done.result });
+  }
+
+  // Everything that did not run, and why.
+  const blockedBy = new Map(scheduler.blocked().map((b) => [b.jobId, b]));
+  const unschedulable = new Set(scheduler.unschedulable());
+  const interrupted = options.stop.noNewBuilds.aborted;
+  const branchResults: BranchResult[] = [];
+  let failed = false;
+  for (const branch of outcome.branches) {
+    const name = branch.config.name;
+    const results: PackageResult[] = [];
+    const errors: string[] = [];
+    const toPublish = new Map<string, PackageToPublish[]>();
+    for (const action of branch.plan.actions) {
+      if (action.type === 'skip') {
+        results.push({ package: action.package, ...(action.version !== undefined ? { version: action.version } : {}), status: 'skipped', reason: action.reason, ...(action.detail !== undefined ? { detail: action.detail } : {}) });
+        continue;
+      }
+      if (action.type === 'remove') continue;
+      const id = `${name}/${action.package}`;
+      const done = finished.get(id);
+      if (done !== undefined) {
+        results.push(done.result);
+        if (done.result.status === 'failed') failed = true;
+        if (done.cached !== undefined) {
+          const recipe = branch.graph.recipes.get(action.package as RecipeId)!;
+          const cache = caches.get(name)!;
+          const list = toPublish.get(action.repo) ?? [];
+          for (const pkg of done.cached.packages) {
+            const entry: RepoEntry = {
+              name: pkg.name,
+              version: action.version,
+              file: pkg.file,
+              sha256: pkg.sha256,
+              size: pkg.size,
+              depends: [...recipe.depends],
+              provides: [...recipe.provides],
+              fingerprint: action.fingerprint,
+              recipe: action.package,
+              ...(recipe.description !== undefined ? { description: recipe.description } : {}),
+            };
+            list.push({ entry, source: cache.filePath(action.fingerprint, pkg.file) });
+          }
+          toPublish.set(action.repo, list);
+        }
+        continue;
+      }
+      const blocked = blockedBy.get(id);
+      if (blocked !== undefined) {
+        const cause = blocked.cause.slice(name.length + 1);
+        const byInterruption = abortedIds.has(blocked.cause);
+        results.push({ package: action.package, version: action.version, status: 'skipped', reason: byInterruption ? 'aborted' : blocked.reason, detail: cause });
+      } else if (unschedulable.has(id)) {
+        results.push({ package: action.package, version: action.version, status: 'skipped', reason: 'no-eligible-host', detail: `no up host has the labels ${branch.config.hostLabels.join(', ') || '(any)'}` });
+        failed = true;
+      } else {
+        results.push({ package: action.package, version: action.version, status: 'skipped', reason: 'aborted', detail: 'the run was interrupted before it started' });
+      }
+    }
+    if (results.some((r) => r.status === 'skipped' && (r.reason === 'invalid-recipe' || r.reason === 'dependency-failed' || r.reason === 'unresolvable' || r.reason === 'dependency-cycle'))) failed = true;
+
+    // Publish: one index update per repo, then hooks.
+    const removals = interrupted ? [] : branch.plan.actions.filter((a) => a.type === 'remove');
+    // Builds of this plan stay in the artifact cache until published (an interrupted run may not have reached them).
+    const keepCached = new Set(branch.plan.actions.flatMap((a) => (a.type === 'build' ? [a.fingerprint] : [])));
+    for (const repo of branch.config.repos) {
+      const add = toPublish.get(repo.name) ?? [];
+      const remove = removals.filter((r) => r.repo === repo.name).map((r) => r.package);
+      if (add.length === 0 && remove.length === 0) continue;
+      try {
+        const published = await publishPlainRepo({ repoPath: repo.path, displayPath: displayPath(config.dir, repo.path), add, remove });
+        for (const item of add) keepCached.delete(item.entry.fingerprint);
+        for (const entry of published.removed) results.push({ package: entry.name, version: entry.version, status: 'removed', repo: repo.name, reason: 'not-in-source' });
+        options.events?.published?.({ branch: name, repo: repo.name, added: published.published.length, removed: published.removed.length });
+      } catch (error) {
+        failed = true;
+        errors.push(`publishing to repo ${repo.name} failed: ${(error as Error).message}; the repo is unchanged and the builds are kept for the next run`);
+        continue;
+      }
+      for (const hook of repo.afterPublish) {
+        const hookResult = await runHook({
+          hook,
+          displayHook: displayPath(config.dir, hook),
+          cwd: config.dir,
+          env: { ...options.baseEnv, BUILDFLEET_BRANCH: name, BUILDFLEET_REPO: repo.name, BUILDFLEET_REPO_PATH: repo.path, BUILDFLEET_RUN_ID: runId },
+          timeoutSeconds: options.hookTimeoutSeconds ?? 600,
+        });
+        if (!hookResult.ok) {
+          failed = true;
+          errors.push(`${hookResult.message ?? 'hook failed'} (repo ${repo.name} is published and consistent)${hookResult.output !== '' ? `:\n${hookResult.output}` : ''}`);
+        }
+      }
+    }
+    // Published builds leave the artifact cache; builds whose publishing failed stay for the next run.
+    await caches.get(name)!.prune(keepCached);
+    branchResults.push({ name, results, errors });
+  }
+  if (interrupted) failed = true;
+
+  const result: RunResult = { formatVersion: RUN_FORMAT_VERSION, runId, startedAt, finishedAt: new Date().toISOString(), interrupted, branches: branchResults };
+  await saveRunResult(stateDir, result);
+  for (const t of transports.values()) await t.close();
+  return { kind: 'done', result, failed, diagnostics: outcome.diagnostics };
+}
+
+export const RUNS_DIR = 'runs';
+
+async function saveRunResult(stateDir: string, result: RunResult): Promise<void> {
+  const dir = path.join(stateDir, RUNS_DIR);
+  await mkdir(dir, { recursive: true });
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  await writeFileAtomic(path.join(dir, `${result.runId}.json`), text);
+  await writeFileAtomic(path.join(dir, 'latest.json'), text);
+}
+
+/** Artifacts of every (transitive) dependency: from this run's builds, the artifact cache, or the repo. */
+async function dependencyArtifacts(job: Job, finished: ReadonlyMap<string, { cached?: CachedBuild }>, caches: ReadonlyMap<string, ArtifactCache>): Promise<ArtifactFile[]> {
+  const { graph, observed, config, fingerprints } = job.branch;
+  const branchName = config.name;
+  const cache = caches.get(branchName)!;
+  const seen = new Set<RecipeId>();
+  const queue: RecipeId[] = [...(graph.deps.get(job.action.package as RecipeId) ?? [])];
+  const files: ArtifactFile[] = [];
+  while (queue.length > 0) {
+    const dep = queue.shift()!;
+    if (seen.has(dep)) continue;
+    seen.add(dep);
+    queue.push(...(graph.deps.get(dep) ?? []));
+    const built = finished.get(`${branchName}/${dep}`)?.cached ?? (await cache.lookup(fingerprints.get(dep)?.fingerprint ?? ''));
+    if (built !== undefined) {
+      for (const pkg of built.packages) files.push({ name: pkg.name, file: pkg.file, path: cache.filePath(built.fingerprint, pkg.file) });
+      continue;
+    }
+    const recipe = graph.recipes.get(dep);
+    for (const name of recipe?.packages ?? []) {
+      for (const repo of config.repos) {
+        const entry = observed.repos.get(repo.name)?.entries.get(name);
+        if (entry !== undefined) {
+          files.push({ name, file: entry.file, path: path.join(repo.path, entry.file) });
+          break;
+        }
+      }
+    }
+  }
+  return files;
+}
+
+export type { HostConfig };
