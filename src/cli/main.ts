@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { runPlan } from './commands/plan.js';
 import { runReconcile } from './commands/reconcile.js';
+import { runStatus } from './commands/status.js';
 import { runValidate } from './commands/validate.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { ExitCode } from './exitCodes.js';
@@ -82,6 +83,12 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
         ),
       );
     });
+
+  program
+    .command('status')
+    .description('repos, last run, failed packages with their logs, hosts')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((opts: { format: 'text' | 'json' }) => setExit(runStatus(globals(), opts, out)));
 
   return program;
 }

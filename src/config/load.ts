@@ -208,6 +208,7 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
     if (repoNames.has(r.name)) at(['repos', i, 'name'], `repo "${r.name}" is defined twice in this branch`, 'give each repo its own name');
     repoNames.add(r.name);
     if (r.format === 'pacman') at(['repos', i, 'format'], 'the pacman repository format is not supported by this version of buildfleet yet', 'use `format: plain`');
+    if (r.review === 'manual') at(['repos', i, 'review'], 'manual review is not supported by this version of buildfleet yet', 'use `review: auto` (builds are published as soon as they succeed)');
     return {
       name: r.name,
       path: resolvePath(dir, r.path),
@@ -299,9 +300,8 @@ export function loadConfig(configDir: string): LoadResult {
     else branchesOk = false;
   }
 
-  if (hosts !== null) {
-    diagnostics.push(...crossCheck({ dir, hosts, branches, pipelines, pipelinesComplete: pipelinesOk }));
-  }
+  // Rules that do not need the hosts (pipelines, repo paths) are checked even when hosts.yaml is broken: every error at once.
+  diagnostics.push(...crossCheck({ dir, hosts: hosts ?? [], hostsComplete: hosts !== null, branches, pipelines, pipelinesComplete: pipelinesOk }));
   const sorted = sortDiagnostics(diagnostics);
   if (hosts === null || !branchesOk || hasErrors(sorted)) return { config: null, diagnostics: sorted };
   return { config: { dir, hosts, branches, pipelines }, diagnostics: sorted };

@@ -1,0 +1,93 @@
+/** `buildfleet status`: per branch and repo, what is published, the last run, failed packages and their logs, hosts. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../config/load.js';
+import { readLedger } from '../../observe/ledger.js';
+import { readPlainIndex } from '../../observe/plainRepo.js';
+import { RUNS_DIR } from '../../run/reconcile.js';
+import { displayPath } from '../../run/planBranches.js';
+import { countStatuses, type RunResult } from '../../run/runResult.js';
+import { ExitCode } from '../exitCodes.js';
+import type { GlobalOptions } from '../globalOptions.js';
+import { printDiagnostics, type Output } from '../io.js';
+
+export interface StatusDocument {
+  readonly formatVersion: 1;
+  readonly lastRun: { runId: string; startedAt: string; finishedAt: string; interrupted: boolean; built: number; failed: number; skipped: number; removed: number } | null;
+  readonly branches: {
+    name: string;
+    repos: { name: string; path: string; packages: number; bytes: number }[];
+    failed: { package: string; version: string; at: string; phase?: string; log?: string; errorLog?: string }[];
+  }[];
+  readonly hosts: { name: string; transport: string; power: number; labels: readonly string[] }[];
+}
+
+export function runStatus(global: GlobalOptions, options: { format: 'text' | 'json' }, out: Output): ExitCode {
+  const loaded = loadConfig(global.configDir);
+  printDiagnostics(out, loaded.diagnostics);
+  if (loaded.config === null) return ExitCode.error;
+  const config = loaded.config;
+  const stateDir = global.stateDir(config.dir);
+  const ledger = readLedger(stateDir, displayPath(config.dir, stateDir));
+  printDiagnostics(out, ledger.diagnostics);
+  let lastRun: RunResult | null = null;
+  try {
+    lastRun = JSON.parse(readFileSync(path.join(stateDir, RUNS_DIR, 'latest.json'), 'utf8')) as RunResult;
+  } catch {
+    lastRun = null;
+  }
+  const doc: StatusDocument = {
+    formatVersion: 1,
+    lastRun:
+      lastRun === null
+        ? null
+        : { runId: lastRun.runId, startedAt: lastRun.startedAt, finishedAt: lastRun.finishedAt, interrupted: lastRun.interrupted, ...pick(countStatuses(lastRun)) },
+    branches: config.branches.map((branch) => {
+      const history = ledger.branches.get(branch.name) ?? new Map();
+      const failed = [...history.entries()]
+        .filter(([, h]) => h.last?.status === 'failed')
+        .map(([recipe, h]) => {
+          const last = h.last!;
+          const errorLog = last.log !== undefined ? path.join(stateDir, branch.name, 'errors', path.basename(last.log)) : undefined;
+          return { package: recipe, version: last.version, at: last.at, ...(last.phase !== undefined ? { phase: last.phase } : {}), ...(last.log !== undefined ? { log: last.log } : {}), ...(errorLog !== undefined ? { errorLog } : {}) };
+        })
+        .sort((a, b) => (a.package < b.package ? -1 : 1));
+      return {
+        name: branch.name,
+        repos: branch.repos.map((repo) => {
+          const index = readPlainIndex(repo.path, displayPath(config.dir, repo.path));
+          printDiagnostics(out, index.diagnostics);
+          let bytes = 0;
+          for (const e of index.entries.values()) bytes += e.size;
+          return { name: repo.name, path: repo.path, packages: index.entries.size, bytes };
+        }),
+        failed,
+      };
+    }),
+    hosts: config.hosts.map((h) => ({ name: h.name, transport: h.transport, power: h.power, labels: h.labels })),
+  };
+  out.stdout(options.format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderStatus(doc));
+  return ExitCode.ok;
+}
+
+function pick(c: ReturnType<typeof countStatuses>): { built: number; failed: number; skipped: number; removed: number } {
+  return { built: c.built, failed: c.failed, skipped: c.skipped, removed: c.removed };
+}
+
+function renderStatus(doc: StatusDocument): string {
+  const lines: string[] = [];
+  if (doc.lastRun === null) lines.push('last run: none yet');
+  else {
+    const r = doc.lastRun;
+    lines.push(`last run: ${r.runId} ${r.finishedAt}${r.interrupted ? ' (interrupted)' : ''}: ${r.built} built, ${r.failed} failed, ${r.skipped} skipped, ${r.removed} removed`);
+  }
+  for (const b of doc.branches) {
+    lines.push(`branch ${b.name}:`);
+    for (const r of b.repos) lines.push(`  repo ${r.name}: ${r.packages} package(s), ${(r.bytes / 1024).toFixed(1)} KiB at ${r.path}`);
+    if (b.failed.length === 0) lines.push('  no failed packages');
+    for (const f of b.failed) lines.push(`  FAILED ${f.package} ${f.version}${f.phase !== undefined ? ` in step ${f.phase}` : ''} at ${f.at}${f.errorLog !== undefined ? `: ${f.errorLog}` : ''}`);
+  }
+  lines.push('hosts:');
+  for (const h of doc.hosts) lines.push(`  ${h.name} (${h.transport}, power ${h.power}${h.labels.length > 0 ? `, labels ${h.labels.join(', ')}` : ''})`);
+  return `${lines.join('\n')}\n`;
+}
