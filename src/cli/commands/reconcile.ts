@@ -70,7 +70,7 @@ export async function runReconcile(global: GlobalOptions, options: ReconcileComm
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const progress = createProgress(log, process.stderr.isTTY ? process.stderr : null);
-  const baseEnv = Object.fromEntries(PASSED_ENV.flatMap((k) => (process.env[k] !== undefined ? [[k, process.env[k]!]] : [])));
+  const baseEnv = Object.fromEntries(PASSED_ENV.flatMap((k) => (process.env[k] !== undefined ? [[k, process.env[k]]] : [])));
   try {
     const outcome = await reconcile({
       config: loaded.config,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { readLedger } from '../../observe/ledger.js';
 import { readPlainIndex } from '../../observe/plainRepo.js';
+import type { RecipeHistory } from '../../observe/types.js';
 import { RUNS_DIR } from '../../run/reconcile.js';
 import { displayPath } from '../../run/planBranches.js';
 import { countStatuses, type RunResult } from '../../run/runResult.js';
@@ -43,7 +44,7 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
         ? null
         : { runId: lastRun.runId, startedAt: lastRun.startedAt, finishedAt: lastRun.finishedAt, interrupted: lastRun.interrupted, ...pick(countStatuses(lastRun)) },
     branches: config.branches.map((branch) => {
-      const history = ledger.branches.get(branch.name) ?? new Map();
+      const history = ledger.branches.get(branch.name) ?? new Map<string, RecipeHistory>();
       const failed = [...history.entries()]
         .filter(([, h]) => h.last?.status === 'failed')
         .map(([recipe, h]) => {
