@@ -1,6 +1,7 @@
 // Summarizes a V8 .cpuprofile (from `node --cpu-prof`): self time by function and by file.
 //
-//   node bench/lib/cpuprofile.js <file.cpuprofile> [top]
+//   node bench/lib/cpuprofile.js <file.cpuprofile>… [top]
+// (a process with worker threads writes one profile per thread)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,11 +48,14 @@ export function formatSummary(s) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [file, top] = process.argv.slice(2);
-  if (!file) {
-    process.stderr.write('usage: node bench/lib/cpuprofile.js <file.cpuprofile> [top]\n');
+  const args = process.argv.slice(2);
+  const files = args.filter((a) => !/^\d+$/.test(a));
+  const top = Number(args.find((a) => /^\d+$/.test(a)) ?? 25);
+  if (files.length === 0) {
+    process.stderr.write('usage: node bench/lib/cpuprofile.js <file.cpuprofile>… [top]\n');
     process.exitCode = 1;
-  } else {
-    process.stdout.write(`${formatSummary(summarizeCpuProfile(JSON.parse(fs.readFileSync(file, 'utf8')), Number(top ?? 25)))}\n`);
+  }
+  for (const file of files) {
+    process.stdout.write(`== ${file}\n${formatSummary(summarizeCpuProfile(JSON.parse(fs.readFileSync(file, 'utf8')), top))}\n`);
   }
 }
