@@ -9,6 +9,8 @@ import type { BranchConfig, HostConfig, Located, PipelineConfig } from './types.
 export interface CrossCheckInput {
   readonly dir: string;
   readonly hosts: readonly HostConfig[];
+  /** False when hosts.yaml had errors of its own (then host selectors are not checked against a partial list). */
+  readonly hostsComplete: boolean;
   readonly branches: readonly BranchConfig[];
   readonly pipelines: ReadonlyMap<string, PipelineConfig>;
   /** False when a pipeline file had errors of its own (then a missing pipeline is not reported twice). */
@@ -46,7 +48,7 @@ export function crossCheck(input: CrossCheckInput): Diagnostic[] {
         ),
       );
     }
-    if (branch.hostLabels.length > 0) {
+    if (branch.hostLabels.length > 0 && input.hostsComplete) {
       const matching = input.hosts.filter((h) => branch.hostLabels.every((l) => h.labels.includes(l)));
       if (matching.length === 0) {
         diagnostics.push(

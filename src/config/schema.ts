@@ -85,6 +85,16 @@ const TYPE_NAMES: Record<string, string> = {
   null: 'empty',
 };
 
+/** Hints for type errors of schema nodes without an `x-hint`: every error says what to do. */
+const TYPE_HINTS: Record<string, string> = {
+  object: 'write a mapping of `key: value` lines',
+  array: 'write a list: `[a, b]`, or one `- item` per line',
+  string: 'write text; quote it when YAML would read it as a number or true/false, e.g. "1.10"',
+  integer: 'write a whole number, e.g. 2',
+  number: 'write a number',
+  boolean: 'write true or false',
+};
+
 function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'empty';
   if (Array.isArray(value)) return 'a list';
@@ -109,7 +119,8 @@ function toDiagnostic(error: ErrorObject, yaml: YamlFile): Diagnostic | null {
       return null; // the failing `then` branch reports what is missing
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
-      const allowed = Object.keys((error.schema === false ? {} : (error.parentSchema as { properties?: object })?.properties) ?? {});
+      // `error.schema` is the `additionalProperties` value itself (false); the allowed keys are beside it.
+      const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       const suggestion = closest(key, allowed);
       const hint =
         suggestion !== undefined
@@ -133,7 +144,8 @@ function toDiagnostic(error: ErrorObject, yaml: YamlFile): Diagnostic | null {
         .split(',')
         .map((t) => TYPE_NAMES[t] ?? t)
         .join(' or ');
-      return diagnosticAt(yaml, path, `${where} must be ${expected}, not ${describeValue(error.data)}`, hintOf(error));
+      const firstType = String(params.type).split(',')[0] ?? '';
+      return diagnosticAt(yaml, path, `${where} must be ${expected}, not ${describeValue(error.data)}`, hintOf(error) ?? TYPE_HINTS[firstType] ?? `write ${expected}`);
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map((v) => String(v));
@@ -148,16 +160,16 @@ function toDiagnostic(error: ErrorObject, yaml: YamlFile): Diagnostic | null {
     case 'pattern':
       return diagnosticAt(yaml, path, `${where}: ${describeValue(error.data)} is not allowed here`, hintOf(error) ?? `it must match ${String(params.pattern)}`);
     case 'minItems':
-      return diagnosticAt(yaml, path, `${where} must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`, hintOf(error));
+      return diagnosticAt(yaml, path, `${where} must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`, hintOf(error) ?? 'add the missing items, or remove the key');
     case 'minLength':
-      return diagnosticAt(yaml, path, `${where} must not be empty`, hintOf(error));
+      return diagnosticAt(yaml, path, `${where} must not be empty`, hintOf(error) ?? 'write a value, or remove the key');
     case 'minimum':
     case 'maximum':
-      return diagnosticAt(yaml, path, `${where} must be ${String(params.comparison)} ${String(params.limit)}, not ${describeValue(error.data)}`, hintOf(error));
+      return diagnosticAt(yaml, path, `${where} must be ${String(params.comparison)} ${String(params.limit)}, not ${describeValue(error.data)}`, hintOf(error) ?? `use a number ${String(params.comparison)} ${String(params.limit)}`);
     case 'uniqueItems':
       return diagnosticAt(yaml, [...path, Number(params.i)], `${where} lists the same item twice (items ${Number(params.j) + 1} and ${Number(params.i) + 1})`, 'remove the repeated item');
     default:
-      return diagnosticAt(yaml, path, `${where} ${error.message ?? 'is invalid'}`, hintOf(error));
+      return diagnosticAt(yaml, path, `${where} ${error.message ?? 'is invalid'}`, hintOf(error) ?? 'see the JSON Schemas in schema/ for what is allowed here');
   }
 }
 
