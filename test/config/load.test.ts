@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatDiagnostic } from '../../src/config/diagnostic.js';
+import { loadConfig } from '../../src/config/load.js';
+import { parseDuration } from '../../src/config/types.js';
+import { BASE_BRANCH, BASE_HOSTS, BASE_PIPELINE, baseConfig, testdir } from '../helpers/testdir.js';
+
+describe('loadConfig: the normalized config', () => {
+  it('applies defaults and makes paths absolute', () => {
+    const dir = testdir({
+      ...baseConfig(),
+      'hosts.yaml': `${BASE_HOSTS}  - name: builder1\n    transport: ssh\n    power: 4\n    address: 127.0.0.2\n    user: build\n    knownHostsFile: keys/known_hosts\n    identityFile: /etc/buildfleet/id_ed25519\n`,
+      'branches/main.yaml': 'source:\n  path: recipes\n  format: recipe\npipeline: shell\nrepos:\n  - name: main\n    path: /srv/repos/main\n    format: plain\n    hooks:\n      afterPublish: [scripts/index.sh]\n',
+    });
+    const { config, diagnostics } = loadConfig(dir);
+    expect(diagnostics).toEqual([]);
+    expect(config!.dir).toBe(dir);
+    const [local, builder1] = config!.hosts;
+    expect(local).toMatchObject({ name: 'local', transport: 'local', power: 2, labels: ['linux', 'x86_64'], port: 22, workdir: '/var/tmp/buildfleet', file: 'hosts.yaml', position: { line: 2, col: 5 } });
+    expect(builder1).toMatchObject({ name: 'builder1', transport: 'ssh', labels: [], knownHostsFile: path.join(dir, 'keys/known_hosts'), identityFile: '/etc/buildfleet/id_ed25519', position: { line: 6, col: 5 } });
+    const branch = config!.branches[0]!;
+    expect(branch).toMatchObject({
+      name: 'main',
+      file: 'branches/main.yaml',
+      source: { kind: 'path', path: path.join(dir, 'recipes'), format: 'recipe' },
+      pipeline: 'shell',
+      hostLabels: [],
+      rebuild: 'transitive',
+      prerequisites: [],
+      duds: [],
+    });
+    expect(branch.repos).toEqual([
+      { name: 'main', path: '/srv/repos/main', format: 'plain', packages: ['*'], prune: false, review: 'auto', afterPublish: [path.join(dir, 'scripts/index.sh')], file: 'branches/main.yaml', position: { line: 6, col: 5 } },
+    ]);
+    expect(config!.pipelines.get('shell')).toMatchObject({ name: 'shell', file: 'pipelines/shell.yaml', steps: [{ name: 'build', run: './build.sh', timeoutSeconds: 600 }], artifacts: [] });
+  });
+
+  it('keeps timeouts out of the pipeline digest, and commands and artifacts in it', () => {
+    const digest = (pipeline: string): string => loadConfig(testdir({ ...baseConfig(), 'pipelines/shell.yaml': pipeline })).config!.pipelines.get('shell')!.digest;
+    const base = digest(BASE_PIPELINE);
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    expect(digest(BASE_PIPELINE.replace('timeout: 10m', 'timeout: 2h\n    idleTimeout: 5m'))).toBe(base);
+    expect(digest(BASE_PIPELINE.replace('run: ./build.sh', 'run: ./build.sh --fast'))).not.toBe(base);
+    expect(digest(`${BASE_PIPELINE}artifacts: ["out/*"]\n`)).not.toBe(base);
+  });
+
+  it('returns every diagnostic of every file, sorted, and no config', () => {
+    const dir = testdir({ ...baseConfig(), 'hosts.yaml': 'hosts:\n  - name: Local\n    transport: local\n    power: 1\n', 'branches/main.yaml': BASE_BRANCH.replace('format: plain', 'format: pacman') });
+    const { config, diagnostics } = loadConfig(dir);
+    expect(config).toBeNull();
+    expect(diagnostics.map(formatDiagnostic)).toEqual([
+      'branches/main.yaml:10:13: error: the pacman repository format is not supported by this version of buildfleet yet\n  hint: use `format: plain`',
+      'hosts.yaml:2:11: error: hosts[0].name: the string "Local" is not allowed here\n  hint: host names use lower-case letters, digits, \'.\', \'_\' and \'-\', and start with a letter or digit',
+    ]);
+  });
+
+  it('warns about a .yml file it ignores', () => {
+    const dir = testdir({ ...baseConfig(), 'branches/extra.yml': BASE_BRANCH });
+    const { config, diagnostics } = loadConfig(dir);
+    expect(config).not.toBeNull();
+    expect(diagnostics.map(formatDiagnostic)).toEqual(['branches/extra.yml: warning: ignored: config files end in .yaml\n  hint: rename it to branches/extra.yaml']);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90],
+    ['30m', 1800],
+    ['2h', 7200],
+    ['1h30m', 5400],
+    ['1h0m5s', 3605],
+    ['', undefined],
+    ['10 minutes', undefined],
+    ['5', undefined],
+  ])('%j -> %s', (text, seconds) => {
+    expect(parseDuration(text)).toBe(seconds);
+  });
+});

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import type { RebuildPolicy } from '../../src/config/types.js';
+import { canonicalJson, hashCanonical } from '../../src/model/canonical.js';
+import { diffInputs, type FingerprintInputs } from '../../src/model/fingerprint.js';
+import type { Recipe } from '../../src/model/types.js';
+import { fingerprintOf, fingerprintsOf, graphOf, recipe, type FingerprintOptions, type RecipeSpec } from '../helpers/model.js';
+
+/** libc <- zlib <- libpng <- imagetool, and docgen beside zlib. */
+function chain(changes: Partial<Record<string, RecipeSpec>> = {}): Recipe[] {
+  const spec = (name: string, base: RecipeSpec): RecipeSpec => ({ ...base, ...changes[name] });
+  return [
+    recipe('libc', spec('libc', { version: '2.40' })),
+    recipe('zlib', spec('zlib', { version: '1.3.1', depends: ['libc'] })),
+    recipe('libpng', spec('libpng', { version: '1.6.44', depends: ['zlib'] })),
+    recipe('imagetool', spec('imagetool', { version: '1.10', depends: ['libpng'] })),
+    recipe('docgen', spec('docgen', { version: '0.4.0', depends: ['libc'] })),
+  ];
+}
+
+const ALL = ['docgen', 'imagetool', 'libc', 'libpng', 'zlib'];
+
+/** Recipe ids whose fingerprint differs between the two trees. */
+function changedIds(before: Recipe[], after: Recipe[], options: FingerprintOptions, afterOptions: FingerprintOptions = options): string[] {
+  const a = fingerprintsOf(graphOf(before), options);
+  const b = fingerprintsOf(graphOf(after), afterOptions);
+  return ALL.filter((id) => fingerprintOf(a, id).fingerprint !== fingerprintOf(b, id).fingerprint);
+}
+
+const zlibFileChanged: Partial<Record<string, RecipeSpec>> = { zlib: { files: { 'recipe.yaml': 'yaml-of-zlib', 'build.sh': 'edited' } } };
+const zlibVersionBumped: Partial<Record<string, RecipeSpec>> = { zlib: { version: '1.3.2' } };
+
+interface PolicyCase {
+  readonly rebuild: RebuildPolicy;
+  readonly change: string;
+  readonly after: Partial<Record<string, RecipeSpec>>;
+  readonly changed: readonly string[];
+}
+
+const policyCases: PolicyCase[] = [
+  { rebuild: 'transitive', change: "a file of zlib", after: zlibFileChanged, changed: ['imagetool', 'libpng', 'zlib'] },
+  { rebuild: 'direct', change: 'a file of zlib', after: zlibFileChanged, changed: ['libpng', 'zlib'] },
+  { rebuild: 'version', change: 'a file of zlib', after: zlibFileChanged, changed: ['zlib'] },
+  { rebuild: 'transitive', change: "zlib's version", after: zlibVersionBumped, changed: ['imagetool', 'libpng', 'zlib'] },
+  { rebuild: 'direct', change: "zlib's version", after: zlibVersionBumped, changed: ['libpng', 'zlib'] },
+  { rebuild: 'version', change: "zlib's version", after: zlibVersionBumped, changed: ['libpng', 'zlib'] },
+  { rebuild: 'transitive', change: "libc's release", after: { libc: { version: '2.40', release: '2' } }, changed: ALL },
+  { rebuild: 'direct', change: "libc's epoch", after: { libc: { version: '2.40', epoch: '1' } }, changed: ['docgen', 'libc', 'zlib'] },
+  { rebuild: 'version', change: 'a file of imagetool (nothing depends on it)', after: { imagetool: { files: { 'recipe.yaml': 'x' } } }, changed: ['imagetool'] },
+];
+
+describe('computeFingerprints: which packages change under each rebuild policy', () => {
+  it.each(policyCases)('$rebuild: $change changes $changed', (c) => {
+    expect(changedIds(chain(), chain(c.after), { rebuild: c.rebuild })).toEqual(c.changed);
+  });
+
+  it.each<RebuildPolicy>(['transitive', 'direct', 'version'])('%s: a pipeline or prerequisite change changes every package', (rebuild) => {
+    expect(changedIds(chain(), chain(), { rebuild }, { rebuild, pipelineDigest: 'q'.repeat(64) })).toEqual(ALL);
+    expect(changedIds(chain(), chain(), { rebuild, prerequisites: { bindist: 'a'.repeat(64) } }, { rebuild, prerequisites: { bindist: 'b'.repeat(64) } })).toEqual(ALL);
+  });
+
+  it('changes every package when only the rebuild policy changes', () => {
+    expect(changedIds(chain(), chain(), { rebuild: 'transitive' }, { rebuild: 'direct' })).toEqual(ALL);
+  });
+
+  it('is the same for the same inputs, whatever the order of files, prerequisites and recipes', () => {
+    const files = { 'build.sh': 'b', 'recipe.yaml': 'r', 'patches/fix.patch': 'p' };
+    const reordered = { 'patches/fix.patch': 'p', 'recipe.yaml': 'r', 'build.sh': 'b' };
+    const a = fingerprintsOf(graphOf(chain({ zlib: { files } })), { prerequisites: { bindist: 'x', xfree86: 'y' } });
+    const b = fingerprintsOf(graphOf(chain({ zlib: { files: reordered } }).reverse()), { prerequisites: { xfree86: 'y', bindist: 'x' } });
+    for (const id of ALL) expect(fingerprintOf(b, id).fingerprint).toBe(fingerprintOf(a, id).fingerprint);
+  });
+
+  it('is the sha256 of the canonical inputs, which name every input', () => {
+    const fps = fingerprintsOf(graphOf(chain()), { rebuild: 'transitive', prerequisites: { bindist: 'd'.repeat(64) } });
+    const libpng = fingerprintOf(fps, 'libpng');
+    expect(libpng.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(libpng.fingerprint).toBe(hashCanonical(libpng.inputs));
+    expect(libpng.inputs).toEqual({
+      format: 1,
+      recipe: { 'build.sh': 'script-of-libpng', 'recipe.yaml': 'yaml-of-libpng' },
+      version: '1.6.44-1',
+      pipeline: 'p'.repeat(64),
+      prerequisites: { bindist: 'd'.repeat(64) },
+      rebuild: 'transitive',
+      dependencies: { zlib: fingerprintOf(fps, 'zlib').fingerprint },
+    });
+    expect(fingerprintOf(fingerprintsOf(graphOf(chain()), { rebuild: 'version' }), 'libpng').inputs.dependencies).toEqual({ zlib: '1.3.1-1' });
+  });
+
+  it('gives a dependency on an invalid recipe the marker "invalid"', () => {
+    const fps = fingerprintsOf(graphOf([recipe('app', { depends: ['broken'] })], ['broken']));
+    expect(fingerprintOf(fps, 'app').inputs.dependencies).toEqual({ broken: 'invalid' });
+    expect(fps.has('broken' as Recipe['id'])).toBe(false);
+  });
+});
+
+describe('canonicalJson', () => {
+  it.each([
+    [{ b: 1, a: [3, { d: null, c: 'x' }] }, '{"a":[3,{"c":"x","d":null}],"b":1}'],
+    [{ a: undefined, b: 'é"' }, '{"b":"é\\""}'],
+    [[undefined, 1], '[null,1]'],
+    ['text', '"text"'],
+    [null, 'null'],
+  ])('%j -> %s', (value, text) => {
+    expect(canonicalJson(value)).toBe(text);
+  });
+});
+
+/** Inputs of libpng built under `options` from a tree with `changes`. */
+function libpngInputs(changes: Partial<Record<string, RecipeSpec>> = {}, options: FingerprintOptions = {}): FingerprintInputs {
+  return fingerprintOf(fingerprintsOf(graphOf(chain(changes)), options), 'libpng').inputs;
+}
+
+interface DiffCase {
+  readonly name: string;
+  readonly before: FingerprintInputs;
+  readonly after: FingerprintInputs;
+  readonly changes: ReturnType<typeof diffInputs>;
+}
+
+const diffCases: DiffCase[] = [
+  { name: 'nothing changed', before: libpngInputs(), after: libpngInputs(), changes: [] },
+  {
+    name: 'a recipe file changed, one added, one removed',
+    before: libpngInputs({ libpng: { files: { 'build.sh': '1', 'old.patch': '2', 'recipe.yaml': '3' } } }),
+    after: libpngInputs({ libpng: { files: { 'build.sh': 'edited', 'new.patch': '2', 'recipe.yaml': '3' } } }),
+    changes: [
+      { kind: 'recipe-file', name: 'build.sh', detail: 'changed' },
+      { kind: 'recipe-file', name: 'new.patch', detail: 'added' },
+      { kind: 'recipe-file', name: 'old.patch', detail: 'removed' },
+    ],
+  },
+  {
+    name: 'the version (and so recipe.yaml) changed: version first',
+    before: libpngInputs(),
+    after: libpngInputs({ libpng: { version: '1.6.45', files: { 'build.sh': 'script-of-libpng', 'recipe.yaml': 'bumped' } } }),
+    changes: [
+      { kind: 'version', detail: '1.6.44-1 -> 1.6.45-1' },
+      { kind: 'recipe-file', name: 'recipe.yaml', detail: 'changed' },
+      // transitive: the version is part of libpng's own inputs only; zlib is unchanged
+    ],
+  },
+  {
+    name: 'the pipeline changed',
+    before: libpngInputs(),
+    after: libpngInputs({}, { pipelineDigest: 'q'.repeat(64) }),
+    // transitive: zlib's fingerprint moved with the pipeline too; the pipeline comes first
+    changes: [
+      { kind: 'pipeline', detail: 'pipeline definition changed' },
+      { kind: 'dependency', name: 'zlib', detail: 'changed' },
+    ],
+  },
+  {
+    name: 'a prerequisite changed, one was added (digests shortened to 12; version policy keeps dependencies out)',
+    before: libpngInputs({}, { rebuild: 'version', prerequisites: { bindist: '0123456789ab'.repeat(5) + 'cdef' } }),
+    after: libpngInputs({}, { rebuild: 'version', prerequisites: { bindist: 'fedcba987654'.repeat(5) + '3210', motif: 'e'.repeat(64) } }),
+    changes: [
+      { kind: 'prerequisite', name: 'bindist', detail: '0123456789ab -> fedcba987654' },
+      { kind: 'prerequisite', name: 'motif', detail: 'added' },
+    ],
+  },
+  {
+    name: 'transitive: a dependency (zlib) was rebuilt with a changed file',
+    before: libpngInputs(),
+    after: libpngInputs(zlibFileChanged),
+    changes: [{ kind: 'dependency', name: 'zlib', detail: 'changed' }],
+  },
+  {
+    name: 'transitive: a change two levels down shows as the direct dependency',
+    before: libpngInputs(),
+    after: libpngInputs({ libc: { version: '2.41' } }),
+    changes: [{ kind: 'dependency', name: 'zlib', detail: 'changed' }],
+  },
+  {
+    name: 'version: the dependency version change is spelled out',
+    before: libpngInputs({}, { rebuild: 'version' }),
+    after: libpngInputs(zlibVersionBumped, { rebuild: 'version' }),
+    changes: [{ kind: 'dependency', name: 'zlib', detail: '1.3.1-1 -> 1.3.2-1' }],
+  },
+  {
+    name: 'a dependency was added',
+    before: libpngInputs(),
+    after: libpngInputs({ libpng: { version: '1.6.44', depends: ['zlib', 'libc'] } }),
+    changes: [{ kind: 'dependency', name: 'libc', detail: 'added' }],
+  },
+  {
+    name: 'the rebuild policy changed: named once, not per dependency',
+    before: libpngInputs({}, { rebuild: 'transitive' }),
+    after: libpngInputs({}, { rebuild: 'direct' }),
+    changes: [{ kind: 'dependency', detail: 'rebuild policy transitive -> direct' }],
+  },
+];
+
+describe('diffInputs', () => {
+  it.each(diffCases)('$name', (c) => {
+    expect(diffInputs(c.before, c.after)).toEqual(c.changes);
+  });
+});
