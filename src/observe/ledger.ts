@@ -162,9 +162,13 @@ function applyRecord(history: MutableHistory, record: LedgerRecord): void {
 export async function appendLedger(stateDir: string, records: readonly LedgerRecord[]): Promise<void> {
   if (records.length === 0) return;
   await mkdir(stateDir, { recursive: true });
-  const handle = await open(path.join(stateDir, LEDGER_FILE), 'a', 0o644);
+  const handle = await open(path.join(stateDir, LEDGER_FILE), 'a+', 0o644);
   try {
-    await handle.writeFile(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    // A run killed while appending may have left a torn last line: end it, so that it does not swallow these records.
+    const { size } = await handle.stat();
+    const last = Buffer.alloc(1);
+    const torn = size > 0 && (await handle.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] !== 0x0a;
+    await handle.writeFile(`${torn ? '\n' : ''}${records.map((r) => `${JSON.stringify(r)}\n`).join('')}`);
     await handle.sync();
   } finally {
     await handle.close();

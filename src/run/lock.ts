@@ -1,12 +1,15 @@
 /**
  * One writer per state directory. `<state>/lock` holds the holder's pid, host and
- * start time; it is created with O_EXCL, so exactly one process gets it. A lock
- * whose holder is dead (same host, no such process) is taken over: the taker
- * first wins `<state>/lock.takeover` (also O_EXCL), checks again that the lock
- * is still the dead holder's, then replaces it — two takers cannot both win.
+ * start time; it is created by hard-linking a complete file into place (the link
+ * fails when the lock exists), so exactly one process gets it and it is never
+ * half-written. A lock whose holder is dead (same host, no such process) is
+ * taken over: the taker first wins `<state>/lock.takeover` (made the same way),
+ * checks again that the lock is still the dead holder's, then replaces it — two
+ * takers cannot both win.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export const LOCK_FILE = 'lock';
@@ -46,15 +49,42 @@ async function readHolder(file: string): Promise<LockHolder | null | 'missing'> 
   }
 }
 
+/**
+ * Creates `file` holding `holder`, unless it exists. The content is written under
+ * a temporary name and hard-linked into place, so that the lock never exists
+ * empty or half-written: a crash between creating and writing it would leave a
+ * lock with no holder to check, which nobody could take over.
+ */
 async function createExclusive(file: string, holder: LockHolder): Promise<boolean> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const handle = await open(file, 'wx', 0o644);
-    try {
-      await handle.writeFile(`${JSON.stringify(holder)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNew(tmp, holder);
+    await link(tmp, file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // File systems without hard links: create the lock in place.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS') return createInPlace(file, holder);
+    throw error;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+async function writeNew(file: string, holder: LockHolder): Promise<void> {
+  const handle = await open(file, 'wx', 0o644);
+  try {
+    await handle.writeFile(`${JSON.stringify(holder)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function createInPlace(file: string, holder: LockHolder): Promise<boolean> {
+  try {
+    await writeNew(file, holder);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;

@@ -67,6 +67,9 @@ export type ReconcileOutcome =
   | { readonly kind: 'locked'; readonly holder: LockHolder | null }
   | { readonly kind: 'done'; readonly result: RunResult; readonly failed: boolean; readonly diagnostics: readonly Diagnostic[] };
 
+/** Skip reasons that make the run exit 3 (some desired package could not be built). */
+const NOT_BUILDABLE: ReadonlySet<string> = new Set(['invalid-recipe', 'dependency-failed', 'failed-unchanged', 'unresolvable', 'dependency-cycle']);
+
 /** A build lost to host faults this many times in one run counts as failed for the run (retried next run). */
 const MAX_LOST_PER_RUN = 2;
 
@@ -105,6 +108,22 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
             file: 'plan',
             message: `the saved plan is stale: ${changed.join(' and ')} changed since it was made (${options.savedPlan.createdAt})`,
             hint: 'run `buildfleet plan --out FILE` again, review it, and apply the new plan',
+          },
+        ],
+      };
+    }
+    // Same state, other options (--retry-failed): the plan would not be the one reviewed.
+    const differences = changesNotIn(options.savedPlan, outcome.plan).map((c) => `the saved plan would ${c}, the current one would not`);
+    differences.push(...changesNotIn(outcome.plan, options.savedPlan).map((c) => `the current plan would ${c}, the saved one would not`));
+    if (differences.length > 0) {
+      return {
+        kind: 'error',
+        diagnostics: [
+          {
+            severity: 'error',
+            file: 'plan',
+            message: `the saved plan is not what reconcile would do now: ${differences.slice(0, 5).join('; ')}${differences.length > 5 ? ` (and ${differences.length - 5} more)` : ''}`,
+            hint: 'pass reconcile the same --retry-failed as plan had, or run `buildfleet plan --out FILE` again, review it, and apply the new plan',
           },
         ],
       };
@@ -314,7 +333,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
         results.push({ package: action.package, version: action.version, status: 'skipped', reason: 'aborted', detail: 'the run was interrupted before it started' });
       }
     }
-    if (results.some((r) => r.status === 'skipped' && (r.reason === 'invalid-recipe' || r.reason === 'dependency-failed' || r.reason === 'unresolvable' || r.reason === 'dependency-cycle'))) failed = true;
+    // Not everything desired could be built: a failure remembered from an earlier run counts like one of this run.
+    if (results.some((r) => r.status === 'skipped' && r.reason !== undefined && NOT_BUILDABLE.has(r.reason))) failed = true;
 
     // Publish: one index update per repo, then hooks.
     const removals = interrupted ? [] : branch.plan.actions.filter((a) => a.type === 'remove');
@@ -358,6 +378,22 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   await saveRunResult(stateDir, result);
   for (const t of transports.values()) await t.close();
   return { kind: 'done', result, failed, diagnostics: outcome.diagnostics };
+}
+
+/** The builds and removals of `plan` that `other` does not have, one phrase each. */
+function changesNotIn(plan: Plan, other: Plan): string[] {
+  const changes = (p: Plan): Map<string, string> => {
+    const out = new Map<string, string>();
+    for (const b of p.branches) {
+      for (const a of b.actions) {
+        if (a.type === 'build') out.set(`${b.name}\0build\0${a.package}\0${a.version}\0${a.fingerprint}`, `build ${b.name}/${a.package} ${a.version}`);
+        else if (a.type === 'remove') out.set(`${b.name}\0remove\0${a.package}\0${a.repo}`, `remove ${b.name}/${a.package} from ${a.repo}`);
+      }
+    }
+    return out;
+  };
+  const theirs = changes(other);
+  return [...changes(plan)].filter(([key]) => !theirs.has(key)).map(([, phrase]) => phrase);
 }
 
 export const RUNS_DIR = 'runs';
