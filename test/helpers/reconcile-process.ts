@@ -1,0 +1,111 @@
+/**
+ * The real `buildfleet` binary as a child process the test can signal (SIGINT,
+ * SIGKILL) while it runs, and small waits on files and processes. Complements
+ * `runCli` of cli.ts, which waits for the command to end.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { BIN, REPO_ROOT, runCli } from './cli.js';
+
+export interface FinishedProcess {
+  /** Exit code, null when killed by a signal. */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface StartedCli {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Resolves when the process has exited and its output is closed. */
+  readonly finished: Promise<FinishedProcess>;
+  /** What it has written to stderr so far (logs are JSON lines: stderr is not a terminal). */
+  stderrSoFar(): string;
+}
+
+let distChecked = false;
+
+/**
+ * Starts `buildfleet ARGS` in the background with the same clean environment as
+ * runCli. The first call runs `buildfleet --version` through runCli, which refuses
+ * a dist/ older than src/.
+ */
+export async function startCli(args: readonly string[]): Promise<StartedCli> {
+  if (!distChecked) {
+    await runCli(['--version']);
+    distChecked = true;
+  }
+  const env: Record<string, string> = { NO_COLOR: '1' };
+  for (const key of ['PATH', 'HOME', 'TMPDIR'] as const) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const finished = new Promise<FinishedProcess>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  if (child.pid === undefined) throw new Error('could not start buildfleet');
+  return { child, pid: child.pid, finished, stderrSoFar: () => stderr };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `condition` every 25 ms; throws with `what` after `timeoutMs`. */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Waits until `file` exists with some content, and returns it trimmed. */
+export async function waitForFile(file: string, timeoutMs = 30_000): Promise<string> {
+  await waitFor(`${file} to appear`, () => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', timeoutMs);
+  return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * True while `pid` runs. A process that has exited but was not reaped yet (a
+ * zombie: here PID 1 may not reap orphans) counts as gone: it runs no code and
+ * holds no resources but its process-table entry.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of a process that has exited and been reaped (for a stale lock file). */
+export function deadPid(): number {
+  const result = spawnSync('true');
+  if (result.pid === undefined || result.pid <= 0) throw new Error('could not run true');
+  return result.pid;
+}
+
+/** mulberry32: a small seeded PRNG, so that a failing sequence of kills can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * publishPlainRepo: a file named by the current index is never overwritten in
+ * place, and files the index stops naming are deleted only after the new index
+ * is written. Real files in a temporary directory.
+ */
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RepoEntry } from '../../src/observe/types.js';
+import { publishPlainRepo, type PackageToPublish } from '../../src/publish/plainRepo.js';
+import { testdir } from '../helpers/testdir.js';
+import { readIndex, repoFiles, repoProblems, sha256File } from '../helpers/reconcile-fixture.js';
+
+/** A package file with `content` under <dir>/build/, and what reconcile would ask to publish for it. */
+function built(dir: string, name: string, version: string, fingerprint: string, content: string): PackageToPublish {
+  const source = path.join(dir, 'build', fingerprint, `${name}-${version}.txt`);
+  mkdirSync(path.dirname(source), { recursive: true });
+  writeFileSync(source, content);
+  const entry: RepoEntry = { name, version, file: `${name}-${version}.txt`, sha256: '', size: 0, depends: [], provides: [], fingerprint, recipe: name };
+  return { entry, source };
+}
+
+describe('publishPlainRepo', () => {
+  it('publishes a rebuild of the same version with other content under a new name, leaving the indexed file untouched', async () => {
+    const dir = testdir({});
+    const repo = path.join(dir, 'repo');
+    const first = await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'zlib', '1.3-1', 'f'.repeat(64), 'first build\n')], remove: [] });
+    expect(first.published.map((e) => e.file)).toEqual(['zlib-1.3-1.txt']);
+    const oldFile = path.join(repo, 'zlib-1.3-1.txt');
+    const oldSha = sha256File(oldFile);
+    // A second name for the indexed file's inode: an in-place write would show through it.
+    const witness = path.join(dir, 'witness');
+    linkSync(oldFile, witness);
+
+    const second = await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'zlib', '1.3-1', 'a'.repeat(64), 'second build, other bytes\n')], remove: [] });
+    const newName = second.published[0]!.file;
+    expect(newName).not.toBe('zlib-1.3-1.txt');
+    expect(newName).toMatch(/^zlib-1\.3-1.+\.txt$/);
+    expect(readFileSync(witness, 'utf8')).toBe('first build\n');
+    expect(sha256File(witness)).toBe(oldSha);
+    expect(readIndex(repo)).toEqual([expect.objectContaining({ name: 'zlib', file: newName, fingerprint: 'a'.repeat(64), sha256: sha256File(path.join(repo, newName)) })]);
+    expect(readFileSync(path.join(repo, newName), 'utf8')).toBe('second build, other bytes\n');
+    // The superseded file is gone once the new index is in place.
+    expect(second.deletedFiles).toEqual(['zlib-1.3-1.txt']);
+    expect(repoFiles(repo)).toEqual(['index.json', newName]);
+    expect(repoProblems(repo)).toEqual([]);
+  });
+
+  it('writes the new index before it deletes the superseded file', async () => {
+    const dir = testdir({});
+    const repo = path.join(dir, 'repo');
+    await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'zlib', '1.3-1', 'f'.repeat(64), 'first build\n')], remove: [] });
+    // Make the superseded file impossible to delete (a non-empty directory of its name): the publish
+    // fails at the deletion, and what is on disk then shows what it had done before.
+    rmSync(path.join(repo, 'zlib-1.3-1.txt'));
+    mkdirSync(path.join(repo, 'zlib-1.3-1.txt', 'in-the-way'), { recursive: true });
+
+    await expect(publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'zlib', '1.4-1', 'b'.repeat(64), 'version 1.4\n')], remove: [] })).rejects.toThrow();
+    expect(readIndex(repo)).toEqual([expect.objectContaining({ name: 'zlib', version: '1.4-1', file: 'zlib-1.4-1.txt' })]);
+    expect(repoProblems(repo)).toEqual([]);
+  });
+
+  it('keeps the file of a rebuild with the same content, and deletes the file of a removed package', async () => {
+    const dir = testdir({});
+    const repo = path.join(dir, 'repo');
+    await publishPlainRepo({
+      repoPath: repo,
+      displayPath: 'repo',
+      add: [built(dir, 'lib', '1.0-1', '1'.repeat(64), 'lib\n'), built(dir, 'old', '0.9-1', '2'.repeat(64), 'old\n')],
+      remove: [],
+    });
+    const same = await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'lib', '1.0-1', '3'.repeat(64), 'lib\n')], remove: ['old'] });
+    expect(same.published.map((e) => e.file)).toEqual(['lib-1.0-1.txt']);
+    expect(same.removed.map((e) => e.name)).toEqual(['old']);
+    expect(same.deletedFiles).toEqual(['old-0.9-1.txt']);
+    expect(repoFiles(repo)).toEqual(['index.json', 'lib-1.0-1.txt']);
+    expect(readIndex(repo)!.map((e) => `${e.name} ${e.fingerprint[0]}`)).toEqual(['lib 3']);
+    expect(repoProblems(repo)).toEqual([]);
+  });
+});
