@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { onTestFinished } from 'vitest';
 import { BIN, REPO_ROOT, runCli } from './cli.js';
 
 export interface FinishedProcess {
@@ -28,8 +29,9 @@ let distChecked = false;
 
 /**
  * Starts `buildfleet ARGS` in the background with the same clean environment as
- * runCli. The first call runs `buildfleet --version` through runCli, which refuses
- * a dist/ older than src/.
+ * runCli; stopped when the test finishes if it still runs. Call it inside a test.
+ * The first call runs `buildfleet --version` through runCli, which refuses a
+ * dist/ older than src/.
  */
 export async function startCli(args: readonly string[]): Promise<StartedCli> {
   if (!distChecked) {
@@ -51,6 +53,16 @@ export async function startCli(args: readonly string[]): Promise<StartedCli> {
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
   if (child.pid === undefined) throw new Error('could not start buildfleet');
+  // A test that fails half-way must not leave reconcile and its builds running (registered
+  // after the test's temporary directory, so this runs before the directory is removed).
+  onTestFinished(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGINT');
+    await sleep(100);
+    child.kill('SIGINT'); // the second signal kills running builds at once
+    if (!(await Promise.race([finished.then(() => true), sleep(10_000).then(() => false)]))) child.kill('SIGKILL');
+    await finished;
+  }, 20_000);
   return { child, pid: child.pid, finished, stderrSoFar: () => stderr };
 }
 
