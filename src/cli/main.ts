@@ -3,11 +3,7 @@
  * error handler. The only code that touches `process`.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { runPlan } from './commands/plan.js';
-import { runReconcile } from './commands/reconcile.js';
-import { runStatus } from './commands/status.js';
-import { runValidate } from './commands/validate.js';
-import { createLogger, type LogFormat } from './logger.js';
+import type { LogFormat } from './logger.js';
 import { ExitCode } from './exitCodes.js';
 import { globalOptions } from './globalOptions.js';
 import { processOutput, type Output } from './io.js';
@@ -35,7 +31,10 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
   program
     .command('validate')
     .description('load and check all config and recipes; errors as file:line:col: message')
-    .action(async () => setExit(await runValidate(globals(), out)));
+    .action(async () => {
+      const { runValidate } = await import('./commands/validate.js');
+      setExit(await runValidate(globals(), out));
+    });
 
   program
     .command('plan')
@@ -45,15 +44,16 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .option('--out <file>', 'also save the plan, to apply it with `reconcile --plan FILE`')
     .option('--detailed-exitcode', 'exit 2 when there are changes (builds or removals), 0 when none')
     .option('--retry-failed', 'plan failed builds again even if nothing changed')
-    .action(async (opts: { branch: string[]; format: 'text' | 'json' | 'markdown'; out?: string; detailedExitcode?: boolean; retryFailed?: boolean }) =>
+    .action(async (opts: { branch: string[]; format: 'text' | 'json' | 'markdown'; out?: string; detailedExitcode?: boolean; retryFailed?: boolean }) => {
+      const { runPlan } = await import('./commands/plan.js');
       setExit(
         await runPlan(
           globals(),
           { branch: opts.branch, format: opts.format, ...(opts.out !== undefined ? { out: opts.out } : {}), detailedExitcode: opts.detailedExitcode === true, retryFailed: opts.retryFailed === true },
           out,
         ),
-      ),
-    );
+      );
+    });
 
   program
     .command('reconcile')
@@ -66,6 +66,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .option('--grace <seconds>', 'seconds builds get between SIGTERM and SIGKILL when stopped', (v) => Number(v), 10)
     .action(async (opts: { branch: string[]; plan?: string; format: 'text' | 'json'; retryFailed?: boolean; keepFailedWorkspaces?: boolean; grace: number }) => {
       const g = program.opts<{ logFormat?: LogFormat; logLevel: string }>();
+      // Loaded per command: plan and validate need neither execa nor pino.
+      const [{ runReconcile }, { createLogger }] = await Promise.all([import('./commands/reconcile.js'), import('./logger.js')]);
       const log = createLogger({ ...(g.logFormat !== undefined ? { format: g.logFormat } : {}), level: g.logLevel });
       setExit(
         await runReconcile(
@@ -88,7 +90,10 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .command('status')
     .description('repos, last run, failed packages with their logs, hosts')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((opts: { format: 'text' | 'json' }) => setExit(runStatus(globals(), opts, out)));
+    .action(async (opts: { format: 'text' | 'json' }) => {
+      const { runStatus } = await import('./commands/status.js');
+      setExit(runStatus(globals(), opts, out));
+    });
 
   return program;
 }

@@ -13,8 +13,8 @@ export interface CrossCheckInput {
   readonly hostsComplete: boolean;
   readonly branches: readonly BranchConfig[];
   readonly pipelines: ReadonlyMap<string, PipelineConfig>;
-  /** False when a pipeline file had errors of its own (then a missing pipeline is not reported twice). */
-  readonly pipelinesComplete: boolean;
+  /** Pipelines whose file exists but has errors of its own (not reported again as missing). */
+  readonly brokenPipelines: ReadonlySet<string>;
 }
 
 function at(where: Located, message: string, hint: string, severity: 'error' | 'warning' = 'error'): Diagnostic {
@@ -34,7 +34,7 @@ export function crossCheck(input: CrossCheckInput): Diagnostic[] {
 
   const reposByPath = new Map<string, { branch: string; repo: string; where: Located }>();
   for (const branch of input.branches) {
-    if (!input.pipelines.has(branch.pipeline) && input.pipelinesComplete) {
+    if (!input.pipelines.has(branch.pipeline) && !input.brokenPipelines.has(branch.pipeline)) {
       const suggestion = closest(branch.pipeline, [...input.pipelines.keys()]);
       diagnostics.push(
         at(

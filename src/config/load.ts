@@ -273,12 +273,12 @@ export function loadConfig(configDir: string): LoadResult {
   const hosts = loadHosts(dir, diagnostics);
 
   const pipelines = new Map<string, PipelineConfig>();
-  let pipelinesOk = true;
+  const brokenPipelines = new Set<string>();
   for (const entry of listYaml(dir, 'pipelines', diagnostics)) {
     const name = entry.slice(0, -'.yaml'.length);
     const pipeline = loadPipeline(dir, `pipelines/${entry}`, name, diagnostics);
     if (pipeline !== null) pipelines.set(name, pipeline);
-    else pipelinesOk = false;
+    else brokenPipelines.add(name);
   }
 
   const branches: BranchConfig[] = [];
@@ -301,7 +301,7 @@ export function loadConfig(configDir: string): LoadResult {
   }
 
   // Rules that do not need the hosts (pipelines, repo paths) are checked even when hosts.yaml is broken: every error at once.
-  diagnostics.push(...crossCheck({ dir, hosts: hosts ?? [], hostsComplete: hosts !== null, branches, pipelines, pipelinesComplete: pipelinesOk }));
+  diagnostics.push(...crossCheck({ dir, hosts: hosts ?? [], hostsComplete: hosts !== null, branches, pipelines, brokenPipelines }));
   const sorted = sortDiagnostics(diagnostics);
   if (hosts === null || !branchesOk || hasErrors(sorted)) return { config: null, diagnostics: sorted };
   return { config: { dir, hosts, branches, pipelines }, diagnostics: sorted };

@@ -7,7 +7,7 @@
 import picomatch from 'picomatch';
 import type { Diagnostic } from '../config/diagnostic.js';
 import { diffInputs, type FingerprintedRecipe } from '../model/fingerprint.js';
-import type { DependencyGraph } from '../model/graph.js';
+import { dependencyName, type DependencyGraph } from '../model/graph.js';
 import { formatVersion, type InvalidRecipe, type Recipe, type RecipeId } from '../model/types.js';
 import type { ObservedBranch, RecipeHistory, RepoEntry } from '../observe/types.js';
 import { estimate, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
@@ -68,6 +68,9 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
   // 2. For the rest, in dependency order: up to date, build, or held back by a failure.
   const actions: PlanAction[] = [];
   const building = new Set<RecipeId>();
+  /** Per build: the change at the bottom of its chain of dependency changes (`zlib version-changed 1.3 -> 1.4`). */
+  const rootCauses = new Map<RecipeId, string>();
+  const reasons = new Map<RecipeId, BuildReason>();
   let upToDate = 0;
   for (const id of graph.order) {
     if (skips.has(id)) continue;
@@ -102,6 +105,16 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       continue;
     }
     const why = buildReason(recipe, fingerprinted, entry, history);
+    if (why.reason === 'dependency-changed') {
+      // Name the change that started it when that is further down than a direct dependency.
+      const changedDeps = why.changes.flatMap((c) => (c.kind === 'dependency' && c.name !== undefined && rootCauses.has(c.name as RecipeId) ? [c.name as RecipeId] : []));
+      const inherited = [...new Set(changedDeps.filter((d) => reasons.get(d) === 'dependency-changed').map((d) => rootCauses.get(d)!))];
+      if (inherited.length > 0) why.detail = `${why.detail ?? ''} (from ${inherited.join('; ')})`;
+      rootCauses.set(id, inherited[0] ?? (changedDeps[0] !== undefined ? rootCauses.get(changedDeps[0])! : `${id} ${why.reason}`));
+    } else {
+      rootCauses.set(id, `${id} ${why.reason}${why.detail !== undefined ? ` ${why.detail}` : ''}`);
+    }
+    reasons.set(id, why.reason);
     building.add(id);
     const dependsOn = (graph.deps.get(id) ?? []).filter((dep) => building.has(dep));
     actions.push({
@@ -158,6 +171,12 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     upToDate,
     estimate: builds.length > 0 ? estimate(jobs, input.hosts) : { makespanSeconds: 0, lowerBoundSeconds: 0 },
   };
+}
+
+/** The dependency name with which `recipe` depends on `dep` (directly or through a virtual name). */
+function specNaming(recipe: Recipe, dep: Recipe): string | undefined {
+  const names = new Set<string>([...dep.packages, ...dep.provides.map(dependencyName)]);
+  return [...recipe.depends, ...recipe.buildDepends].map(dependencyName).find((n) => names.has(n));
 }
 
 /** Package names (and invalid recipe ids) to the recipe that produces them. */
@@ -242,23 +261,38 @@ function buildReason(
 }
 
 /** Warnings and errors about a branch's recipes that validate and plan print. */
-export function recipeDiagnostics(input: { graph: DependencyGraph; invalid: readonly InvalidRecipe[]; duds: readonly { package: string; file: string; position: { line: number; col: number } }[] }): Diagnostic[] {
+/** Finds where a recipe names a dependency (line and column in its file); supplied by the I/O shell. */
+export type DependencyLocator = (recipe: Recipe, dependency: string) => { line: number; col: number } | undefined;
+
+export function recipeDiagnostics(input: {
+  graph: DependencyGraph;
+  invalid: readonly InvalidRecipe[];
+  duds: readonly { package: string; file: string; position: { line: number; col: number } }[];
+  locate?: DependencyLocator;
+}): Diagnostic[] {
+  const at = (recipe: Recipe | undefined, dependency: string | undefined): { line?: number; col?: number } => {
+    if (recipe === undefined || dependency === undefined || input.locate === undefined) return {};
+    const position = input.locate(recipe, dependency);
+    return position !== undefined ? { line: position.line, col: position.col } : {};
+  };
   const diagnostics: Diagnostic[] = [];
   for (const bad of input.invalid) diagnostics.push(...bad.diagnostics);
   const { graph } = input;
   graph.cycles.forEach((members, i) => {
     const path = graph.cyclePaths[i] ?? members;
-    const first = graph.recipes.get(members[0]!);
+    const first = graph.recipes.get(path[0]!);
+    const next = graph.recipes.get(path[1]!);
     diagnostics.push({
       severity: 'error',
       file: first?.file ?? members[0]!,
+      ...at(first, next !== undefined && first !== undefined ? specNaming(first, next) : undefined),
       message: `dependency cycle: ${path.join(' -> ')}`,
       hint: `break the cycle in one of: ${members.map((m) => graph.recipes.get(m)?.file ?? m).join(', ')}`,
     });
   });
   for (const [id, missing] of graph.unresolved) {
     const recipe = graph.recipes.get(id)!;
-    diagnostics.push({ severity: 'warning', file: recipe.file, message: `${id} depends on ${missing.join(', ')}, which no recipe provides; it will be skipped`, hint: 'add a recipe that provides it, or fix the dependency name' });
+    diagnostics.push({ severity: 'warning', file: recipe.file, ...at(recipe, missing[0]), message: `${id} depends on ${missing.join(', ')}, which no recipe provides; it will be skipped`, hint: 'add a recipe that provides it, or fix the dependency name' });
   }
   for (const conflict of graph.providerConflicts) {
     diagnostics.push({

@@ -16,6 +16,7 @@ import type { ObservedBranch, RepoState } from '../observe/types.js';
 import { computeBranchPlan, recipeDiagnostics } from '../plan/computeBranchPlan.js';
 import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.js';
 import type { ScheduleHost } from '../schedule/index.js';
+import { locateDependency, RECIPE_FILE } from '../sources/nativeRecipeFile.js';
 import { readNativeRecipes } from '../sources/nativeRecipes.js';
 
 export interface PlanOptions {
@@ -102,7 +103,14 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     if (hasErrors(source.diagnostics) || hasErrors(repoDiagnostics)) continue;
 
     const graph = buildDependencyGraph({ recipes: source.recipes, invalidIds: source.invalid.map((r) => r.id) });
-    diagnostics.push(...recipeDiagnostics({ graph, invalid: source.invalid, duds: branch.duds.map((d) => ({ package: d.package, file: d.file, position: d.position })) }));
+    diagnostics.push(
+      ...recipeDiagnostics({
+        graph,
+        invalid: source.invalid,
+        duds: branch.duds.map((d) => ({ package: d.package, file: d.file, position: d.position })),
+        locate: (recipe, dependency) => locateDependency(path.join(recipe.dir, RECIPE_FILE), dependency),
+      }),
+    );
     const pipeline = config.pipelines.get(branch.pipeline)!;
     const prerequisites = Object.fromEntries(branch.prerequisites.map((p) => [p.name, p.sha256]));
     const fingerprints = computeFingerprints(graph, { pipelineDigest: pipeline.digest, prerequisites, rebuild: branch.rebuild });

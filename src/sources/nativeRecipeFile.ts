@@ -4,10 +4,12 @@
  * YAML reads as a number — is parsed again with `yaml`, which keeps positions, so
  * that every diagnostic is located and every version keeps its source text.
  */
+import { readFileSync } from 'node:fs';
 import jsyaml from 'js-yaml';
 import type { Diagnostic } from '../config/diagnostic.js';
 import { schemaAccepts, validateAgainstSchema } from '../config/schema.js';
-import { diagnosticAt, parseYaml, scalarSource } from '../config/yamlFile.js';
+import { diagnosticAt, parseYaml, positionOf, scalarSource } from '../config/yamlFile.js';
+import { dependencyName } from '../model/graph.js';
 import { PACKAGE_NAME_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId } from '../model/types.js';
 
 export const RECIPE_FILE = 'recipe.yaml';
@@ -122,4 +124,27 @@ function toRecipe(id: RecipeId, input: RecipeFileInput, w: WrittenRecipe): Recip
 
 function invalid(input: RecipeFileInput, diagnostics: Diagnostic[]): InvalidRecipe {
   return { id: input.dirName as RecipeId, file: input.displayFile, diagnostics };
+}
+
+/**
+ * Where a recipe.yaml names a dependency: the position of the `depends` or
+ * `buildDepends` item whose name (constraint stripped) is `dependency`. Read
+ * again with positions; only used for diagnostics.
+ */
+export function locateDependency(file: string, dependency: string): { line: number; col: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const { yaml } = parseYaml(file, text);
+  const data = yaml.doc.toJS() as { depends?: unknown; buildDepends?: unknown } | null;
+  for (const key of ['depends', 'buildDepends'] as const) {
+    const list = data?.[key];
+    if (!Array.isArray(list)) continue;
+    const index = list.findIndex((item) => typeof item === 'string' && dependencyName(item) === dependency);
+    if (index >= 0) return positionOf(yaml, [key, index]);
+  }
+  return undefined;
 }

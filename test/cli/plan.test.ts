@@ -247,7 +247,7 @@ describe('buildfleet plan against observed state', () => {
     expect(summary(plan)).toEqual([
       'build zlib version-changed: 1.3.1-2 -> 1.3.2-2',
       'build libpng dependency-changed: zlib',
-      'build imagetool dependency-changed: libpng',
+      'build imagetool dependency-changed: libpng (from zlib version-changed 1.3.1-2 -> 1.3.2-2)',
       'skip motif dud: needs Motif licence',
       'skip xdemo dependency-skipped: motif',
     ]);
@@ -267,7 +267,7 @@ describe('buildfleet plan against observed state', () => {
         'branch example: 3 to build, 0 to remove, 2 skipped, 5 up to date',
         '  ~ build zlib 1.3.1-2 -> main  (inputs-changed: build.sh)',
         '  ~ build libpng 1.6.44-1 -> main  (dependency-changed: zlib)',
-        '  ~ build imagetool 1.10-1 -> main  (dependency-changed: libpng)',
+        '  ~ build imagetool 1.10-1 -> main  (dependency-changed: libpng (from zlib inputs-changed build.sh))',
         '  ! skip  motif 2.3.8-1  (dud: needs Motif licence; blocks 1 package)',
         '  ! skip  xdemo 0.9-1  (dependency-skipped: motif)',
         '  estimate: 1m 30s (lower bound 1m 30s)',
@@ -358,7 +358,7 @@ describe('buildfleet plan: one broken recipe never stops the rest of the branch'
     const dir = testdir({ ...baseConfig(), ...recipeFiles('libc', { version: '2.40', depends: ['app'] }), ...recipeFiles('tool', { version: '3' }) });
     const result = await runCli(['-C', dir, 'plan']);
     expect(result.stderr).toBe(
-      'recipes/app/recipe.yaml: error: dependency cycle: app -> zlib -> libc -> app\n  hint: break the cycle in one of: recipes/app/recipe.yaml, recipes/libc/recipe.yaml, recipes/zlib/recipe.yaml\n',
+      'recipes/app/recipe.yaml:3:11: error: dependency cycle: app -> zlib -> libc -> app\n  hint: break the cycle in one of: recipes/app/recipe.yaml, recipes/libc/recipe.yaml, recipes/zlib/recipe.yaml\n',
     );
     expect(result.stdout).toBe(
       [
@@ -379,7 +379,7 @@ describe('buildfleet plan: one broken recipe never stops the rest of the branch'
   it('skips a package whose dependency nothing provides as unresolvable, naming the name, and what depends on it', async () => {
     const dir = testdir({ ...baseConfig(), ...recipeFiles('zlib', { version: '1.3.1', depends: ['libc', 'libfoo>=2'] }) });
     const result = await runCli(['-C', dir, 'plan', '--format', 'json']);
-    expect(result.stderr).toBe('recipes/zlib/recipe.yaml: warning: zlib depends on libfoo, which no recipe provides; it will be skipped\n  hint: add a recipe that provides it, or fix the dependency name\n');
+    expect(result.stderr).toBe('recipes/zlib/recipe.yaml:3:17: warning: zlib depends on libfoo, which no recipe provides; it will be skipped\n  hint: add a recipe that provides it, or fix the dependency name\n');
     const plan = JSON.parse(result.stdout) as Plan;
     expect(summary(plan)).toEqual(['build libc new', 'skip app dependency-skipped: zlib', 'skip zlib unresolvable: nothing provides libfoo']);
   });

@@ -167,10 +167,11 @@ const badInputs: BadInput[] = [
     stderr: [
       'recipes/libc/recipe.yaml:1:7: error: name: the string "libc`reboot`" is not allowed here',
       `  hint: ${PACKAGE_NAME_HINT}`,
-      'recipes/zlib/recipe.yaml:1:7: error: name: the string "lib/zlib" is not allowed here',
-      `  hint: ${PACKAGE_NAME_HINT}`,
+      // Sorted by file in code-unit order, whatever the locale: '&' sorts before '/'.
       'recipes/zlib&&id/recipe.yaml: error: directory name "zlib&&id" is not a valid package name',
       '  hint: rename the directory: package names use letters, digits and @._+- and start with a letter or digit',
+      'recipes/zlib/recipe.yaml:1:7: error: name: the string "lib/zlib" is not allowed here',
+      `  hint: ${PACKAGE_NAME_HINT}`,
     ],
   },
   {
@@ -192,7 +193,7 @@ const badInputs: BadInput[] = [
     name: 'a dependency cycle',
     files: { ...recipeFiles('libc', { version: '2.40', depends: ['app'] }) },
     stderr: [
-      'recipes/app/recipe.yaml: error: dependency cycle: app -> zlib -> libc -> app',
+      'recipes/app/recipe.yaml:3:11: error: dependency cycle: app -> zlib -> libc -> app',
       '  hint: break the cycle in one of: recipes/app/recipe.yaml, recipes/libc/recipe.yaml, recipes/zlib/recipe.yaml',
     ],
   },
@@ -229,7 +230,8 @@ describe('buildfleet validate: bad input', () => {
   it('refuses a config directory that does not exist', async () => {
     const dir = testdir({});
     const result = await runCli(['-C', 'nope', 'validate'], { cwd: dir });
-    expect(scrub(result.stderr, { [dir]: '<tmp>' })).toBe('<tmp>/nope: error: config directory not found\n  hint: pass -C with the directory holding hosts.yaml and branches/\n');
+    // Named as the user wrote it.
+    expect(result.stderr).toBe('nope: error: config directory not found\n  hint: pass -C with the directory holding hosts.yaml and branches/\n');
     expect(result.code).toBe(1);
   });
 });
@@ -252,7 +254,7 @@ describe('buildfleet validate: valid config', () => {
       [
         'branches/main.yaml:13:14: warning: dud "motif" names no package of the source',
         '  hint: remove the entry if the package is gone, or correct its name',
-        'recipes/app/recipe.yaml: warning: app depends on libfoo, which no recipe provides; it will be skipped',
+        'recipes/app/recipe.yaml:3:17: warning: app depends on libfoo, which no recipe provides; it will be skipped',
         '  hint: add a recipe that provides it, or fix the dependency name',
         'ok: 1 host(s), 1 pipeline(s), 1 branch(es), 3 recipe(s), 2 warning(s)',
         '',
