@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli, scrub } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { BASE_BRANCH, BASE_HOSTS, baseConfig, copyExample, recipeFiles, testdir, without, type Files } from '../helpers/testdir.js';
 
 const PACKAGE_NAME_HINT = "package names use letters, digits and @._+- and start with a letter or digit; no '/', spaces or shell characters";
