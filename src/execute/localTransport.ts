@@ -3,13 +3,14 @@
  * `<state>/<branch>/work/`: `build/` (a copy of the recipe directory, the steps'
  * working directory), `deps/` (BUILDFLEET_DEPS), `out/` (BUILDFLEET_OUT), `tmp/`.
  */
-import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { HostConfig } from '../config/types.js';
 import { BuildLog } from './buildLog.js';
 import { linkOrCopy } from './fsUtil.js';
 import { describeStepOutcome, runStep } from './runStep.js';
+import { KEPT_MARKER } from './staleWorkspaces.js';
 import type { ArtifactFile, BuildRequest, BuildResult, Transport } from './transport.js';
 
 export interface LocalTransportOptions {
@@ -66,7 +67,8 @@ export class LocalTransport implements Transport {
       log.line(`buildfleet: ${phase} ${message}`);
       await log.close();
       const keep = status === 'failed' && request.keepFailedWorkspace;
-      if (!keep) await remove();
+      if (keep) await writeFile(path.join(workspace, KEPT_MARKER), `kept after the failure of ${request.recipeId} ${request.version} in run ${request.runId}\n`);
+      else await remove();
       return { status, phase, message, tail: log.tail(), seconds: seconds(), artifacts: [], ...(keep ? { keptWorkspace: workspace } : {}), release: async () => {} };
     };
 

@@ -98,6 +98,7 @@ export function parseLedger(text: string, display: string): LedgerSnapshot {
   const diagnostics: Diagnostic[] = [];
   const lines = text.split('\n');
   let records = 0;
+  const unreadable: number[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line === '') continue;
@@ -105,15 +106,18 @@ export function parseLedger(text: string, display: string): LedgerSnapshot {
     try {
       record = JSON.parse(line) as LedgerRecord;
     } catch {
-      const torn = i === lines.length - 1;
-      diagnostics.push({
-        severity: 'warning',
-        file: display,
-        line: i + 1,
-        col: 1,
-        message: torn ? 'the last ledger line is incomplete (a run was cut off while writing it); it is ignored' : 'unreadable ledger line; it is ignored',
-        hint: torn ? 'nothing to do: the next run rewrites what it needs' : 'remove the line if the ledger was edited by hand',
-      });
+      if (i === lines.length - 1) {
+        diagnostics.push({
+          severity: 'warning',
+          file: display,
+          line: i + 1,
+          col: 1,
+          message: 'the last ledger line is incomplete (a run was cut off while writing it); it is ignored',
+          hint: 'nothing to do: the next run rewrites what it needs',
+        });
+      } else {
+        unreadable.push(i + 1);
+      }
       continue;
     }
     if (record === null || typeof record !== 'object' || record.formatVersion !== LEDGER_FORMAT_VERSION) {
@@ -126,6 +130,16 @@ export function parseLedger(text: string, display: string): LedgerSnapshot {
     let history = recipes.get(record.recipe);
     if (history === undefined) recipes.set(record.recipe, (history = { builtInputs: new Map(), rejected: new Map() }));
     applyRecord(history, record);
+  }
+  if (unreadable.length > 0) {
+    diagnostics.push({
+      severity: 'warning',
+      file: display,
+      line: unreadable[0]!,
+      col: 1,
+      message: `${unreadable.length} unreadable ledger line(s) (cut off by a crash, or edited by hand) are ignored${unreadable.length > 1 ? `: lines ${unreadable.slice(0, 5).join(', ')}${unreadable.length > 5 ? ', …' : ''}` : ''}`,
+      hint: 'nothing to do after a crash; if the ledger was edited by hand, check those lines',
+    });
   }
   return { branches, records, digest: sha256Hex(text), diagnostics };
 }

@@ -106,6 +106,8 @@ export interface SavedPlan extends Plan {
   readonly createdAt: string;
   /** sha256 of the desired state (config + recipes) and of the observed state (repos + ledger) it was computed from. */
   readonly stateDigest: { readonly desired: string; readonly observed: string };
+  /** The options the plan was made with; reconcile applies them too. */
+  readonly options?: { readonly retryFailed: boolean };
 }
 
 /** True when the plan has at least one build or remove action (skips alone are not changes). */

@@ -6,12 +6,13 @@
  * killed at any point is finished by the next one without building again.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Diagnostic } from '../config/diagnostic.js';
 import type { Config, HostConfig } from '../config/types.js';
 import { ArtifactCache, type CachedBuild } from '../execute/artifactCache.js';
-import { writeFileAtomic } from '../execute/fsUtil.js';
+import { exists, writeFileAtomic } from '../execute/fsUtil.js';
+import { cleanStaleWorkspaces } from '../execute/staleWorkspaces.js';
 import { LocalTransport } from '../execute/localTransport.js';
 import type { ArtifactFile, BuildResult, Transport } from '../execute/transport.js';
 import type { RecipeId } from '../model/types.js';
@@ -94,7 +95,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileOut
 async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutcome> {
   const { config, stateDir } = options;
   const branches = options.savedPlan !== undefined ? options.savedPlan.branches.map((b) => b.name) : options.branches;
-  const outcome = await planBranches({ config, stateDir, ...(branches !== undefined ? { branches } : {}), retryFailed: options.retryFailed ?? false });
+  // A saved plan is applied with the options it was made with.
+  const retryFailed = options.savedPlan?.options?.retryFailed ?? options.retryFailed ?? false;
+  const outcome = await planBranches({ config, stateDir, ...(branches !== undefined ? { branches } : {}), retryFailed });
   if (outcome.plan === null) return { kind: 'error', diagnostics: outcome.diagnostics };
   if (options.savedPlan !== undefined) {
     const saved = options.savedPlan.stateDigest;
@@ -142,6 +145,16 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     else options.events?.warning?.(`host ${host.name}: the ssh transport is not supported by this version yet; its builds go to other hosts`);
   }
 
+  // We hold the lock: any workspace left is from a run that died; stop what still runs there.
+  for (const branch of outcome.branches) {
+    const cleanup = await cleanStaleWorkspaces(path.join(stateDir, branch.config.name, 'work'));
+    if (cleanup.removed.length > 0) {
+      options.events?.warning?.(
+        `removed ${cleanup.removed.length} workspace(s) left by a run that died${cleanup.killed.length > 0 ? `, and killed ${cleanup.killed.length} process(es) still running in them` : ''}`,
+      );
+    }
+  }
+
   const jobs = new Map<string, Job>();
   const scheduleJobs: ScheduleJob[] = [];
   for (const branch of outcome.branches) {
@@ -169,6 +182,28 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     const logFile = path.join(stateDir, branchName, 'logs', `${action.package}-${action.version}.log`);
     const earlier = await cache.lookup(action.fingerprint);
     if (earlier !== undefined) {
+      // Finished by a run that died before recording it: record it now, so that later plans know its inputs.
+      if (job.branch.observed.history.get(action.package)?.builtInputs.has(action.fingerprint) !== true) {
+        const inputs = job.branch.fingerprints.get(action.package as RecipeId)?.inputs;
+        await appendLedger(stateDir, [
+          {
+            formatVersion: LEDGER_FORMAT_VERSION,
+            kind: 'build',
+            at: earlier.builtAt,
+            runId,
+            branch: branchName,
+            recipe: action.package,
+            packages: action.packages,
+            version: action.version,
+            fingerprint: action.fingerprint,
+            status: 'built',
+            host: earlier.host,
+            seconds: earlier.seconds,
+            log: earlier.log,
+            ...(inputs !== undefined ? { inputs } : {}),
+          },
+        ]);
+      }
       return { job, status: 'built', cached: earlier, result: { package: action.package, version: action.version, status: 'built', host: earlier.host, seconds: earlier.seconds, log: earlier.log, cached: true, repo: action.repo } };
     }
     options.events?.buildStarted?.({ branch: branchName, package: action.package, version: action.version, host: hostName });
@@ -343,17 +378,23 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     for (const repo of branch.config.repos) {
       const add = toPublish.get(repo.name) ?? [];
       const remove = removals.filter((r) => r.repo === repo.name).map((r) => r.package);
-      if (add.length === 0 && remove.length === 0) continue;
-      try {
-        const published = await publishPlainRepo({ repoPath: repo.path, displayPath: displayPath(config.dir, repo.path), add, remove });
-        for (const item of add) keepCached.delete(item.entry.fingerprint);
-        for (const entry of published.removed) results.push({ package: entry.name, version: entry.version, status: 'removed', repo: repo.name, reason: 'not-in-source' });
-        options.events?.published?.({ branch: name, repo: repo.name, added: published.published.length, removed: published.removed.length });
-      } catch (error) {
-        failed = true;
-        errors.push(`publishing to repo ${repo.name} failed: ${(error as Error).message}; the repo is unchanged and the builds are kept for the next run`);
-        continue;
+      const pendingMarker = path.join(stateDir, name, 'hooks-pending', repo.name);
+      const hooksPending = await exists(pendingMarker);
+      if (add.length === 0 && remove.length === 0 && !hooksPending) continue;
+      if (add.length > 0 || remove.length > 0) {
+        try {
+          const published = await publishPlainRepo({ repoPath: repo.path, displayPath: displayPath(config.dir, repo.path), add, remove });
+          for (const item of add) keepCached.delete(item.entry.fingerprint);
+          for (const entry of published.removed) results.push({ package: entry.name, version: entry.version, status: 'removed', repo: repo.name, reason: 'not-in-source' });
+          options.events?.published?.({ branch: name, repo: repo.name, added: published.published.length, removed: published.removed.length });
+        } catch (error) {
+          failed = true;
+          errors.push(`publishing to repo ${repo.name} failed: ${(error as Error).message}; the repo is unchanged and the builds are kept for the next run`);
+          continue;
+        }
       }
+      // Hooks run after every update, and again on later runs until they succeed once.
+      let hooksOk = true;
       for (const hook of repo.afterPublish) {
         const hookResult = await runHook({
           hook,
@@ -364,8 +405,14 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
         });
         if (!hookResult.ok) {
           failed = true;
+          hooksOk = false;
           errors.push(`${hookResult.message ?? 'hook failed'} (repo ${repo.name} is published and consistent)${hookResult.output !== '' ? `:\n${hookResult.output}` : ''}`);
         }
+      }
+      if (hooksOk) await rm(pendingMarker, { force: true });
+      else {
+        await mkdir(path.dirname(pendingMarker), { recursive: true });
+        await writeFileAtomic(pendingMarker, `${runId}\n`);
       }
     }
     // Published builds leave the artifact cache; builds whose publishing failed stay for the next run.

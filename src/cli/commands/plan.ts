@@ -29,7 +29,7 @@ export async function runPlan(global: GlobalOptions, options: PlanCommandOptions
   printDiagnostics(out, outcome.diagnostics);
   if (outcome.plan === null) return ExitCode.error;
   if (options.out !== undefined) {
-    const saved: SavedPlan = { ...outcome.plan, kind: 'buildfleet-plan', createdAt: new Date().toISOString(), stateDigest: outcome.stateDigest };
+    const saved: SavedPlan = { ...outcome.plan, kind: 'buildfleet-plan', createdAt: new Date().toISOString(), stateDigest: outcome.stateDigest, options: { retryFailed: options.retryFailed } };
     try {
       writeFileAtomic(path.resolve(options.out), `${JSON.stringify(saved, null, 2)}\n`);
     } catch (error) {

@@ -92,7 +92,9 @@ export async function runReconcile(global: GlobalOptions, options: ReconcileComm
       case 'locked': {
         const h = outcome.holder;
         out.stderr(
-          `${path.join(global.stateDir(loaded.config.dir), 'lock')}: error: another reconcile holds the lock on the state directory${h !== null ? ` (pid ${h.pid} on ${h.host}, started ${h.startedAt})` : ''}\n  hint: wait for it to finish; a lock left by a dead process is taken over automatically\n`,
+          h !== null
+            ? `${path.join(global.stateDir(loaded.config.dir), 'lock')}: error: another reconcile holds the lock on the state directory (pid ${h.pid} on ${h.host}, started ${h.startedAt})\n  hint: wait for it to finish; a lock left by a dead process on this host is taken over automatically\n`
+            : `${path.join(global.stateDir(loaded.config.dir), 'lock')}: error: the lock on the state directory is held but unreadable\n  hint: if no reconcile is running on any machine sharing this state directory, remove the lock file\n`,
         );
         return ExitCode.locked;
       }
