@@ -178,11 +178,12 @@ describe('buildfleet plan --out', () => {
     expect(result.code).toBe(0);
     const printed = parsePlan(result);
     const saved = JSON.parse(readFileSync(out, 'utf8')) as SavedPlan;
-    expect(Object.keys(saved).sort()).toEqual(['branches', 'createdAt', 'formatVersion', 'kind', 'stateDigest']);
+    expect(Object.keys(saved).sort()).toEqual(['branches', 'createdAt', 'formatVersion', 'kind', 'options', 'stateDigest']);
     expect(saved.kind).toBe('buildfleet-plan');
     expect(saved.formatVersion).toBe(1);
     expect(saved.branches).toEqual(printed.branches);
     expect(saved.stateDigest).toEqual({ desired: expect.stringMatching(HEX64) as unknown, observed: expect.stringMatching(HEX64) as unknown });
+    expect(saved.options).toEqual({ retryFailed: false });
     expect(Date.parse(saved.createdAt)).toBeGreaterThanOrEqual(before - 1000);
     expect(saved.createdAt).toBe(new Date(Date.parse(saved.createdAt)).toISOString());
   });
