@@ -2,6 +2,6 @@
 // The installed command: runs the compiled CLI (built by `npm ci` through the `prepare` script).
 import { main } from '../dist/cli/main.js';
 
-main(process.argv).then((code) => {
+void main(process.argv).then((code) => {
   process.exitCode = code;
 });

@@ -2,9 +2,9 @@
  * JSON Schema validation (ajv, strict mode) of the YAML config files, with every
  * schema error mapped back to the YAML node it is about.
  */
-import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { Diagnostic } from './diagnostic.js';
+import * as validators from './validators.generated.js';
 import { diagnosticAt, type YamlFile, type YamlPath } from './yamlFile.js';
 
 export type SchemaName = 'hosts' | 'branch' | 'pipeline' | 'recipe';
@@ -12,26 +12,14 @@ export type SchemaName = 'hosts' | 'branch' | 'pipeline' | 'recipe';
 /** Directory of the JSON Schemas shipped with the package (also used by editors). */
 export const SCHEMA_DIR = new URL('../../schema/', import.meta.url);
 
-let ajv: Ajv | undefined;
-const compiled = new Map<SchemaName, ValidateFunction>();
-
-function validatorFor(name: SchemaName): ValidateFunction {
-  let validate = compiled.get(name);
-  if (validate === undefined) {
-    ajv ??= createAjv();
-    const schema = JSON.parse(readFileSync(new URL(`${name}.schema.json`, SCHEMA_DIR), 'utf8')) as object;
-    validate = ajv.compile(schema);
-    compiled.set(name, validate);
-  }
-  return validate;
+/** A validator compiled ahead of time from schema/ (scripts/build-validators.mjs: ajv, strict mode, all errors, verbose). */
+interface CompiledValidator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
 }
 
-function createAjv(): Ajv {
-  const instance = new Ajv({ allErrors: true, strict: true, strictRequired: false, verbose: true });
-  // strictRequired is off: `then: { required: [...] }` names properties declared beside `if`, which ajv cannot see.
-  // A hint shown with errors of this schema node; metadata only.
-  instance.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
-  return instance;
+function validatorFor(name: SchemaName): CompiledValidator {
+  return (validators as Record<SchemaName, CompiledValidator>)[name];
 }
 
 /** True when `data` is valid; for fast paths that locate errors only when there are some. */

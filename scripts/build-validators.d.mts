@@ -1,0 +1,2 @@
+export declare const SCHEMAS: string[];
+export declare function generate(): string;
