@@ -21,6 +21,7 @@
 //
 // Targets (from the issue): 35k plan median <= 2 s and peak RSS <= 400 MB; plan <= 1.5x the
 // baseline; 10x the packages costs <= 12x the time (plan median 35k / 3.5k).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,9 +45,20 @@ async function timed(args, what) {
 /** A run is clean when the rest of the machine used at most this much CPU per second of it. */
 export const NOISE_LIMIT = 0.15;
 
+function gitDescribe() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return `${head}${dirty ? ' (src/ with uncommitted changes)' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function environment() {
   const cpus = os.cpus();
   return {
+    commit: gitDescribe(),
     node: process.version,
     cpus: cpus.length,
     cpuModel: cpus[0]?.model ?? 'unknown',
@@ -241,7 +253,7 @@ function summarize(rows, { runs, seed, degrees, baselineOnly, waitQuiet, strictB
     ...(targets.length > 0 ? [mdRow(['target', 'measured', 'result']), mdRow(['---', '---:', '---']), ...targets.map((t) => mdRow([t.target, t.value, `**${t.result}**`])), ''] : []),
     runsLine,
     '',
-    `Medians of ${runs} alternating runs after one untimed warm-up run of each; seed ${seed}, ${degrees} degrees; Node ${env.node}, ${env.cpus} × ${env.cpuModel}, ${env.memoryGB} GB, ${env.kernel}; ${busyNote}. ${noiseLine} Load average at the end ${env.loadAverage}; peak RSS and CPU time (user + system) by ${env.rss}.`,
+    `Medians of ${runs} alternating runs after one untimed warm-up run of each; seed ${seed}, ${degrees} degrees; product at ${env.commit} (as built in dist/); Node ${env.node}, ${env.cpus} × ${env.cpuModel}, ${env.memoryGB} GB, ${env.kernel}; ${busyNote}. ${noiseLine} Load average at the end ${env.loadAverage}; peak RSS and CPU time (user + system) by ${env.rss}.`,
   ].join('\n');
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const textRow = (c) => c.map((v, i) => v.padStart(widths[i])).join('  ');

@@ -34,17 +34,44 @@ export function summarizeCpuProfile(profile, top = 25) {
     const group = url ? file : `(${functionName})`;
     byFile.set(group, (byFile.get(group) ?? 0) + us);
   }
+  // Inclusive (total) time: each sample counts once for every distinct function on its stack.
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (id) => {
+    const { functionName, url, lineNumber } = byId.get(id).callFrame;
+    return `${functionName || '(anonymous)'} ${shortUrl(url)}${url ? `:${lineNumber + 1}` : ''}`;
+  };
+  const inclusive = new Map();
+  for (const [id, us] of selfUs) {
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const k = keyOf(at);
+      if (!seen.has(k)) {
+        seen.add(k);
+        inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+      }
+    }
+  }
   const rank = (m) =>
     [...m]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: us / 1000, percent: (100 * us) / total }));
-  return { totalMs: total / 1000, functions: rank(byFunction), files: rank(byFile) };
+  const product = new Map([...inclusive].filter(([k]) => k.includes(' dist/')));
+  return { totalMs: total / 1000, functions: rank(byFunction), files: rank(byFile), inclusiveProduct: rank(product) };
 }
 
 export function formatSummary(s) {
   const line = (r) => `${r.ms.toFixed(0).padStart(7)} ms ${r.percent.toFixed(1).padStart(5)}%  ${r.name}`;
-  return [`total sampled: ${s.totalMs.toFixed(0)} ms`, 'self time by function:', ...s.functions.map(line), 'self time by file:', ...s.files.map(line)].join('\n');
+  return [
+    `total sampled: ${s.totalMs.toFixed(0)} ms`,
+    'self time by function:',
+    ...s.functions.map(line),
+    'self time by file:',
+    ...s.files.map(line),
+    'total time (self + callees) of the product\'s functions (dist/):',
+    ...s.inclusiveProduct.map(line),
+  ].join('\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
