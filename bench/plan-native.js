@@ -47,7 +47,8 @@ export const NOISE_LIMIT = 0.15;
 
 function gitDescribe() {
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    // The last commit that changed src/ (HEAD may be a bench or docs commit).
+    const head = execFileSync('git', ['log', '-1', '--format=%h', '--', 'src'], { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
     return `${head}${dirty ? ' (src/ with uncommitted changes)' : ''}`;
   } catch {
