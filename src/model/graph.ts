@@ -64,113 +64,127 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
     if (sorted.length > 1) providerConflicts.push({ name, chosen: sorted[0]!, others: sorted.slice(1) });
   }
 
+  // Nodes by index (sorted ids), edges as index lists: the traversals below touch no Map.
   const nodes: RecipeId[] = [...recipes.keys(), ...input.invalidIds].sort();
-  const deps = new Map<RecipeId, RecipeId[]>();
+  const indexOf = new Map<string, number>();
+  nodes.forEach((id, i) => indexOf.set(id, i));
+  const providerIndex = new Map<string, number>();
+  for (const [name, id] of providers) providerIndex.set(name, indexOf.get(id)!);
+
+  const n = nodes.length;
+  const depIdx: number[][] = new Array<number[]>(n);
+  const dependentIdx: number[][] = Array.from({ length: n }, () => []);
   const unresolved = new Map<RecipeId, string[]>();
-  const dependents = new Map<RecipeId, RecipeId[]>();
-  for (const id of nodes) dependents.set(id, []);
-  for (const id of nodes) {
-    const recipe = recipes.get(id);
-    const resolved = new Set<RecipeId>();
-    const missing: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const recipe = recipes.get(nodes[i]!);
+    const resolved: number[] = [];
+    let missing: string[] | undefined;
     if (recipe !== undefined) {
       for (const list of [recipe.depends, recipe.buildDepends]) {
         for (const spec of list) {
           const name = dependencyName(spec);
-          const provider = providers.get(name);
+          const provider = providerIndex.get(name);
           if (provider === undefined) {
+            missing ??= [];
             if (!missing.includes(name)) missing.push(name);
-          } else if (provider !== id) resolved.add(provider);
+          } else if (provider !== i && !resolved.includes(provider)) resolved.push(provider);
         }
       }
     }
-    const list = [...resolved].sort();
-    deps.set(id, list);
-    for (const dep of list) dependents.get(dep)!.push(id);
-    if (missing.length > 0) unresolved.set(id, missing);
+    // Index order is id order: sorting indexes sorts ids.
+    resolved.sort((a, b) => a - b);
+    depIdx[i] = resolved;
+    for (const d of resolved) dependentIdx[d]!.push(i);
+    if (missing !== undefined) unresolved.set(nodes[i]!, missing);
   }
 
-  const { cycles, cyclePaths } = findCycles(nodes, deps);
-  const order = topologicalOrder(nodes, deps, dependents);
+  const deps = new Map<RecipeId, RecipeId[]>();
+  const dependents = new Map<RecipeId, RecipeId[]>();
+  for (let i = 0; i < n; i++) {
+    deps.set(nodes[i]!, depIdx[i]!.map((d) => nodes[d]!));
+    dependents.set(nodes[i]!, dependentIdx[i]!.map((d) => nodes[d]!));
+  }
+
+  const cycles = findCycles(depIdx).map((component) => component.map((i) => nodes[i]!));
+  const cyclePaths = cycles.map((c) => shortestCycle(c, deps));
+  const order = topologicalOrder(depIdx, dependentIdx).map((i) => nodes[i]!);
   return { recipes, deps, dependents, unresolved, cycles, cyclePaths, order, providerConflicts };
 }
 
-/** Kahn's algorithm; nodes that never become ready (on or behind a cycle) are appended in id order. */
-function topologicalOrder(nodes: readonly RecipeId[], deps: ReadonlyMap<RecipeId, readonly RecipeId[]>, dependents: ReadonlyMap<RecipeId, readonly RecipeId[]>): RecipeId[] {
-  const remaining = new Map<RecipeId, number>();
-  const queue: RecipeId[] = [];
-  for (const id of nodes) {
-    const n = deps.get(id)!.length;
-    remaining.set(id, n);
-    if (n === 0) queue.push(id);
+/** Kahn's algorithm over indexes; nodes that never become ready (on or behind a cycle) are appended in index order. */
+function topologicalOrder(deps: readonly (readonly number[])[], dependents: readonly (readonly number[])[]): number[] {
+  const n = deps.length;
+  const remaining = new Int32Array(n);
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) {
+    remaining[i] = deps[i]!.length;
+    if (remaining[i] === 0) order.push(i);
   }
-  const order: RecipeId[] = [];
-  for (let i = 0; i < queue.length; i++) {
-    const id = queue[i]!;
-    order.push(id);
-    for (const dependent of dependents.get(id)!) {
-      const n = remaining.get(dependent)! - 1;
-      remaining.set(dependent, n);
-      if (n === 0) queue.push(dependent);
+  for (let k = 0; k < order.length; k++) {
+    for (const dependent of dependents[order[k]!]!) {
+      if (--remaining[dependent]! === 0) order.push(dependent);
     }
   }
-  if (order.length < nodes.length) {
-    const placed = new Set(order);
-    for (const id of nodes) if (!placed.has(id)) order.push(id);
+  if (order.length < n) {
+    const placed = new Uint8Array(n);
+    for (const i of order) placed[i] = 1;
+    for (let i = 0; i < n; i++) if (placed[i] === 0) order.push(i);
   }
   return order;
 }
 
-/** Tarjan's strongly connected components, iteratively (deep graphs must not overflow the stack). */
-function findCycles(nodes: readonly RecipeId[], deps: ReadonlyMap<RecipeId, readonly RecipeId[]>): { cycles: RecipeId[][]; cyclePaths: RecipeId[][] } {
-  const index = new Map<RecipeId, number>();
-  const low = new Map<RecipeId, number>();
-  const onStack = new Set<RecipeId>();
-  const stack: RecipeId[] = [];
-  const cycles: RecipeId[][] = [];
+/**
+ * Tarjan's strongly connected components over indexes, iteratively (deep graphs
+ * must not overflow the stack). Components of more than one node, members sorted,
+ * components sorted by first member.
+ */
+function findCycles(deps: readonly (readonly number[])[]): number[][] {
+  const n = deps.length;
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const next = new Int32Array(n);
+  const stack: number[] = [];
+  const work: number[] = [];
+  const cycles: number[][] = [];
   let counter = 0;
-  for (const root of nodes) {
-    if (index.has(root)) continue;
-    const work: { id: RecipeId; next: number }[] = [{ id: root, next: 0 }];
-    index.set(root, counter);
-    low.set(root, counter);
-    counter++;
+  for (let root = 0; root < n; root++) {
+    if (index[root] !== -1) continue;
+    index[root] = low[root] = counter++;
     stack.push(root);
-    onStack.add(root);
+    onStack[root] = 1;
+    work.push(root);
     while (work.length > 0) {
-      const frame = work[work.length - 1]!;
-      const edges = deps.get(frame.id)!;
-      if (frame.next < edges.length) {
-        const to = edges[frame.next++]!;
-        if (!index.has(to)) {
-          index.set(to, counter);
-          low.set(to, counter);
-          counter++;
-          stack.push(to);
-          onStack.add(to);
-          work.push({ id: to, next: 0 });
-        } else if (onStack.has(to)) {
-          low.set(frame.id, Math.min(low.get(frame.id)!, index.get(to)!));
+      const v = work[work.length - 1]!;
+      const edges = deps[v]!;
+      if (next[v]! < edges.length) {
+        const w = edges[next[v]!++]!;
+        if (index[w] === -1) {
+          index[w] = low[w] = counter++;
+          stack.push(w);
+          onStack[w] = 1;
+          work.push(w);
+        } else if (onStack[w] === 1) {
+          low[v] = Math.min(low[v]!, index[w]!);
         }
       } else {
         work.pop();
         const parent = work[work.length - 1];
-        if (parent !== undefined) low.set(parent.id, Math.min(low.get(parent.id)!, low.get(frame.id)!));
-        if (low.get(frame.id) === index.get(frame.id)) {
-          const component: RecipeId[] = [];
-          let member: RecipeId;
+        if (parent !== undefined) low[parent] = Math.min(low[parent]!, low[v]!);
+        if (low[v] === index[v]) {
+          const component: number[] = [];
+          let member: number;
           do {
             member = stack.pop()!;
-            onStack.delete(member);
+            onStack[member] = 0;
             component.push(member);
-          } while (member !== frame.id);
-          if (component.length > 1) cycles.push(component.sort());
+          } while (member !== v);
+          if (component.length > 1) cycles.push(component.sort((a, b) => a - b));
         }
       }
     }
   }
-  cycles.sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
-  return { cycles, cyclePaths: cycles.map((c) => shortestCycle(c, deps)) };
+  return cycles.sort((a, b) => a[0]! - b[0]!);
 }
 
 /** A shortest cycle through the first member of a component (breadth-first inside it). */

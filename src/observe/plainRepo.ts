@@ -49,18 +49,26 @@ export function readPlainIndex(repoPath: string, displayPath: string): { entries
     if (entry === null || typeof entry !== 'object' || typeof entry.name !== 'string' || typeof entry.version !== 'string' || typeof entry.file !== 'string') {
       return fail(`package ${i + 1} of the repository index lacks a name, version or file`);
     }
-    entries.set(entry.name, {
-      name: entry.name,
-      version: entry.version,
-      file: entry.file,
-      sha256: typeof entry.sha256 === 'string' ? entry.sha256 : '',
-      size: typeof entry.size === 'number' ? entry.size : 0,
-      depends: Array.isArray(entry.depends) ? entry.depends : [],
-      provides: Array.isArray(entry.provides) ? entry.provides : [],
-      fingerprint: typeof entry.fingerprint === 'string' ? entry.fingerprint : '',
-      ...(typeof entry.description === 'string' ? { description: entry.description } : {}),
-      ...(typeof entry.recipe === 'string' ? { recipe: entry.recipe } : {}),
-    });
+    // Entries written by buildfleet are complete: keep them as parsed; complete others.
+    const complete =
+      typeof entry.sha256 === 'string' && typeof entry.size === 'number' && Array.isArray(entry.depends) && Array.isArray(entry.provides) && typeof entry.fingerprint === 'string';
+    entries.set(
+      entry.name,
+      complete
+        ? (entry as RepoEntry)
+        : {
+            name: entry.name,
+            version: entry.version,
+            file: entry.file,
+            sha256: typeof entry.sha256 === 'string' ? entry.sha256 : '',
+            size: typeof entry.size === 'number' ? entry.size : 0,
+            depends: Array.isArray(entry.depends) ? entry.depends : [],
+            provides: Array.isArray(entry.provides) ? entry.provides : [],
+            fingerprint: typeof entry.fingerprint === 'string' ? entry.fingerprint : '',
+            ...(typeof entry.description === 'string' ? { description: entry.description } : {}),
+            ...(typeof entry.recipe === 'string' ? { recipe: entry.recipe } : {}),
+          },
+    );
   }
   return { entries, digest, diagnostics: [] };
 }
