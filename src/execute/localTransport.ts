@@ -3,12 +3,12 @@
  * `<state>/<branch>/work/`: `build/` (a copy of the recipe directory, the steps'
  * working directory), `deps/` (BUILDFLEET_DEPS), `out/` (BUILDFLEET_OUT), `tmp/`.
  */
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { HostConfig } from '../config/types.js';
 import { BuildLog } from './buildLog.js';
-import { linkOrCopy } from './fsUtil.js';
+import { copyTree, linkOrCopy } from './fsUtil.js';
 import { describeStepOutcome, runStep } from './runStep.js';
 import { KEPT_MARKER } from './staleWorkspaces.js';
 import type { ArtifactFile, BuildRequest, BuildResult, Transport } from './transport.js';
@@ -43,7 +43,7 @@ export class LocalTransport implements Transport {
     try {
       await mkdir(workRoot, { recursive: true });
       workspace = await mkdtemp(path.join(workRoot, `${request.recipeId}-`));
-      await cp(request.recipeDir, path.join(workspace, 'build'), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      await copyTree(request.recipeDir, path.join(workspace, 'build'));
       await Promise.all(['deps', 'out', 'tmp'].map((d) => mkdir(path.join(workspace, d))));
       for (const dep of request.deps) await linkOrCopy(dep.path, path.join(workspace, 'deps', dep.file));
     } catch (error) {

@@ -175,6 +175,9 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const finished = new Map<string, { result: PackageResult; cached?: CachedBuild }>();
   const abortedIds = new Set<string>();
 
+  // Work that need not hold a build slot (workspace removal, ledger lines); awaited before publishing.
+  const background = new BackgroundWork();
+  let ledgerChain: Promise<void> = Promise.resolve();
   const runJob = async (job: Job, hostName: string): Promise<{ job: Job; status: BuildResult['status']; result: PackageResult; cached?: CachedBuild }> => {
     const branchName = job.branch.config.name;
     const cache = caches.get(branchName)!;
@@ -238,7 +241,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
         message = `could not store the artifacts: ${(error as Error).message}`;
       }
     }
-    await build.release();
+    // Off the slot's critical path: the workspace goes while the next build starts.
+    background.add(build.release());
     const inputs = job.branch.fingerprints.get(action.package as RecipeId)?.inputs;
     const record: BuildRecord = {
       formatVersion: LEDGER_FORMAT_VERSION,
@@ -257,12 +261,18 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       ...(build.phase !== undefined ? { phase: build.phase } : {}),
       ...(status === 'built' && inputs !== undefined ? { inputs } : {}),
     };
-    await appendLedger(stateDir, [record]);
-    if (status === 'failed') {
-      const errors = path.join(stateDir, branchName, 'errors');
-      await mkdir(errors, { recursive: true });
-      await copyFile(logFile, path.join(errors, path.basename(logFile))).catch(() => undefined);
-    }
+    // Recorded in order, off the slot's critical path: the artifacts are already stored by
+    // fingerprint, and a build found in the cache without its ledger line is recorded then.
+    background.add(
+      (ledgerChain = ledgerChain.then(async () => {
+        await appendLedger(stateDir, [record]);
+        if (status === 'failed') {
+          const errors = path.join(stateDir, branchName, 'errors');
+          await mkdir(errors, { recursive: true });
+          await copyFile(logFile, path.join(errors, path.basename(logFile))).catch(() => undefined);
+        }
+      })),
+    );
     const result: PackageResult = {
       package: action.package,
       version: action.version,
@@ -310,6 +320,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     finished.set(done.job.id, { result: done.result, ...(done.cached !== undefined ? { cached: done.cached } : {}) });
     options.events?.buildFinished?.({ branch: done.job.branch.config.name, result: done.result });
   }
+
+  await background.settle();
 
   // Everything that did not run, and why.
   const blockedBy = new Map(scheduler.blocked().map((b) => [b.jobId, b]));
@@ -444,6 +456,24 @@ function changesNotIn(plan: Plan, other: Plan): string[] {
 }
 
 export const RUNS_DIR = 'runs';
+
+/** Promises to wait for later; the first failure is rethrown by `settle`. */
+class BackgroundWork {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  add(work: Promise<unknown>): void {
+    this.pending.add(work);
+    // Observed here so that a failure is not unhandled before settle() rethrows it.
+    work.then(
+      () => this.pending.delete(work),
+      () => undefined,
+    );
+  }
+
+  async settle(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+}
 
 async function saveRunResult(stateDir: string, result: RunResult): Promise<void> {
   const dir = path.join(stateDir, RUNS_DIR);
