@@ -23,6 +23,7 @@ import { runHook } from '../publish/hooks.js';
 import { publishPlainRepo, type PackageToPublish } from '../publish/plainRepo.js';
 import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
 import { acquireLock, type LockHolder } from './lock.js';
+import { checkSavedPlan } from './savedPlan.js';
 import { displayPath, planBranches, type BranchState } from './planBranches.js';
 import { RUN_FORMAT_VERSION, type BranchResult, type PackageResult, type RunResult } from './runResult.js';
 
@@ -100,37 +101,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const outcome = await planBranches({ config, stateDir, ...(branches !== undefined ? { branches } : {}), retryFailed });
   if (outcome.plan === null) return { kind: 'error', diagnostics: outcome.diagnostics };
   if (options.savedPlan !== undefined) {
-    const saved = options.savedPlan.stateDigest;
-    const changed = [saved.desired !== outcome.stateDigest.desired ? 'the desired state (config or recipes)' : '', saved.observed !== outcome.stateDigest.observed ? 'the observed state (repos or ledger)' : ''].filter((s) => s !== '');
-    if (changed.length > 0) {
-      return {
-        kind: 'error',
-        diagnostics: [
-          {
-            severity: 'error',
-            file: 'plan',
-            message: `the saved plan is stale: ${changed.join(' and ')} changed since it was made (${options.savedPlan.createdAt})`,
-            hint: 'run `buildfleet plan --out FILE` again, review it, and apply the new plan',
-          },
-        ],
-      };
-    }
-    // Same state, other options (--retry-failed): the plan would not be the one reviewed.
-    const differences = changesNotIn(options.savedPlan, outcome.plan).map((c) => `the saved plan would ${c}, the current one would not`);
-    differences.push(...changesNotIn(outcome.plan, options.savedPlan).map((c) => `the current plan would ${c}, the saved one would not`));
-    if (differences.length > 0) {
-      return {
-        kind: 'error',
-        diagnostics: [
-          {
-            severity: 'error',
-            file: 'plan',
-            message: `the saved plan is not what reconcile would do now: ${differences.slice(0, 5).join('; ')}${differences.length > 5 ? ` (and ${differences.length - 5} more)` : ''}`,
-            hint: 'pass reconcile the same --retry-failed as plan had, or run `buildfleet plan --out FILE` again, review it, and apply the new plan',
-          },
-        ],
-      };
-    }
+    const refusal = checkSavedPlan(options.savedPlan, outcome.plan, outcome.stateDigest);
+    if (refusal !== null) return { kind: 'error', diagnostics: [refusal] };
   }
 
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
@@ -439,21 +411,6 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   return { kind: 'done', result, failed, diagnostics: outcome.diagnostics };
 }
 
-/** The builds and removals of `plan` that `other` does not have, one phrase each. */
-function changesNotIn(plan: Plan, other: Plan): string[] {
-  const changes = (p: Plan): Map<string, string> => {
-    const out = new Map<string, string>();
-    for (const b of p.branches) {
-      for (const a of b.actions) {
-        if (a.type === 'build') out.set(`${b.name}\0build\0${a.package}\0${a.version}\0${a.fingerprint}`, `build ${b.name}/${a.package} ${a.version}`);
-        else if (a.type === 'remove') out.set(`${b.name}\0remove\0${a.package}\0${a.repo}`, `remove ${b.name}/${a.package} from ${a.repo}`);
-      }
-    }
-    return out;
-  };
-  const theirs = changes(other);
-  return [...changes(plan)].filter(([key]) => !theirs.has(key)).map(([, phrase]) => phrase);
-}
 
 export const RUNS_DIR = 'runs';
 

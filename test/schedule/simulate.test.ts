@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../helpers/random.js';
 import {
   estimate,
   simulate,
@@ -17,21 +18,10 @@ const host = (name: string, power: number, labels: string[] = ['x86_64'], up = t
   up,
 });
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random DAG of n jobs, ~maxDeps/2 dependencies each, in shuffled input order. */
 function randomDag(n: number, maxDeps: number, seed: number, labelSets: (string[] | undefined)[] = [undefined]): ScheduleJob[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const jobs: ScheduleJob[] = [];
   for (let i = 0; i < n; i++) {
     const deps = new Set<string>();
