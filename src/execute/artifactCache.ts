@@ -5,9 +5,9 @@
  * fsynced, so a crash leaves either a complete entry or none; the next run
  * publishes a complete entry instead of building it again.
  */
-import { readFile, readdir, rename, rm } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureDir, fsyncDir, hashFile, linkOrCopy, writeFileAtomic } from './fsUtil.js';
+import { ensureDir, fsyncDir, fsyncFile, hashFile, linkOrCopy } from './fsUtil.js';
 
 export const CACHE_RESULT_FILE = 'result.json';
 
@@ -56,12 +56,22 @@ export class ArtifactCache {
     } catch {
       return undefined;
     }
+    let result: CachedBuild;
     try {
-      const result = JSON.parse(text) as CachedBuild;
-      return result.formatVersion === 1 && result.fingerprint === fingerprint ? result : undefined;
+      result = JSON.parse(text) as CachedBuild;
     } catch {
       return undefined;
     }
+    if (result.formatVersion !== 1 || result.fingerprint !== fingerprint) return undefined;
+    // Every file there at its recorded size (a damaged entry is built again, not published).
+    for (const pkg of result.packages) {
+      try {
+        if ((await stat(this.filePath(fingerprint, pkg.file))).size !== pkg.size) return undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return result;
   }
 
   /**
@@ -77,11 +87,14 @@ export class ArtifactCache {
     for (const f of files) {
       const target = path.join(tmp, f.file);
       await linkOrCopy(f.path, target);
+      // The build wrote it without fsync: make it durable before anything names it.
+      await fsyncFile(target);
       const { sha256, size } = await hashFile(target);
       packages.push({ name: f.name, file: f.file, sha256, size });
     }
     const result: CachedBuild = { formatVersion: 1, ...build, packages };
-    await writeFileAtomic(path.join(tmp, CACHE_RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
+    // No rename needed inside the temporary directory: the directory itself appears atomically.
+    await writeFile(path.join(tmp, CACHE_RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`, { flush: true });
     await fsyncDir(tmp);
     await rm(this.entryDir(build.fingerprint), { recursive: true, force: true });
     await rename(tmp, this.entryDir(build.fingerprint));
