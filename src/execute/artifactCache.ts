@@ -38,6 +38,8 @@ export interface CachedBuild {
 
 export class ArtifactCache {
   /** @param root `<state>/<branch>/artifacts` */
+  private rootMade = false;
+
   constructor(readonly root: string) {}
 
   entryDir(fingerprint: string): string {
@@ -79,9 +81,11 @@ export class ArtifactCache {
    * artifact) into a temporary directory, hashes them, then renames it into place.
    */
   async store(build: Omit<CachedBuild, 'formatVersion' | 'packages'>, files: readonly { name: string; file: string; path: string }[]): Promise<CachedBuild> {
-    await ensureDir(this.root);
-    const tmp = path.join(this.root, `.${build.fingerprint}.${process.pid}.tmp`);
-    await rm(tmp, { recursive: true, force: true });
+    if (!this.rootMade) {
+      await ensureDir(this.root);
+      this.rootMade = true;
+    }
+    const tmp = path.join(this.root, `.${build.fingerprint}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`);
     await ensureDir(tmp);
     const packages: CachedPackage[] = [];
     for (const f of files) {
@@ -96,8 +100,15 @@ export class ArtifactCache {
     // No rename needed inside the temporary directory: the directory itself appears atomically.
     await writeFile(path.join(tmp, CACHE_RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`, { flush: true });
     await fsyncDir(tmp);
-    await rm(this.entryDir(build.fingerprint), { recursive: true, force: true });
-    await rename(tmp, this.entryDir(build.fingerprint));
+    try {
+      await rename(tmp, this.entryDir(build.fingerprint));
+    } catch (error) {
+      // An entry of the same fingerprint is there already (damaged, or from a crashed run): replace it.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      await rm(this.entryDir(build.fingerprint), { recursive: true, force: true });
+      await rename(tmp, this.entryDir(build.fingerprint));
+    }
     await fsyncDir(this.root);
     return result;
   }

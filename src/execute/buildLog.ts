@@ -2,7 +2,7 @@
  * A build's log file: every byte of output as it arrives, with `==>` header lines
  * from buildfleet, and the last lines kept in memory for reports.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 
 const TAIL_LINES = 30;
@@ -13,14 +13,11 @@ export class BuildLog {
 
   private constructor(private readonly stream: WriteStream) {}
 
-  static async open(file: string): Promise<BuildLog> {
+  static open(file: string): Promise<BuildLog> {
     mkdirSync(path.dirname(file), { recursive: true });
-    const stream = createWriteStream(file, { flags: 'w', mode: 0o644 });
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
-    return new BuildLog(stream);
+    // Opened here, synchronously: an error (disk full, permissions) surfaces now, not on a later write.
+    const fd = openSync(file, 'w', 0o644);
+    return Promise.resolve(new BuildLog(createWriteStream(file, { fd })));
   }
 
   header(text: string): void {

@@ -45,7 +45,7 @@ export class LocalTransport implements Transport {
       workspace = await mkdtemp(path.join(workRoot, `${request.recipeId}-`));
       await copyTree(request.recipeDir, path.join(workspace, 'build'));
       await Promise.all(['deps', 'out', 'tmp'].map((d) => mkdir(path.join(workspace, d))));
-      for (const dep of request.deps) await linkOrCopy(dep.path, path.join(workspace, 'deps', dep.file));
+      await Promise.all(request.deps.map((dep) => linkOrCopy(dep.path, path.join(workspace, 'deps', dep.file))));
     } catch (error) {
       const message = `could not prepare the workspace: ${(error as Error).message}`;
       log.line(`buildfleet: ${message}`);
