@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../config/diagnostic.js';
+import { displayPath } from '../config/paths.js';
 import type { BranchConfig, Config, HostConfig } from '../config/types.js';
 import { canonicalJson, sha256Hex } from '../model/canonical.js';
 import { computeFingerprints, type FingerprintedRecipe } from '../model/fingerprint.js';
@@ -48,11 +49,6 @@ export interface PlanOutcome {
   readonly stateDigest: { readonly desired: string; readonly observed: string };
 }
 
-/** Shows a path relative to the config directory when it is inside it. */
-export function displayPath(configDir: string, p: string): string {
-  const rel = path.relative(configDir, p);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
-}
 
 /** Hosts a branch may use (all of its selector's labels), as the scheduler sees them. */
 export function eligibleHosts(config: Config, branch: BranchConfig): HostConfig[] {

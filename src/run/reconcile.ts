@@ -6,12 +6,12 @@
  * killed at any point is finished by the next one without building again.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Diagnostic } from '../config/diagnostic.js';
 import type { Config, HostConfig } from '../config/types.js';
 import { ArtifactCache, type CachedBuild } from '../execute/artifactCache.js';
-import { exists, writeFileAtomic } from '../execute/fsUtil.js';
+import { writeFileAtomic } from '../execute/fsUtil.js';
 import { cleanStaleWorkspaces } from '../execute/staleWorkspaces.js';
 import { LocalTransport } from '../execute/localTransport.js';
 import type { ArtifactFile, BuildResult, Transport } from '../execute/transport.js';
@@ -19,12 +19,12 @@ import type { RecipeId } from '../model/types.js';
 import { appendLedger, LEDGER_FORMAT_VERSION, type BuildRecord } from '../observe/ledger.js';
 import type { RepoEntry } from '../observe/types.js';
 import type { BuildAction, Plan, SavedPlan } from '../plan/types.js';
-import { runHook } from '../publish/hooks.js';
-import { publishPlainRepo, type PackageToPublish } from '../publish/plainRepo.js';
+import { publishBranch } from '../publish/publishBranch.js';
+import type { PackageToPublish } from '../publish/plainRepo.js';
 import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
 import { acquireLock, type LockHolder } from './lock.js';
 import { checkSavedPlan } from './savedPlan.js';
-import { displayPath, planBranches, type BranchState } from './planBranches.js';
+import { planBranches, type BranchState } from './planBranches.js';
 import { RUN_FORMAT_VERSION, type BranchResult, type PackageResult, type RunResult } from './runResult.js';
 
 /** How the caller stops a run: first no new builds, then the running ones. */
@@ -355,52 +355,24 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     // Not everything desired could be built: a failure remembered from an earlier run counts like one of this run.
     if (results.some((r) => r.status === 'skipped' && r.reason !== undefined && NOT_BUILDABLE.has(r.reason))) failed = true;
 
-    // Publish: one index update per repo, then hooks.
-    const removals = interrupted ? [] : branch.plan.actions.filter((a) => a.type === 'remove');
-    // Builds of this plan stay in the artifact cache until published (an interrupted run may not have reached them).
-    const keepCached = new Set(branch.plan.actions.flatMap((a) => (a.type === 'build' ? [a.fingerprint] : [])));
-    for (const repo of branch.config.repos) {
-      const add = toPublish.get(repo.name) ?? [];
-      const remove = removals.filter((r) => r.repo === repo.name).map((r) => r.package);
-      const pendingMarker = path.join(stateDir, name, 'hooks-pending', repo.name);
-      const hooksPending = await exists(pendingMarker);
-      if (add.length === 0 && remove.length === 0 && !hooksPending) continue;
-      if (add.length > 0 || remove.length > 0) {
-        try {
-          const published = await publishPlainRepo({ repoPath: repo.path, displayPath: displayPath(config.dir, repo.path), add, remove });
-          for (const item of add) keepCached.delete(item.entry.fingerprint);
-          for (const entry of published.removed) results.push({ package: entry.name, version: entry.version, status: 'removed', repo: repo.name, reason: 'not-in-source' });
-          options.events?.published?.({ branch: name, repo: repo.name, added: published.published.length, removed: published.removed.length });
-        } catch (error) {
-          failed = true;
-          errors.push(`publishing to repo ${repo.name} failed: ${(error as Error).message}; the repo is unchanged and the builds are kept for the next run`);
-          continue;
-        }
-      }
-      // Hooks run after every update, and again on later runs until they succeed once.
-      let hooksOk = true;
-      for (const hook of repo.afterPublish) {
-        const hookResult = await runHook({
-          hook,
-          displayHook: displayPath(config.dir, hook),
-          cwd: config.dir,
-          env: { ...options.baseEnv, BUILDFLEET_BRANCH: name, BUILDFLEET_REPO: repo.name, BUILDFLEET_REPO_PATH: repo.path, BUILDFLEET_RUN_ID: runId },
-          timeoutSeconds: options.hookTimeoutSeconds ?? 600,
-        });
-        if (!hookResult.ok) {
-          failed = true;
-          hooksOk = false;
-          errors.push(`${hookResult.message ?? 'hook failed'} (repo ${repo.name} is published and consistent)${hookResult.output !== '' ? `:\n${hookResult.output}` : ''}`);
-        }
-      }
-      if (hooksOk) await rm(pendingMarker, { force: true });
-      else {
-        await mkdir(path.dirname(pendingMarker), { recursive: true });
-        await writeFileAtomic(pendingMarker, `${runId}\n`);
-      }
-    }
-    // Published builds leave the artifact cache; builds whose publishing failed stay for the next run.
-    await caches.get(name)!.prune(keepCached);
+    // Publish: one index update per repo, then hooks; builds not published stay in the artifact cache.
+    const publishing = await publishBranch({
+      branch: name,
+      repos: branch.config.repos,
+      configDir: config.dir,
+      stateDir,
+      runId,
+      add: toPublish,
+      remove: interrupted ? [] : branch.plan.actions.filter((a) => a.type === 'remove'),
+      cache: caches.get(name)!,
+      planned: branch.plan.actions.flatMap((a) => (a.type === 'build' ? [a.fingerprint] : [])),
+      baseEnv: options.baseEnv,
+      hookTimeoutSeconds: options.hookTimeoutSeconds ?? 600,
+      onPublished: (event) => options.events?.published?.(event),
+    });
+    results.push(...publishing.removed);
+    errors.push(...publishing.errors);
+    if (publishing.errors.length > 0) failed = true;
     branchResults.push({ name, results, errors });
   }
   if (interrupted) failed = true;

@@ -6,7 +6,7 @@ import { readLedger } from '../../observe/ledger.js';
 import { readPlainIndex } from '../../observe/plainRepo.js';
 import type { RecipeHistory } from '../../observe/types.js';
 import { RUNS_DIR } from '../../run/reconcile.js';
-import { displayPath } from '../../run/planBranches.js';
+import { displayPath } from '../../config/paths.js';
 import { countStatuses, type RunResult } from '../../run/runResult.js';
 import { ExitCode } from '../exitCodes.js';
 import type { GlobalOptions } from '../globalOptions.js';

@@ -1,0 +1,88 @@
+/**
+ * Publishing a branch's finished builds: one atomic index update per repo, the
+ * removals of pruned packages, then the repo's afterPublish hooks — run again on
+ * later runs until they succeed once (`<state>/<branch>/hooks-pending/<repo>`).
+ * Builds of the plan that were not published stay in the artifact cache.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { displayPath } from '../config/paths.js';
+import type { RepoConfig } from '../config/types.js';
+import type { ArtifactCache } from '../execute/artifactCache.js';
+import { exists, writeFileAtomic } from '../execute/fsUtil.js';
+import type { RemoveAction } from '../plan/types.js';
+import type { PackageResult } from '../run/runResult.js';
+import { runHook } from './hooks.js';
+import { publishPlainRepo, type PackageToPublish } from './plainRepo.js';
+
+export interface PublishBranchRequest {
+  readonly branch: string;
+  readonly repos: readonly RepoConfig[];
+  /** For hook working directory and displayed paths. */
+  readonly configDir: string;
+  readonly stateDir: string;
+  readonly runId: string;
+  /** Finished builds, by repo name. */
+  readonly add: ReadonlyMap<string, readonly PackageToPublish[]>;
+  readonly remove: readonly RemoveAction[];
+  readonly cache: ArtifactCache;
+  /** Fingerprints of the plan's builds: kept in the cache unless published now. */
+  readonly planned: readonly string[];
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Seconds an afterPublish hook may run. */
+  readonly hookTimeoutSeconds: number;
+  readonly onPublished?: (event: { branch: string; repo: string; added: number; removed: number }) => void;
+}
+
+export interface PublishBranchResult {
+  /** `removed` results of pruned packages. */
+  readonly removed: readonly PackageResult[];
+  /** Publish and hook failures, one message each (the repos stay consistent). */
+  readonly errors: readonly string[];
+}
+
+
+export async function publishBranch(request: PublishBranchRequest): Promise<PublishBranchResult> {
+  const removed: PackageResult[] = [];
+  const errors: string[] = [];
+  const keepCached = new Set(request.planned);
+  for (const repo of request.repos) {
+    const add = request.add.get(repo.name) ?? [];
+    const remove = request.remove.filter((r) => r.repo === repo.name).map((r) => r.package);
+    const pendingMarker = path.join(request.stateDir, request.branch, 'hooks-pending', repo.name);
+    const hooksPending = await exists(pendingMarker);
+    if (add.length === 0 && remove.length === 0 && !hooksPending) continue;
+    if (add.length > 0 || remove.length > 0) {
+      try {
+        const published = await publishPlainRepo({ repoPath: repo.path, displayPath: displayPath(request.configDir, repo.path), add, remove });
+        for (const item of add) keepCached.delete(item.entry.fingerprint);
+        for (const entry of published.removed) removed.push({ package: entry.name, version: entry.version, status: 'removed', repo: repo.name, reason: 'not-in-source' });
+        request.onPublished?.({ branch: request.branch, repo: repo.name, added: published.published.length, removed: published.removed.length });
+      } catch (error) {
+        errors.push(`publishing to repo ${repo.name} failed: ${(error as Error).message}; the repo is unchanged and the builds are kept for the next run`);
+        continue;
+      }
+    }
+    let hooksOk = true;
+    for (const hook of repo.afterPublish) {
+      const hookResult = await runHook({
+        hook,
+        displayHook: displayPath(request.configDir, hook),
+        cwd: request.configDir,
+        env: { ...request.baseEnv, BUILDFLEET_BRANCH: request.branch, BUILDFLEET_REPO: repo.name, BUILDFLEET_REPO_PATH: repo.path, BUILDFLEET_RUN_ID: request.runId },
+        timeoutSeconds: request.hookTimeoutSeconds,
+      });
+      if (!hookResult.ok) {
+        hooksOk = false;
+        errors.push(`${hookResult.message ?? 'hook failed'} (repo ${repo.name} is published and consistent)${hookResult.output !== '' ? `:\n${hookResult.output}` : ''}`);
+      }
+    }
+    if (hooksOk) await rm(pendingMarker, { force: true });
+    else {
+      await mkdir(path.dirname(pendingMarker), { recursive: true });
+      await writeFileAtomic(pendingMarker, `${request.runId}\n`);
+    }
+  }
+  await request.cache.prune(keepCached);
+  return { removed, errors };
+}
