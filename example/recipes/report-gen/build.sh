@@ -1,100 +1,26 @@
 #!/bin/sh
 # Build report-gen: depends on "awk", which no recipe is named: any dependency shipping usr/bin/awk will do.
 #
-# Everything above the "--- report-gen ---" line is the same in every build.sh of
-# the example: a workspace holds only its own recipe directory, so nothing is shared.
-
+# The pipeline's `build` step (pipelines/shell.yaml): its `unpack` step has put
+# the dependencies into deps-root/, and its `package` step packs stage/ into the
+# artifact. This script only builds what is particular to report-gen.
 set -eu
 umask 022
 LC_ALL=C
 export LC_ALL
-
-: "${BUILDFLEET_PACKAGE:?is not set; run this through buildfleet (see pipelines/shell.yaml)}"
-: "${BUILDFLEET_VERSION:?is not set; run this through buildfleet}"
-: "${BUILDFLEET_OUT:?is not set; run this through buildfleet}"
-: "${BUILDFLEET_DEPS:?is not set; run this through buildfleet}"
-
-# dep NAME: print the path of NAME's artifact (NAME-<version>.tar.gz) in
-# $BUILDFLEET_DEPS, or fail saying what is there instead.
-dep() {
-  found=
-  for f in "$BUILDFLEET_DEPS/$1"-[0-9]*.tar.gz; do
-    [ -f "$f" ] || continue
-    if [ -n "$found" ]; then
-      echo "$BUILDFLEET_PACKAGE: more than one artifact of '$1' in $BUILDFLEET_DEPS" >&2
-      exit 1
-    fi
-    found=$f
-  done
-  if [ -z "$found" ]; then
-    echo "$BUILDFLEET_PACKAGE: dependency artifact $1-<version>.tar.gz is missing from BUILDFLEET_DEPS ($BUILDFLEET_DEPS), which holds:" >&2
-    ls -l "$BUILDFLEET_DEPS" >&2 || true
-    exit 1
-  fi
-  printf '%s\n' "$found"
-}
-
-# unpack FILE: extract a dependency artifact into the sysroot "$root".
-unpack() {
-  tar -xzf "$1" -C "$root"
-}
-
-# built_with FILE...: record which dependency artifacts this build used.
-built_with() {
-  for f in "$@"; do
-    printf '%s sha256:%s\n' "${f##*/}" "$(sha256sum <"$f" | cut -d' ' -f1)"
-  done >"$stage/usr/share/$BUILDFLEET_PACKAGE/BUILT-WITH"
-}
-
-# pack: write the staging tree as the build's single, reproducible artifact.
-pack() {
-  artifact="$BUILDFLEET_PACKAGE-$BUILDFLEET_VERSION.tar.gz"
-  rm -f pack.tar pack.tar.gz
-  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-    -C "$stage" -cf pack.tar usr
-  gzip -n -9 pack.tar
-  mkdir -p "$BUILDFLEET_OUT"
-  mv pack.tar.gz "$BUILDFLEET_OUT/$artifact"
-  echo "$BUILDFLEET_PACKAGE: wrote $artifact"
-}
-
-# readme TEXT: the package's README.
-readme() {
-  printf '%s %s\n\n%s\n' "$BUILDFLEET_PACKAGE" "$BUILDFLEET_VERSION" "$1" \
-    >"$stage/usr/share/$BUILDFLEET_PACKAGE/README"
-}
-
 stage=$PWD/stage      # what the package installs
-root=$PWD/deps-root   # dependencies, unpacked
-rm -rf "$stage" "$root"
-mkdir -p "$stage/usr/share/$BUILDFLEET_PACKAGE" "$root"
+root=$PWD/deps-root   # the dependencies, unpacked
 echo "$BUILDFLEET_PACKAGE $BUILDFLEET_VERSION: building in $PWD"
 
-# --- report-gen ---
-# The dependency is on the virtual name "awk": look for whichever dependency
-# artifact ships usr/bin/awk instead of assuming the provider's name.
-provider=
-for f in "$BUILDFLEET_DEPS"/*.tar.gz; do
-  [ -f "$f" ] || continue
-  case "
-$(tar -tzf "$f")
-" in
-    *'
-usr/bin/awk
-'*)
-      provider=$f
-      break
-      ;;
-  esac
-done
-if [ -z "$provider" ]; then
-  echo "report-gen: no artifact in BUILDFLEET_DEPS ($BUILDFLEET_DEPS) provides usr/bin/awk; it holds:" >&2
-  ls -l "$BUILDFLEET_DEPS" >&2 || true
+# The dependency is on the virtual name "awk": whichever dependency provides it
+# has put usr/bin/awk into the sysroot; the provider's name is not assumed.
+if [ ! -x "$root/usr/bin/awk" ]; then
+  echo "report-gen: no dependency provides usr/bin/awk; the unpacked dependencies hold:" >&2
+  ls -R "$root" >&2 || true
   exit 1
 fi
-unpack "$provider"
 awk_version=$("$root/usr/bin/awk" -W version)
-echo "report-gen: awk is provided by ${provider##*/}: $awk_version"
+echo "report-gen: awk is $awk_version"
 mkdir -p "$stage/usr/bin"
 cat >"$stage/usr/bin/report-gen" <<'T'
 #!/bin/sh
@@ -111,6 +37,4 @@ chmod 755 "$stage/usr/bin/report-gen"
 "$stage/usr/bin/report-gen" recipe.yaml build.sh >"$stage/usr/share/report-gen/sample-report.tsv"
 [ "$(wc -l <"$stage/usr/share/report-gen/sample-report.tsv")" -eq 2 ]
 sleep 0.3
-readme "usr/bin/report-gen summarises files. Built with: $awk_version."
-built_with "$provider"
-pack
+printf '%s %s\n\n%s\n' "$BUILDFLEET_PACKAGE" "$BUILDFLEET_VERSION" "usr/bin/report-gen summarises files. Built with: $awk_version." >"$stage/usr/share/$BUILDFLEET_PACKAGE/README"
