@@ -290,7 +290,7 @@ describe('buildfleet plan against observed state', () => {
     await publishEverything(dir, path.join(dir, 'var'));
     edit(path.join(dir, 'pipelines/shell.yaml'), 'timeout: 10m', 'timeout: 20m');
     expect((await runCli(['-C', dir, 'plan', '--detailed-exitcode'])).code).toBe(0);
-    edit(path.join(dir, 'pipelines/shell.yaml'), 'run: ./build.sh', 'run: sh ./build.sh');
+    edit(path.join(dir, 'pipelines/shell.yaml'), 'exec ./build.sh', 'exec sh ./build.sh');
     const plan = parsePlan(await runCli(['-C', dir, 'plan', '--format', 'json']));
     expect(builds(plan).map((b) => `${b.package} ${b.reason}`)).toEqual(['libc', 'docgen', 'mawk', 'zlib', 'manual', 'report-gen', 'libpng', 'imagetool'].map((p) => `${p} pipeline-changed`));
   });

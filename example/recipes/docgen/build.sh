@@ -1,16 +1,7 @@
 #!/bin/sh
 # Build docgen: a text-to-manual-page converter, used by other recipes at build time.
-#
-# The pipeline's `build` step (pipelines/shell.yaml): its `unpack` step has put
-# the dependencies into deps-root/, and its `package` step packs stage/ into the
-# artifact. This script only builds what is particular to docgen.
+# Run by the build step of pipelines/shell.yaml: dependencies in $root, install into $stage.
 set -eu
-umask 022
-LC_ALL=C
-export LC_ALL
-stage=$PWD/stage      # what the package installs
-root=$PWD/deps-root   # the dependencies, unpacked
-echo "$BUILDFLEET_PACKAGE $BUILDFLEET_VERSION: building in $PWD"
 
 if [ ! -f "$root/usr/include/libc.h" ]; then
   echo "docgen: libc does not provide usr/include/libc.h" >&2

@@ -1,16 +1,7 @@
 #!/bin/sh
 # Build libpng: needs zlib's header and checks zlib's compressed sample.
-#
-# The pipeline's `build` step (pipelines/shell.yaml): its `unpack` step has put
-# the dependencies into deps-root/, and its `package` step packs stage/ into the
-# artifact. This script only builds what is particular to libpng.
+# Run by the build step of pipelines/shell.yaml: dependencies in $root, install into $stage.
 set -eu
-umask 022
-LC_ALL=C
-export LC_ALL
-stage=$PWD/stage      # what the package installs
-root=$PWD/deps-root   # the dependencies, unpacked
-echo "$BUILDFLEET_PACKAGE $BUILDFLEET_VERSION: building in $PWD"
 
 for f in usr/include/zlib.h usr/lib/sample.gz; do
   if [ ! -f "$root/$f" ]; then

@@ -1,16 +1,7 @@
 #!/bin/sh
 # Build motif: a dud in branches/example.yaml ("needs Motif licence"), so buildfleet never runs this; it would build if the dud were removed.
-#
-# The pipeline's `build` step (pipelines/shell.yaml): its `unpack` step has put
-# the dependencies into deps-root/, and its `package` step packs stage/ into the
-# artifact. This script only builds what is particular to motif.
+# Run by the build step of pipelines/shell.yaml: dependencies in $root, install into $stage.
 set -eu
-umask 022
-LC_ALL=C
-export LC_ALL
-stage=$PWD/stage      # what the package installs
-root=$PWD/deps-root   # the dependencies, unpacked
-echo "$BUILDFLEET_PACKAGE $BUILDFLEET_VERSION: building in $PWD"
 
 if [ ! -f "$root/usr/include/libc.h" ]; then
   echo "motif: libc does not provide usr/include/libc.h" >&2

@@ -1,16 +1,7 @@
 #!/bin/sh
 # Build report-gen: depends on "awk", which no recipe is named: any dependency shipping usr/bin/awk will do.
-#
-# The pipeline's `build` step (pipelines/shell.yaml): its `unpack` step has put
-# the dependencies into deps-root/, and its `package` step packs stage/ into the
-# artifact. This script only builds what is particular to report-gen.
+# Run by the build step of pipelines/shell.yaml: dependencies in $root, install into $stage.
 set -eu
-umask 022
-LC_ALL=C
-export LC_ALL
-stage=$PWD/stage      # what the package installs
-root=$PWD/deps-root   # the dependencies, unpacked
-echo "$BUILDFLEET_PACKAGE $BUILDFLEET_VERSION: building in $PWD"
 
 # The dependency is on the virtual name "awk": whichever dependency provides it
 # has put usr/bin/awk into the sysroot; the provider's name is not assumed.
