@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { host } from '../helpers/schedule.js';
 import { pickHost, type ScheduleHost } from '../../src/schedule/index.js';
 
-const host = (name: string, power: number, labels: string[] = ['x86_64'], up = true): ScheduleHost => ({
-  name,
-  power,
-  labels,
-  up,
-});
 
 interface Case {
   name: string;

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler, type JobOutcome, type ScheduleHost, type ScheduleJob } from '../../src/schedule/index.js';
+import { job, host } from '../helpers/schedule.js';
+import { Scheduler, type JobOutcome } from '../../src/schedule/index.js';
 
-const job = (id: string, seconds: number, dependsOn: string[] = [], labels?: string[]): ScheduleJob =>
-  labels === undefined ? { id, seconds, dependsOn } : { id, seconds, dependsOn, labels };
-const host = (name: string, power: number, labels: string[] = ['x86_64'], up = true): ScheduleHost => ({
-  name,
-  power,
-  labels,
-  up,
-});
 
 /** Starts everything proposed, then finishes the running jobs in input order; returns start order. */
 function drive(s: Scheduler, outcome: (id: string) => JobOutcome = () => 'ok'): string[] {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { job, host } from '../helpers/schedule.js';
 import { seededRandom } from '../helpers/random.js';
 import {
   estimate,
@@ -9,14 +10,6 @@ import {
   type SimulationResult,
 } from '../../src/schedule/index.js';
 
-const job = (id: string, seconds: number, dependsOn: string[] = [], labels?: string[]): ScheduleJob =>
-  labels === undefined ? { id, seconds, dependsOn } : { id, seconds, dependsOn, labels };
-const host = (name: string, power: number, labels: string[] = ['x86_64'], up = true): ScheduleHost => ({
-  name,
-  power,
-  labels,
-  up,
-});
 
 
 /** A random DAG of n jobs, ~maxDeps/2 dependencies each, in shuffled input order. */
