@@ -45,6 +45,17 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function runStep(request: StepRequest): Promise<StepOutcome> {
   const child = execa('sh', ['-c', request.run], {
     cwd: request.cwd,

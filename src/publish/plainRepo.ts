@@ -10,6 +10,7 @@ import path from 'node:path';
 import { readPlainIndex, INDEX_FILE, INDEX_FORMAT_VERSION, type PlainIndex } from '../observe/plainRepo.js';
 import type { RepoEntry } from '../observe/types.js';
 import { ensureDir, fsyncDir, fsyncFile, hashFile, linkOrCopy, writeFileAtomic } from '../execute/fsUtil.js';
+import { isProcessAlive } from '../execute/runStep.js';
 
 export interface PackageToPublish {
   /** The index entry; `file` is the wished file name (made unique when it is taken). */
@@ -106,17 +107,8 @@ async function removeStaleTemporaries(repoPath: string): Promise<void> {
   for (const entry of await readdir(repoPath)) {
     if (entry.startsWith('.') && entry.endsWith('.tmp')) {
       const pid = Number(/\.(\d+)\.tmp$/.exec(entry)?.[1] ?? Number.NaN);
-      if (pid === process.pid || !isAlive(pid)) await rm(path.join(repoPath, entry), { force: true });
+      if (pid === process.pid || !isProcessAlive(pid)) await rm(path.join(repoPath, entry), { force: true });
     }
   }
 }
 
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from '../execute/runStep.js';
 
 export const LOCK_FILE = 'lock';
 
@@ -24,14 +25,6 @@ export interface LockHolder {
 
 export type LockResult = { readonly ok: true; readonly release: () => Promise<void>; readonly tookOver?: LockHolder } | { readonly ok: false; readonly holder: LockHolder | null };
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readHolder(file: string): Promise<LockHolder | null | 'missing'> {
   let text: string;
@@ -93,7 +86,7 @@ async function createInPlace(file: string, holder: LockHolder): Promise<boolean>
 }
 
 function isStale(holder: LockHolder): boolean {
-  return holder.host === hostname() && holder.pid !== process.pid && !isAlive(holder.pid);
+  return holder.host === hostname() && holder.pid !== process.pid && !isProcessAlive(holder.pid);
 }
 
 export async function acquireLock(stateDir: string, command: string): Promise<LockResult> {

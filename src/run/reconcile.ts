@@ -159,25 +159,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     if (earlier !== undefined) {
       // Finished by a run that died before recording it: record it now, so that later plans know its inputs.
       if (job.branch.observed.history.get(action.package)?.builtInputs.has(action.fingerprint) !== true) {
-        const inputs = job.branch.fingerprints.get(action.package as RecipeId)?.inputs;
-        await appendLedger(stateDir, [
-          {
-            formatVersion: LEDGER_FORMAT_VERSION,
-            kind: 'build',
-            at: earlier.builtAt,
-            runId,
-            branch: branchName,
-            recipe: action.package,
-            packages: action.packages,
-            version: action.version,
-            fingerprint: action.fingerprint,
-            status: 'built',
-            host: earlier.host,
-            seconds: earlier.seconds,
-            log: earlier.log,
-            ...(inputs !== undefined ? { inputs } : {}),
-          },
-        ]);
+        await appendLedger(stateDir, [buildRecord(job, runId, { at: earlier.builtAt, status: 'built', host: earlier.host, seconds: earlier.seconds, log: earlier.log })]);
       }
       return { job, status: 'built', cached: earlier, result: { package: action.package, version: action.version, status: 'built', host: earlier.host, seconds: earlier.seconds, log: earlier.log, cached: true, repo: action.repo } };
     }
@@ -215,24 +197,14 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     }
     // Off the slot's critical path: the workspace goes while the next build starts.
     background.add(build.release());
-    const inputs = job.branch.fingerprints.get(action.package as RecipeId)?.inputs;
-    const record: BuildRecord = {
-      formatVersion: LEDGER_FORMAT_VERSION,
-      kind: 'build',
+    const record = buildRecord(job, runId, {
       at: new Date().toISOString(),
-      runId,
-      branch: branchName,
-      recipe: action.package,
-      packages: action.packages,
-      version: action.version,
-      fingerprint: action.fingerprint,
       status,
       host: hostName,
       seconds: build.seconds,
       log: logFile,
       ...(build.phase !== undefined ? { phase: build.phase } : {}),
-      ...(status === 'built' && inputs !== undefined ? { inputs } : {}),
-    };
+    });
     // Recorded in order, off the slot's critical path: the artifacts are already stored by
     // fingerprint, and a build found in the cache without its ledger line is recorded then.
     background.add(
@@ -385,6 +357,24 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
 
 
 export const RUNS_DIR = 'runs';
+
+/** The ledger line of a build attempt; a successful one carries the fingerprint's inputs. */
+function buildRecord(job: Job, runId: string, outcome: Pick<BuildRecord, 'at' | 'status' | 'host' | 'seconds' | 'log' | 'phase'>): BuildRecord {
+  const { action } = job;
+  const inputs = outcome.status === 'built' ? job.branch.fingerprints.get(action.package as RecipeId)?.inputs : undefined;
+  return {
+    formatVersion: LEDGER_FORMAT_VERSION,
+    kind: 'build',
+    runId,
+    branch: job.branch.config.name,
+    recipe: action.package,
+    packages: action.packages,
+    version: action.version,
+    fingerprint: action.fingerprint,
+    ...outcome,
+    ...(inputs !== undefined ? { inputs } : {}),
+  };
+}
 
 /** Promises to wait for later; the first failure is rethrown by `settle`. */
 class BackgroundWork {

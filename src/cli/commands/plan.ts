@@ -6,7 +6,8 @@ import { renderPlan, type PlanFormat } from '../../report/renderPlan.js';
 import { planBranches } from '../../run/planBranches.js';
 import { ExitCode } from '../exitCodes.js';
 import type { GlobalOptions } from '../globalOptions.js';
-import { printDiagnostics, writeFileAtomic, type Output } from '../io.js';
+import { writeFileAtomic } from '../../execute/fsUtil.js';
+import { printDiagnostics, type Output } from '../io.js';
 
 export interface PlanCommandOptions {
   readonly branch: readonly string[];
@@ -31,7 +32,7 @@ export async function runPlan(global: GlobalOptions, options: PlanCommandOptions
   if (options.out !== undefined) {
     const saved: SavedPlan = { ...outcome.plan, kind: 'buildfleet-plan', createdAt: new Date().toISOString(), stateDigest: outcome.stateDigest, options: { retryFailed: options.retryFailed } };
     try {
-      writeFileAtomic(path.resolve(options.out), `${JSON.stringify(saved, null, 2)}\n`);
+      await writeFileAtomic(path.resolve(options.out), `${JSON.stringify(saved, null, 2)}\n`);
     } catch (error) {
       out.stderr(`${options.out}: error: cannot write the plan (${(error as NodeJS.ErrnoException).code ?? String(error)})\n  hint: check that the directory exists and is writable\n`);
       return ExitCode.error;
