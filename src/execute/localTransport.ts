@@ -11,7 +11,9 @@ import { BuildLog } from './buildLog.js';
 import { copyTree, linkOrCopy } from './fsUtil.js';
 import { describeStepOutcome, runStep } from './runStep.js';
 import { KEPT_MARKER } from './staleWorkspaces.js';
-import type { ArtifactFile, BuildRequest, BuildResult, Transport } from './transport.js';
+import { copyFile, rename } from 'node:fs/promises';
+import { execa } from 'execa';
+import type { ArtifactFile, BuildRequest, BuildResult, HostShell, ShellResult, Transport } from './transport.js';
 
 export interface LocalTransportOptions {
   readonly host: HostConfig;
@@ -24,11 +26,36 @@ export interface LocalTransportOptions {
 /** Variables of the calling environment that builds see; everything else is left out. */
 export const PASSED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'SHELL'];
 
+/** Commands and file copies on this machine. */
+export class LocalShell implements HostShell {
+  async exec(argv: readonly string[], options: { readonly signal?: AbortSignal; readonly timeoutSeconds?: number } = {}): Promise<ShellResult> {
+    const [file, ...args] = argv;
+    if (file === undefined) throw new Error('LocalShell.exec: empty argv');
+    const result = await execa(file, args, {
+      reject: false,
+      stdin: 'ignore',
+      ...(options.signal !== undefined ? { cancelSignal: options.signal } : {}),
+      ...(options.timeoutSeconds !== undefined ? { timeout: options.timeoutSeconds * 1000 } : {}),
+    });
+    return { code: result.exitCode ?? 255, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+  }
+
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    const partial = `${remotePath}.partial-${process.pid}`;
+    await copyFile(localPath, partial);
+    await rename(partial, remotePath);
+  }
+}
+
 export class LocalTransport implements Transport {
   readonly hostName: string;
+  /** Local builds keep workspaces and roots under the state directory (the host's `workdir` is for SSH hosts). */
+  readonly workdir: string;
+  readonly shell: HostShell = new LocalShell();
 
   constructor(private readonly options: LocalTransportOptions) {
     this.hostName = options.host.name;
+    this.workdir = options.stateDir;
   }
 
   async close(): Promise<void> {}
@@ -61,6 +88,7 @@ export class LocalTransport implements Transport {
       BUILDFLEET_VERSION: request.version,
       BUILDFLEET_OUT: path.join(workspace, 'out'),
       BUILDFLEET_DEPS: path.join(workspace, 'deps'),
+      ...(request.root !== undefined ? { BUILDFLEET_ROOT: request.root } : {}),
     };
 
     const fail = async (status: 'failed' | 'aborted' | 'lost', phase: string, message: string): Promise<BuildResult> => {

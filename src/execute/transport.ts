@@ -38,6 +38,8 @@ export interface BuildRequest {
   readonly graceSeconds: number;
   /** Keep the workspace of a failed build for inspection. */
   readonly keepFailedWorkspace: boolean;
+  /** Path on the host of the branch's extracted prerequisites (BUILDFLEET_ROOT), when it has any. */
+  readonly root?: string;
 }
 
 export type BuildStatus = 'built' | 'failed' | 'aborted' | 'lost';
@@ -61,8 +63,29 @@ export interface BuildResult {
   release(): Promise<void>;
 }
 
+/** What a command run through a HostShell returned. */
+export interface ShellResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Low-level operations on a host, below builds: used to install prerequisite roots,
+ * probe load and capabilities. Local: child processes and fs; SSH: a channel and SFTP.
+ */
+export interface HostShell {
+  /** Runs argv (no shell interpretation: each element arrives as one argument) on the host. */
+  exec(argv: readonly string[], options?: { readonly signal?: AbortSignal; readonly timeoutSeconds?: number }): Promise<ShellResult>;
+  /** Copies a local file to an absolute path on the host (written whole or not at all). */
+  upload(localPath: string, remotePath: string): Promise<void>;
+}
+
 export interface Transport {
   readonly hostName: string;
+  /** Absolute path on the host under which workspaces and prerequisite roots live. */
+  readonly workdir: string;
+  readonly shell: HostShell;
   build(request: BuildRequest): Promise<BuildResult>;
   /** Frees connections; local: nothing to do. */
   close(): Promise<void>;
