@@ -48,6 +48,15 @@ export function crossCheck(input: CrossCheckInput): Diagnostic[] {
         ),
       );
     }
+    if (input.pipelines.get(branch.pipeline)?.isolation === 'overlay' && branch.prerequisites.length === 0) {
+      diagnostics.push(
+        at(
+          { file: branch.file, position: branch.positions.pipeline },
+          `pipeline "${branch.pipeline}" builds in isolation (overlay), which needs a root: this branch has no prerequisites`,
+          'add a prerequisite tarball holding the build root (docs/ISOLATION.md says how to make one), or use a pipeline with `isolation: none`',
+        ),
+      );
+    }
     if (branch.hostLabels.length > 0 && input.hostsComplete) {
       const matching = input.hosts.filter((h) => branch.hostLabels.every((l) => h.labels.includes(l)));
       if (matching.length === 0) {

@@ -13,11 +13,14 @@ import {
   DEFAULT_STEP_TIMEOUT_SECONDS,
   DEFAULT_WORKDIR,
   parseDuration,
+  parseSize,
   type BranchConfig,
+  type BuildLimits,
   type BranchName,
   type Config,
   type HostConfig,
   type HostName,
+  type IsolationMode,
   type PipelineConfig,
   type RepoConfig,
   type SourceConfig,
@@ -112,8 +115,10 @@ function loadHosts(dir: string, diagnostics: Diagnostic[]): HostConfig[] | null 
 }
 
 interface WrittenPipeline {
-  steps: { name: string; run: string; timeout?: string; idleTimeout?: string }[];
+  steps: { name: string; run: string; timeout?: string; idleTimeout?: string; network?: boolean }[];
   artifacts?: string[];
+  isolation?: IsolationMode;
+  limits?: { memory?: string; processes?: number; output?: string };
 }
 
 function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagnostic[]): PipelineConfig | null {
@@ -137,12 +142,35 @@ function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagn
       run: step.run,
       timeoutSeconds: step.timeout !== undefined ? (parseDuration(step.timeout) ?? DEFAULT_STEP_TIMEOUT_SECONDS) : DEFAULT_STEP_TIMEOUT_SECONDS,
       ...(idle !== undefined ? { idleTimeoutSeconds: idle } : {}),
+      network: step.network ?? false,
     };
   });
   const artifacts = written.artifacts ?? [];
-  // Timeouts do not change what a build produces, so they stay out of the digest.
-  const digest = hashCanonical({ steps: steps.map((s) => ({ name: s.name, run: s.run })), artifacts });
-  return { name, file: rel, steps, artifacts, digest };
+  const isolation = written.isolation ?? 'none';
+  if (isolation === 'none') {
+    if (written.limits !== undefined) diagnostics.push(diagnosticAt(file.yaml, ['limits'], 'limits are enforced only inside isolation', 'add `isolation: overlay` to the pipeline, or remove `limits`'));
+    written.steps.forEach((step, i) => {
+      if (step.network !== undefined) {
+        diagnostics.push(
+          diagnosticAt(file.yaml, ['steps', i, 'network'], '`network` only matters with `isolation: overlay` (without isolation every step reaches the network)', 'add `isolation: overlay` to the pipeline, or remove `network`', { severity: 'warning' }),
+        );
+      }
+    });
+    if (written.limits !== undefined) return null;
+  }
+  const limits: BuildLimits = {
+    ...(written.limits?.memory !== undefined ? { memoryBytes: parseSize(written.limits.memory)! } : {}),
+    ...(written.limits?.processes !== undefined ? { processes: written.limits.processes } : {}),
+    ...(written.limits?.output !== undefined ? { outputBytes: parseSize(written.limits.output)! } : {}),
+  };
+  // Timeouts and limits do not change what a build produces, so they stay out of the digest; the
+  // environment does (isolation, network), and is added only when set so that older digests hold.
+  const digest = hashCanonical({
+    steps: steps.map((s) => ({ name: s.name, run: s.run, ...(s.network ? { network: true } : {}) })),
+    artifacts,
+    ...(isolation !== 'none' ? { isolation } : {}),
+  });
+  return { name, file: rel, steps, artifacts, isolation, limits, digest };
 }
 
 interface WrittenBranch {

@@ -87,6 +87,21 @@ export interface PipelineStep {
   readonly timeoutSeconds: number;
   /** Seconds without output after which the step counts as hung; absent = no limit. */
   readonly idleTimeoutSeconds?: number;
+  /** With overlay isolation: the step may reach the network (otherwise it sees loopback only). */
+  readonly network: boolean;
+}
+
+/** How a build's steps are separated from the host: not at all, or in throw-away namespaces (docs/ISOLATION.md). */
+export type IsolationMode = 'none' | 'overlay';
+
+/** Per-build limits, enforced inside isolation; absent = no limit. */
+export interface BuildLimits {
+  /** Address space of each process, bytes (RLIMIT_AS). */
+  readonly memoryBytes?: number;
+  /** Processes of the build at once (RLIMIT_NPROC inside the build's user namespace). */
+  readonly processes?: number;
+  /** Largest file a step may write, bytes (RLIMIT_FSIZE). */
+  readonly outputBytes?: number;
 }
 
 export interface PipelineConfig {
@@ -94,6 +109,8 @@ export interface PipelineConfig {
   readonly file: string;
   readonly steps: readonly PipelineStep[];
   readonly artifacts: readonly string[];
+  readonly isolation: IsolationMode;
+  readonly limits: BuildLimits;
   /** sha256 of the parts that determine a build's output (step names and commands, artifact globs). */
   readonly digest: string;
 }
@@ -117,4 +134,19 @@ export function parseDuration(text: string): number | undefined {
   if (match === null || text === '') return undefined;
   const [, h, m, s] = match;
   return Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0);
+}
+
+/** `512M` → 536870912 (K, M, G are powers of 1024; no suffix: bytes). Undefined for other text. */
+export function parseSize(text: string): number | undefined {
+  const match = /^([1-9][0-9]*)([KMG]?)$/.exec(text);
+  if (match === null) return undefined;
+  return Number(match[1]) * 1024 ** ['', 'K', 'M', 'G'].indexOf(match[2]!);
+}
+
+/** 536870912 → `512M`: the largest unit that divides the size exactly. */
+export function formatSize(bytes: number): string {
+  for (const [unit, factor] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return String(bytes);
 }
