@@ -1,7 +1,8 @@
 /**
  * Runs builds on this machine. Each build gets a fresh workspace under
  * `<state>/<branch>/work/`: `build/` (a copy of the recipe directory, the steps'
- * working directory), `deps/` (BUILDFLEET_DEPS), `out/` (BUILDFLEET_OUT), `tmp/`.
+ * working directory), `deps/` (BUILDFLEET_DEPS), `out/` (BUILDFLEET_OUT), `tmp/`,
+ * and with overlay isolation `overlay/` (the build's upper layer; see isolation.ts).
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import picomatch from 'picomatch';
 import type { HostConfig } from '../config/types.js';
 import { BuildLog } from './buildLog.js';
 import { copyTree, linkOrCopy } from './fsUtil.js';
+import { limitExceeded, stepCommand, workspaceDirs } from './isolation.js';
 import { describeStepOutcome, runStep } from './runStep.js';
 import { KEPT_MARKER } from './staleWorkspaces.js';
 import { copyFile, rename } from 'node:fs/promises';
@@ -71,7 +73,7 @@ export class LocalTransport implements Transport {
       await mkdir(workRoot, { recursive: true });
       workspace = await mkdtemp(path.join(workRoot, `${request.recipeId}-`));
       await copyTree(request.recipeDir, path.join(workspace, 'build'));
-      await Promise.all(['deps', 'out', 'tmp'].map((d) => mkdir(path.join(workspace, d))));
+      for (const dir of workspaceDirs(request.pipeline.isolation)) await mkdir(path.join(workspace, dir));
       await Promise.all(request.deps.map((dep) => linkOrCopy(dep.path, path.join(workspace, 'deps', dep.file))));
     } catch (error) {
       const message = `could not prepare the workspace: ${(error as Error).message}`;
@@ -82,14 +84,11 @@ export class LocalTransport implements Transport {
     const remove = async (): Promise<void> => rm(workspace, { recursive: true, force: true });
     const env: Record<string, string> = {
       ...this.options.baseEnv,
-      TMPDIR: path.join(workspace, 'tmp'),
       BUILDFLEET_BRANCH: request.branch,
       BUILDFLEET_PACKAGE: request.recipeId,
       BUILDFLEET_VERSION: request.version,
-      BUILDFLEET_OUT: path.join(workspace, 'out'),
-      BUILDFLEET_DEPS: path.join(workspace, 'deps'),
-      ...(request.root !== undefined ? { BUILDFLEET_ROOT: request.root } : {}),
     };
+    const { isolation, limits } = request.pipeline;
 
     const fail = async (status: 'failed' | 'aborted' | 'lost', phase: string, message: string): Promise<BuildResult> => {
       log.line(`buildfleet: ${phase} ${message}`);
@@ -102,10 +101,12 @@ export class LocalTransport implements Transport {
 
     for (const step of request.pipeline.steps) {
       log.header(`step ${step.name}: ${step.run}`);
+      const command = stepCommand({ run: step.run, isolation, workspace, ...(request.root !== undefined ? { root: request.root } : {}), network: step.network, limits });
+      if (!command.ok) return fail('failed', step.name, command.message);
       const outcome = await runStep({
-        run: step.run,
-        cwd: path.join(workspace, 'build'),
-        env,
+        argv: command.command.argv,
+        cwd: command.command.cwd,
+        env: { ...env, ...command.command.env },
         timeoutSeconds: step.timeoutSeconds,
         ...(step.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: step.idleTimeoutSeconds } : {}),
         graceSeconds: request.graceSeconds,
@@ -115,7 +116,8 @@ export class LocalTransport implements Transport {
       });
       if (outcome.kind === 'ok') continue;
       const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
-      return fail(status, step.name, `step ${describeStepOutcome(outcome)}`);
+      const limit = isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail()) : undefined;
+      return fail(status, step.name, limit !== undefined ? `${limit}: the step ${describeStepOutcome(outcome)}` : `step ${describeStepOutcome(outcome)}`);
     }
 
     let artifacts: ArtifactFile[];

@@ -1,5 +1,6 @@
 /**
- * Runs one pipeline step: `sh -c <run>` in its own process group, output streamed
+ * Runs one pipeline step (`sh -c <run>`, or the isolated command line of
+ * isolation.ts) in its own process group, output streamed
  * to the caller, with a wall-time limit and an idle (no output) limit. When a limit
  * is hit or the run is interrupted, the whole group gets SIGTERM, then SIGKILL
  * after a grace period. When the step's shell exits, whatever it left running in
@@ -8,8 +9,8 @@
 import { execa } from 'execa';
 
 export interface StepRequest {
-  /** Shell command, run with `sh -c`. */
-  readonly run: string;
+  /** Program and arguments (see `stepCommand` in isolation.ts). */
+  readonly argv: readonly string[];
   readonly cwd: string;
   /** The complete environment of the step (nothing is inherited). */
   readonly env: Readonly<Record<string, string>>;
@@ -57,7 +58,9 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 export async function runStep(request: StepRequest): Promise<StepOutcome> {
-  const child = execa('sh', ['-c', request.run], {
+  const [file, ...args] = request.argv;
+  if (file === undefined) throw new Error('runStep: empty argv');
+  const child = execa(file, args, {
     cwd: request.cwd,
     env: request.env,
     extendEnv: false,
