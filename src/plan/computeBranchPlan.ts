@@ -6,6 +6,7 @@
  */
 import picomatch from 'picomatch';
 import type { Diagnostic } from '../config/diagnostic.js';
+import type { IsolationMode } from '../config/types.js';
 import { diffInputs, type FingerprintedRecipe } from '../model/fingerprint.js';
 import { dependencyName, type DependencyGraph } from '../model/graph.js';
 import { formatVersion, type InvalidRecipe, type Recipe, type RecipeId } from '../model/types.js';
@@ -32,6 +33,33 @@ export interface BranchPlanInput {
   readonly sourceCommit?: string;
   /** Seconds assumed for a package never built (default 60). */
   readonly defaultBuildSeconds?: number;
+  /** How the branch's pipeline isolates builds (default none); `overlay` needs hosts that support it. */
+  readonly isolation?: IsolationMode;
+  /** What each host supports, by host name (probed by the caller); a host absent here supports nothing. */
+  readonly capabilities?: ReadonlyMap<string, HostCapabilities>;
+}
+
+/** What the planner knows of a host beyond its labels. */
+export interface HostCapabilities {
+  /** Overlay isolation works there (docs/ISOLATION.md); otherwise `reason` says why not. */
+  readonly overlay: boolean;
+  readonly reason?: string;
+}
+
+/**
+ * The hosts that can build for a branch with this isolation, and when there are
+ * none, why (the `no-eligible-host` detail).
+ */
+export function hostsForIsolation(
+  hosts: readonly ScheduleHost[],
+  isolation: IsolationMode,
+  capabilities: ReadonlyMap<string, HostCapabilities>,
+): { readonly hosts: readonly ScheduleHost[]; readonly missing?: string } {
+  if (isolation === 'none') return { hosts };
+  const able = hosts.filter((h) => capabilities.get(h.name)?.overlay === true);
+  if (able.length > 0 || hosts.length === 0) return { hosts: able };
+  const why = hosts.map((h) => `${h.name}: ${capabilities.get(h.name)?.reason ?? 'not checked'}`).join('; ');
+  return { hosts: able, missing: `the pipeline needs overlay isolation, which no eligible host supports (${why})` };
 }
 
 interface SkipDecision {
@@ -44,6 +72,7 @@ const FAILURE_SKIPS: ReadonlySet<SkipReason> = new Set(['failed-unchanged', 'rej
 export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
   const { graph, observed } = input;
   const skips = new Map<RecipeId, SkipDecision>();
+  const isolated = hostsForIsolation(input.hosts, input.isolation ?? 'none', input.capabilities ?? new Map());
 
   // 1. Packages that cannot be built at all, then everything that depends on them.
   for (const bad of input.invalid) skips.set(bad.id, { reason: 'invalid-recipe', detail: bad.diagnostics[0]?.message ?? 'unreadable recipe' });
@@ -102,6 +131,10 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     });
     if (failedDep !== undefined) {
       skips.set(id, { reason: 'dependency-failed', detail: failedDep });
+      continue;
+    }
+    if (isolated.missing !== undefined) {
+      skips.set(id, { reason: 'no-eligible-host', detail: isolated.missing });
       continue;
     }
     const why = buildReason(recipe, fingerprinted, entry, history);
@@ -169,7 +202,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     ...(input.sourceCommit !== undefined ? { sourceCommit: input.sourceCommit } : {}),
     actions: [...builds, ...skipActions, ...removeActions],
     upToDate,
-    estimate: builds.length > 0 ? estimate(jobs, input.hosts) : { makespanSeconds: 0, lowerBoundSeconds: 0 },
+    estimate: builds.length > 0 ? estimate(jobs, isolated.hosts) : { makespanSeconds: 0, lowerBoundSeconds: 0 },
   };
 }
 

@@ -14,6 +14,8 @@ import type { RecipeId, SourceSnapshot } from '../model/types.js';
 import { readLedger, type LedgerSnapshot } from '../observe/ledger.js';
 import { readPlainIndex } from '../observe/plainRepo.js';
 import type { ObservedBranch, RepoState } from '../observe/types.js';
+import { probeIsolation, type IsolationSupport } from '../execute/isolation.js';
+import { LocalShell } from '../execute/localTransport.js';
 import { computeBranchPlan, recipeDiagnostics } from '../plan/computeBranchPlan.js';
 import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.js';
 import type { ScheduleHost } from '../schedule/index.js';
@@ -27,6 +29,11 @@ export interface PlanOptions {
   /** Branch names to plan; all when empty or absent. */
   readonly branches?: readonly string[];
   readonly retryFailed?: boolean;
+  /**
+   * Checks a host for overlay isolation (only hosts of branches whose pipeline needs it are
+   * checked, each once). Default: {@link probeHostIsolation}.
+   */
+  readonly probeIsolation?: (host: HostConfig) => Promise<IsolationSupport>;
 }
 
 /** Everything computed for one branch, kept for reconcile. */
@@ -47,6 +54,17 @@ export interface PlanOutcome {
   readonly diagnostics: readonly Diagnostic[];
   /** sha256 of the desired state (config + recipes) and of the observed state (repos + ledger). */
   readonly stateDigest: { readonly desired: string; readonly observed: string };
+  /** Overlay isolation support of the hosts that were checked (those of branches that need it). */
+  readonly isolation: ReadonlyMap<string, IsolationSupport>;
+}
+
+/**
+ * Checks a host for overlay isolation through its shell. Local hosts are checked in
+ * the state directory; SSH hosts need the SSH transport, which this version lacks.
+ */
+export async function probeHostIsolation(host: HostConfig, stateDir: string): Promise<IsolationSupport> {
+  if (host.transport !== 'local') return { overlay: false, reason: 'not checked: this version cannot reach ssh hosts' };
+  return probeIsolation(new LocalShell(), stateDir);
 }
 
 
@@ -88,6 +106,8 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   const ledger = readLedger(options.stateDir, displayPath(config.dir, options.stateDir));
   diagnostics.push(...ledger.diagnostics);
   const states: BranchState[] = [];
+  const isolation = new Map<string, IsolationSupport>();
+  const probe = options.probeIsolation ?? ((host: HostConfig) => probeHostIsolation(host, options.stateDir));
   const desiredParts: unknown[] = [];
   const observedParts: string[] = [`ledger:${ledger.digest}`];
   for (const branch of selected) {
@@ -111,6 +131,9 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     const prerequisites = Object.fromEntries(branch.prerequisites.map((p) => [p.name, p.sha256]));
     const fingerprints = computeFingerprints(graph, { pipelineDigest: pipeline.digest, prerequisites, rebuild: branch.rebuild });
     const hosts = eligibleHosts(config, branch);
+    if (pipeline.isolation !== 'none') {
+      for (const host of hosts) if (!isolation.has(host.name)) isolation.set(host.name, await probe(host));
+    }
     const plan = computeBranchPlan({
       branch: { name: branch.name, duds: branch.duds, repos: branch.repos },
       graph,
@@ -119,6 +142,8 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       observed,
       hosts: toScheduleHosts(hosts),
       retryFailed: options.retryFailed ?? false,
+      isolation: pipeline.isolation,
+      capabilities: isolation,
       ...(source.commit !== undefined ? { sourceCommit: source.commit } : {}),
     });
     states.push({ config: branch, source, graph, fingerprints, observed, hosts, plan });
@@ -136,6 +161,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     plan: stopped ? null : { formatVersion: PLAN_FORMAT_VERSION, branches: states.map((s) => s.plan) },
     branches: states,
     diagnostics: sorted,
+    isolation,
     stateDigest: {
       desired: sha256Hex(canonicalJson({ hosts: config.hosts.map((h) => ({ ...h, file: undefined, position: undefined })), branches: desiredParts })),
       observed: sha256Hex(observedParts.join('\n')),

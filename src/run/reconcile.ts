@@ -72,6 +72,9 @@ export type ReconcileOutcome =
 /** Skip reasons that make the run exit 3 (some desired package could not be built). */
 const NOT_BUILDABLE: ReadonlySet<string> = new Set(['invalid-recipe', 'dependency-failed', 'failed-unchanged', 'unresolvable', 'dependency-cycle']);
 
+/** The scheduler label of hosts able to run overlay-isolated builds. */
+const OVERLAY_LABEL = 'isolation:overlay';
+
 /** A build lost to host faults this many times in one run counts as failed for the run (retried next run). */
 const MAX_LOST_PER_RUN = 2;
 
@@ -111,7 +114,13 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
 
   // Hosts and their transports. SSH hosts are not supported by this version: they count as down.
   const transports = new Map<string, Transport>();
-  const scheduleHosts: ScheduleHost[] = config.hosts.map((h) => ({ name: h.name, power: h.power, labels: h.labels, up: h.transport === 'local' }));
+  // Hosts that support overlay isolation carry a label no user label can be (':' is not allowed there).
+  const scheduleHosts: ScheduleHost[] = config.hosts.map((h) => ({
+    name: h.name,
+    power: h.power,
+    labels: outcome.isolation.get(h.name)?.overlay === true ? [...h.labels, OVERLAY_LABEL] : h.labels,
+    up: h.transport === 'local',
+  }));
   for (const host of config.hosts) {
     if (host.transport === 'local') transports.set(host.name, new LocalTransport({ host, stateDir, baseEnv: options.baseEnv }));
     else options.events?.warning?.(`host ${host.name}: the ssh transport is not supported by this version yet; its builds go to other hosts`);
@@ -138,7 +147,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
         id,
         dependsOn: action.dependsOn.map((d) => `${branch.config.name}/${d}`),
         seconds: branch.observed.history.get(action.package)?.lastSuccessSeconds ?? 60,
-        labels: branch.config.hostLabels,
+        labels: config.pipelines.get(branch.config.pipeline)?.isolation === 'overlay' ? [...branch.config.hostLabels, OVERLAY_LABEL] : branch.config.hostLabels,
       });
     }
   }

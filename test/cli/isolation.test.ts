@@ -1,0 +1,64 @@
+/**
+ * Isolation in the config and the plan, through the CLI: located errors for keys
+ * that need isolation, a root for an overlay branch, and `no-eligible-host` with
+ * the reason when no host can isolate.
+ */
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { BASE_BRANCH, BASE_HOSTS, baseConfig, testdir } from '../helpers/testdir.js';
+
+const SHA = 'a'.repeat(64);
+const WITH_ROOT = BASE_BRANCH.replace('rebuild: transitive\n', `rebuild: transitive\nprerequisites:\n  - name: base\n    path: root.tar.gz\n    sha256: ${SHA}\n`);
+const OVERLAY_PIPELINE = 'isolation: overlay\nlimits: { memory: 512M, processes: 64, output: 1G }\nsteps:\n  - name: fetch\n    run: ./fetch.sh\n    network: true\n  - name: build\n    run: ./build.sh\n';
+
+describe('isolation in the config', () => {
+  it('refuses limits without isolation, and an overlay branch without a root; warns about network without isolation', async () => {
+    const dir = testdir({
+      ...baseConfig(),
+      'pipelines/shell.yaml': 'steps:\n  - name: build\n    run: ./build.sh\n    network: true\n',
+      'pipelines/limited.yaml': 'limits: { memory: 1G }\nsteps:\n  - name: build\n    run: ./build.sh\n',
+      'pipelines/isolated.yaml': 'isolation: overlay\nsteps:\n  - name: build\n    run: ./build.sh\n',
+      'branches/other.yaml': BASE_BRANCH.replace('pipeline: shell', 'pipeline: isolated').replace('repos/main', 'repos/other'),
+    });
+    const run = await runCli(['-C', dir, 'validate']);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      'branches/other.yaml:4:11: error: pipeline "isolated" builds in isolation (overlay), which needs a root: this branch has no prerequisites',
+      '  hint: add a prerequisite tarball holding the build root (docs/ISOLATION.md says how to make one), or use a pipeline with `isolation: none`',
+      'pipelines/limited.yaml:1:9: error: limits are enforced only inside isolation',
+      '  hint: add `isolation: overlay` to the pipeline, or remove `limits`',
+      'pipelines/shell.yaml:4:14: warning: `network` only matters with `isolation: overlay` (without isolation every step reaches the network)',
+      '  hint: add `isolation: overlay` to the pipeline, or remove `network`',
+    ]);
+  });
+
+  it('refuses a size it cannot read, with a located hint', async () => {
+    const dir = testdir({ ...baseConfig(), 'pipelines/shell.yaml': 'isolation: overlay\nlimits: { memory: 1.5G }\nsteps:\n  - name: build\n    run: ./build.sh\n' });
+    const run = await runCli(['-C', dir, 'validate']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('pipelines/shell.yaml:2:19: error: limits.memory: the string "1.5G" is not allowed here');
+    expect(run.stderr).toContain('hint: write a size like 512M, 2G or 65536 (bytes); K, M and G are powers of 1024');
+  });
+});
+
+describe('planning an isolated branch', () => {
+  it('builds on a host that can isolate, and skips with no-eligible-host and the reason where none can', async () => {
+    const dir = testdir({
+      ...baseConfig(),
+      'root.tar.gz': 'not read by plan',
+      'hosts.yaml': `${BASE_HOSTS}  - name: far\n    transport: ssh\n    address: 127.0.0.9\n    user: build\n    knownHostsFile: known_hosts\n    power: 1\n    labels: [remote]\n`,
+      'known_hosts': '',
+      'pipelines/shell.yaml': OVERLAY_PIPELINE,
+      'branches/main.yaml': WITH_ROOT,
+      'branches/far.yaml': WITH_ROOT.replace('labels: [x86_64]', 'labels: [remote]').replace('repos/main', 'repos/far'),
+    });
+    const run = await runCli(['-C', dir, 'plan', '--format', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    const plan = JSON.parse(run.stdout) as { branches: { name: string; actions: { type: string; package: string; reason: string; detail?: string }[] }[] };
+    const far = plan.branches.find((b) => b.name === 'far')!;
+    const main = plan.branches.find((b) => b.name === 'main')!;
+    expect(main.actions.map((a) => `${a.type} ${a.package}`)).toEqual(['build libc', 'build zlib', 'build app']);
+    expect(far.actions.map((a) => `${a.type} ${a.package} ${a.reason}`)).toEqual(['skip app no-eligible-host', 'skip libc no-eligible-host', 'skip zlib no-eligible-host']);
+    expect(far.actions[0]!.detail).toBe('the pipeline needs overlay isolation, which no eligible host supports (far: not checked: this version cannot reach ssh hosts)');
+  });
+});
