@@ -95,6 +95,43 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
       setExit(runStatus(globals(), opts, out));
     });
 
+  const review = program.command('review').description('the manual review gate: builds of repos with `review: manual` wait in the staging area');
+  review
+    .command('list')
+    .description('builds awaiting review')
+    .option('--branch <name>', 'only this branch (repeatable; default: all)', collect, [])
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts: { branch: string[]; format: 'text' | 'json' }) => {
+      const { runReviewList } = await import('./commands/review.js');
+      setExit(runReviewList(globals(), opts, out));
+    });
+  review
+    .command('show <package>')
+    .description('a staged build: version, fingerprint, what changed, its log and the log\'s last lines')
+    .option('--branch <name>', 'the branch (needed when the package awaits review in several)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (pkg: string, opts: { branch?: string; format: 'text' | 'json' }) => {
+      const { runReviewShow } = await import('./commands/review.js');
+      setExit(await runReviewShow(globals(), { package: pkg, format: opts.format, ...(opts.branch !== undefined ? { branch: opts.branch } : {}) }, out));
+    });
+  review
+    .command('approve <packages...>')
+    .description('publish staged builds (old versions removed, index updated, hooks run)')
+    .option('--branch <name>', 'the branch (needed when a package awaits review in several)')
+    .action(async (packages: string[], opts: { branch?: string }) => {
+      const { runReviewApprove } = await import('./commands/review.js');
+      setExit(await runReviewApprove(globals(), { packages, ...(opts.branch !== undefined ? { branch: opts.branch } : {}) }, out));
+    });
+  review
+    .command('reject <packages...>')
+    .description('drop staged builds; the same fingerprint is never built again (until its inputs change)')
+    .requiredOption('--reason <text>', 'why (recorded in the ledger, shown by plan)')
+    .option('--branch <name>', 'the branch (needed when a package awaits review in several)')
+    .action(async (packages: string[], opts: { reason: string; branch?: string }) => {
+      const { runReviewReject } = await import('./commands/review.js');
+      setExit(await runReviewReject(globals(), { packages, reason: opts.reason, ...(opts.branch !== undefined ? { branch: opts.branch } : {}) }, out));
+    });
+
   return program;
 }
 

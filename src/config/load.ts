@@ -236,7 +236,6 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
     if (repoNames.has(r.name)) at(['repos', i, 'name'], `repo "${r.name}" is defined twice in this branch`, 'give each repo its own name');
     repoNames.add(r.name);
     if (r.format === 'pacman') at(['repos', i, 'format'], 'the pacman repository format is not supported by this version of buildfleet yet', 'use `format: plain`');
-    if (r.review === 'manual') at(['repos', i, 'review'], 'manual review is not supported by this version of buildfleet yet', 'use `review: auto` (builds are published as soon as they succeed)');
     return {
       name: r.name,
       path: resolvePath(dir, r.path),

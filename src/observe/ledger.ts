@@ -55,7 +55,20 @@ export interface ReviewRecord {
   readonly reason?: string;
 }
 
-export type LedgerRecord = BuildRecord | ReviewRecord;
+/** A finished build put in the staging area (its repo is reviewed by hand) instead of being published. */
+export interface StagedRecord {
+  readonly formatVersion: typeof LEDGER_FORMAT_VERSION;
+  readonly kind: 'staged';
+  readonly at: string;
+  readonly runId: string;
+  readonly branch: string;
+  readonly recipe: string;
+  readonly version: string;
+  readonly fingerprint: string;
+  readonly repo: string;
+}
+
+export type LedgerRecord = BuildRecord | ReviewRecord | StagedRecord;
 
 interface MutableHistory {
   last?: RecipeHistory['last'];
@@ -150,6 +163,8 @@ function applyRecord(history: MutableHistory, record: LedgerRecord): void {
     else history.rejected.delete(record.fingerprint);
     return;
   }
+  // The staging area itself is what the planner reads; the record is history.
+  if (record.kind !== 'build') return;
   history.last = {
     fingerprint: record.fingerprint,
     version: record.version,

@@ -50,8 +50,22 @@ export interface RecipeHistory {
   readonly rejected: ReadonlyMap<string, string>;
 }
 
+/** A finished build of a repo with `review: manual`, waiting in the staging area for `review approve` or `reject`. */
+export interface StagedInfo {
+  readonly recipe: string;
+  readonly version: string;
+  readonly fingerprint: string;
+  readonly repo: string;
+  /** ISO 8601. */
+  readonly stagedAt: string;
+  /** Index entries to publish; each `file` is in the staged build's directory. */
+  readonly entries: readonly RepoEntry[];
+}
+
 export interface ObservedBranch {
   readonly repos: ReadonlyMap<string, RepoState>;
   /** By recipe id. */
   readonly history: ReadonlyMap<string, RecipeHistory>;
+  /** Builds awaiting review, by recipe id (absent: none). */
+  readonly staged?: ReadonlyMap<string, StagedInfo>;
 }

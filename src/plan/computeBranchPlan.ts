@@ -21,7 +21,7 @@ export interface BranchPlanInput {
   readonly branch: {
     readonly name: string;
     readonly duds: readonly { readonly package: string; readonly reason: string }[];
-    readonly repos: readonly { readonly name: string; readonly packages: readonly string[]; readonly prune: boolean }[];
+    readonly repos: readonly { readonly name: string; readonly packages: readonly string[]; readonly prune: boolean; readonly review?: 'auto' | 'manual' }[];
   };
   readonly graph: DependencyGraph;
   readonly invalid: readonly InvalidRecipe[];
@@ -100,12 +100,21 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
   /** Per build: the change at the bottom of its chain of dependency changes (`zlib version-changed 1.3 -> 1.4`). */
   const rootCauses = new Map<RecipeId, string>();
   const reasons = new Map<RecipeId, BuildReason>();
+  /**
+   * Recipes whose artifacts (or a dependency's, transitively) await review, with why:
+   * a build against them is staged too, so that no published package depends on
+   * an unreviewed one.
+   */
+  const unreviewed = new Map<RecipeId, string>();
+  const manualRepos = new Set(input.branch.repos.filter((r) => r.review === 'manual').map((r) => r.name));
   let upToDate = 0;
   for (const id of graph.order) {
     if (skips.has(id)) continue;
     const recipe = graph.recipes.get(id);
     const fingerprinted = input.fingerprints.get(id);
     if (recipe === undefined || fingerprinted === undefined) continue;
+    const inheritedReview = (graph.deps.get(id) ?? []).flatMap((dep) => (unreviewed.has(dep) ? [unreviewed.get(dep)!] : []))[0];
+    if (inheritedReview !== undefined) unreviewed.set(id, inheritedReview);
     const repoName = repoOf(recipe.name)!;
     const repo = observed.repos.get(repoName);
     const entry = repo?.entries.get(recipe.name);
@@ -133,6 +142,13 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       skips.set(id, { reason: 'dependency-failed', detail: failedDep });
       continue;
     }
+    const staged = observed.staged?.get(id);
+    if (staged?.fingerprint === fp) {
+      // Built already and waiting in the staging area: not built again until approved, rejected or changed.
+      skips.set(id, { reason: 'awaiting-review', detail: `${staged.version} staged for repo ${staged.repo} at ${staged.stagedAt}; see \`buildfleet review show ${id}\`` });
+      unreviewed.set(id, `built against ${id} ${staged.version}, which awaits review`);
+      continue;
+    }
     if (isolated.missing !== undefined) {
       skips.set(id, { reason: 'no-eligible-host', detail: isolated.missing });
       continue;
@@ -150,6 +166,8 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     reasons.set(id, why.reason);
     building.add(id);
     const dependsOn = (graph.deps.get(id) ?? []).filter((dep) => building.has(dep));
+    const review = manualRepos.has(repoName) ? `repo ${repoName} is reviewed by hand` : inheritedReview;
+    if (review !== undefined) unreviewed.set(id, manualRepos.has(repoName) ? `built against ${id} ${formatVersion(recipe.version)}, which goes to review` : review);
     actions.push({
       type: 'build',
       package: id,
@@ -161,6 +179,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       ...(why.changes.length > 0 ? { changes: why.changes } : {}),
       dependsOn,
       fingerprint: fp,
+      ...(review !== undefined ? { review } : {}),
     });
   }
 

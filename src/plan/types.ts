@@ -25,7 +25,8 @@ export type SkipReason =
   | 'unresolvable'
   | 'invalid-recipe'
   | 'dependency-cycle'
-  | 'no-repo';
+  | 'no-repo'
+  | 'awaiting-review';
 
 export type RemoveReason = 'not-in-source';
 
@@ -56,6 +57,12 @@ export interface BuildAction {
   readonly dependsOn: readonly string[];
   /** The fingerprint the built package will carry. */
   readonly fingerprint: string;
+  /**
+   * Present when the build goes to the staging area instead of the repo, saying
+   * why: its repo has `review: manual`, or it is built against a build that
+   * awaits review.
+   */
+  readonly review?: string;
 }
 
 export interface SkipAction {

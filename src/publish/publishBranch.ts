@@ -25,7 +25,8 @@ export interface PublishBranchRequest {
   /** Finished builds, by repo name. */
   readonly add: ReadonlyMap<string, readonly PackageToPublish[]>;
   readonly remove: readonly RemoveAction[];
-  readonly cache: ArtifactCache;
+  /** The branch's artifact cache, pruned of everything but `planned` builds not published now (absent: left alone, as by `review approve`). */
+  readonly cache?: ArtifactCache;
   /** Fingerprints of the plan's builds: kept in the cache unless published now. */
   readonly planned: readonly string[];
   readonly baseEnv: Readonly<Record<string, string>>;
@@ -83,6 +84,6 @@ export async function publishBranch(request: PublishBranchRequest): Promise<Publ
       await writeFileAtomic(pendingMarker, `${request.runId}\n`);
     }
   }
-  await request.cache.prune(keepCached);
+  await request.cache?.prune(keepCached);
   return { removed, errors };
 }

@@ -64,7 +64,8 @@ function describe(action: PlanAction): string {
 
 function describeBuild(a: BuildAction): string {
   const produced = a.packages.length > 1 || a.packages[0] !== a.package ? ` [${a.packages.join(', ')}]` : '';
-  return `build ${a.package} ${a.version}${produced} -> ${a.repo}  (${a.reason}${a.detail !== undefined ? `: ${a.detail}` : ''})`;
+  const review = a.review !== undefined ? ` [staged for review: ${a.review}]` : '';
+  return `build ${a.package} ${a.version}${produced} -> ${a.repo}  (${a.reason}${a.detail !== undefined ? `: ${a.detail}` : ''})${review}`;
 }
 
 function describeSkip(a: SkipAction): string {

@@ -13,6 +13,7 @@ import { buildDependencyGraph, type DependencyGraph } from '../model/graph.js';
 import type { RecipeId, SourceSnapshot } from '../model/types.js';
 import { readLedger, type LedgerSnapshot } from '../observe/ledger.js';
 import { readPlainIndex } from '../observe/plainRepo.js';
+import { readStaged } from '../observe/staging.js';
 import type { ObservedBranch, RepoState } from '../observe/types.js';
 import { probeIsolation, type IsolationSupport } from '../execute/isolation.js';
 import { LocalShell } from '../execute/localTransport.js';
@@ -85,7 +86,7 @@ export async function readSource(config: Config, branch: BranchConfig): Promise<
   return readNativeRecipes({ root: branch.source.path, displayRoot: displayPath(config.dir, branch.source.path) });
 }
 
-export function observeBranch(config: Config, branch: BranchConfig, ledger: LedgerSnapshot): { observed: ObservedBranch; digests: string[]; diagnostics: Diagnostic[] } {
+export function observeBranch(config: Config, branch: BranchConfig, ledger: LedgerSnapshot, stateDir: string): { observed: ObservedBranch; digests: string[]; diagnostics: Diagnostic[] } {
   const repos = new Map<string, RepoState>();
   const digests: string[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -95,7 +96,10 @@ export function observeBranch(config: Config, branch: BranchConfig, ledger: Ledg
     repos.set(repo.name, { name: repo.name, path: repo.path, entries: index.entries });
     digests.push(`${repo.name}:${index.digest}`);
   }
-  return { observed: { repos, history: ledger.branches.get(branch.name) ?? new Map() }, digests, diagnostics };
+  const { staged, diagnostics: stagingDiagnostics } = readStaged(stateDir, branch.name, displayPath(config.dir, stateDir));
+  diagnostics.push(...stagingDiagnostics);
+  for (const s of staged.values()) digests.push(`staged:${s.recipe}:${s.fingerprint}`);
+  return { observed: { repos, history: ledger.branches.get(branch.name) ?? new Map(), staged }, digests, diagnostics };
 }
 
 export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
@@ -113,7 +117,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   for (const branch of selected) {
     const source = await readSource(config, branch);
     diagnostics.push(...source.diagnostics);
-    const { observed, digests, diagnostics: repoDiagnostics } = observeBranch(config, branch, ledger);
+    const { observed, digests, diagnostics: repoDiagnostics } = observeBranch(config, branch, ledger, options.stateDir);
     diagnostics.push(...repoDiagnostics);
     observedParts.push(...digests.map((d) => `${branch.name}/${d}`));
     if (hasErrors(source.diagnostics) || hasErrors(repoDiagnostics)) continue;
@@ -169,7 +173,8 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   };
 }
 
-function selectBranches(config: Config, names: readonly string[], diagnostics: Diagnostic[]): BranchConfig[] {
+/** The branches named (all when none are), with an error for each unknown name. */
+export function selectBranches(config: Config, names: readonly string[], diagnostics: Diagnostic[]): BranchConfig[] {
   if (names.length === 0) return [...config.branches];
   const selected: BranchConfig[] = [];
   for (const name of names) {

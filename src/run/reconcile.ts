@@ -17,9 +17,10 @@ import { LocalTransport } from '../execute/localTransport.js';
 import type { ArtifactFile, BuildResult, Transport } from '../execute/transport.js';
 import type { RecipeId } from '../model/types.js';
 import { appendLedger, LEDGER_FORMAT_VERSION, type BuildRecord } from '../observe/ledger.js';
-import type { RepoEntry } from '../observe/types.js';
 import type { BuildAction, Plan, SavedPlan } from '../plan/types.js';
+import { stagedDir, type StagedBuild } from '../observe/staging.js';
 import { publishBranch } from '../publish/publishBranch.js';
+import { stageBuild } from '../publish/staging.js';
 import type { PackageToPublish } from '../publish/plainRepo.js';
 import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
 import { acquireLock, type LockHolder } from './lock.js';
@@ -183,7 +184,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       fingerprint: action.fingerprint,
       recipeDir: job.branch.graph.recipes.get(action.package as RecipeId)!.dir,
       pipeline: config.pipelines.get(job.branch.config.pipeline)!,
-      deps: await dependencyArtifacts(job, finished, caches),
+      deps: await dependencyArtifacts(job, finished, caches, stateDir),
       logFile,
       signal: options.stop.stopBuilds,
       killSignal: options.stop.killBuilds,
@@ -287,6 +288,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     const results: PackageResult[] = [];
     const errors: string[] = [];
     const toPublish = new Map<string, PackageToPublish[]>();
+    /** Builds of this branch staged by this run (recipe → version and fingerprint). */
+    const stagedNow = new Map<string, { version: string; fingerprint: string }>();
     for (const action of branch.plan.actions) {
       if (action.type === 'skip') {
         results.push({ package: action.package, ...(action.version !== undefined ? { version: action.version } : {}), status: 'skipped', reason: action.reason, ...(action.detail !== undefined ? { detail: action.detail } : {}) });
@@ -296,14 +299,11 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       const id = `${name}/${action.package}`;
       const done = finished.get(id);
       if (done !== undefined) {
-        results.push(done.result);
-        if (done.result.status === 'failed') failed = true;
         if (done.cached !== undefined) {
           const recipe = branch.graph.recipes.get(action.package as RecipeId)!;
           const cache = caches.get(name)!;
-          const list = toPublish.get(action.repo) ?? [];
-          for (const pkg of done.cached.packages) {
-            const entry: RepoEntry = {
+          const list: PackageToPublish[] = done.cached.packages.map((pkg) => ({
+            entry: {
               name: pkg.name,
               version: action.version,
               file: pkg.file,
@@ -314,11 +314,41 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
               fingerprint: action.fingerprint,
               recipe: action.package,
               ...(recipe.description !== undefined ? { description: recipe.description } : {}),
-            };
-            list.push({ entry, source: cache.filePath(action.fingerprint, pkg.file) });
+            },
+            source: cache.filePath(action.fingerprint, pkg.file),
+          }));
+          if (action.review !== undefined) {
+            // Reviewed by hand: into the staging area, not the repo.
+            try {
+              await stageBuild({
+                stateDir,
+                cached: done.cached,
+                files: new Map(list.map((p) => [p.entry.file, p.source])),
+                build: {
+                  repo: action.repo,
+                  runId,
+                  reason: action.reason,
+                  ...(action.detail !== undefined ? { detail: action.detail } : {}),
+                  ...(action.changes !== undefined ? { changes: action.changes } : {}),
+                  review: action.review,
+                  entries: list.map((p) => p.entry),
+                  builtAgainst: unreviewedDependencies(branch, action, stagedNow),
+                },
+              });
+              stagedNow.set(action.package, { version: action.version, fingerprint: action.fingerprint });
+              await appendLedger(stateDir, [{ formatVersion: LEDGER_FORMAT_VERSION, kind: 'staged', at: new Date().toISOString(), runId, branch: name, recipe: action.package, version: action.version, fingerprint: action.fingerprint, repo: action.repo }]);
+              results.push({ ...done.result, status: 'staged', detail: action.review });
+            } catch (error) {
+              failed = true;
+              errors.push(`staging ${action.package} ${action.version} for review failed: ${(error as Error).message}; the build is kept for the next run`);
+              results.push(done.result);
+            }
+            continue;
           }
-          toPublish.set(action.repo, list);
+          toPublish.set(action.repo, [...(toPublish.get(action.repo) ?? []), ...list]);
         }
+        results.push(done.result);
+        if (done.result.status === 'failed') failed = true;
         continue;
       }
       const blocked = blockedBy.get(id);
@@ -346,7 +376,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       add: toPublish,
       remove: interrupted ? [] : branch.plan.actions.filter((a) => a.type === 'remove'),
       cache: caches.get(name)!,
-      planned: branch.plan.actions.flatMap((a) => (a.type === 'build' ? [a.fingerprint] : [])),
+      // Staged builds left the cache; everything else planned and not published stays for the next run.
+      planned: branch.plan.actions.flatMap((a) => (a.type === 'build' && stagedNow.get(a.package)?.fingerprint !== a.fingerprint ? [a.fingerprint] : [])),
       baseEnv: options.baseEnv,
       hookTimeoutSeconds: options.hookTimeoutSeconds ?? 600,
       onPublished: (event) => options.events?.published?.(event),
@@ -412,7 +443,7 @@ async function saveRunResult(stateDir: string, result: RunResult): Promise<void>
 }
 
 /** Artifacts of every (transitive) dependency: from this run's builds, the artifact cache, or the repo. */
-async function dependencyArtifacts(job: Job, finished: ReadonlyMap<string, { cached?: CachedBuild }>, caches: ReadonlyMap<string, ArtifactCache>): Promise<ArtifactFile[]> {
+async function dependencyArtifacts(job: Job, finished: ReadonlyMap<string, { cached?: CachedBuild }>, caches: ReadonlyMap<string, ArtifactCache>, stateDir: string): Promise<ArtifactFile[]> {
   const { graph, observed, config, fingerprints } = job.branch;
   const branchName = config.name;
   const cache = caches.get(branchName)!;
@@ -429,6 +460,12 @@ async function dependencyArtifacts(job: Job, finished: ReadonlyMap<string, { cac
       for (const pkg of built.packages) files.push({ name: pkg.name, file: pkg.file, path: cache.filePath(built.fingerprint, pkg.file) });
       continue;
     }
+    // Awaiting review with the wanted fingerprint (the plan then stages this build too).
+    const staged = observed.staged?.get(dep);
+    if (staged !== undefined && staged.fingerprint === fingerprints.get(dep)?.fingerprint) {
+      for (const entry of staged.entries) files.push({ name: entry.name, file: entry.file, path: path.join(stagedDir(stateDir, branchName, dep), entry.file) });
+      continue;
+    }
     const recipe = graph.recipes.get(dep);
     for (const name of recipe?.packages ?? []) {
       for (const repo of config.repos) {
@@ -441,6 +478,24 @@ async function dependencyArtifacts(job: Job, finished: ReadonlyMap<string, { cac
     }
   }
   return files;
+}
+
+/** Dependencies (transitively) of a build that await review: staged earlier with the wanted fingerprint, or staged by this run. */
+function unreviewedDependencies(branch: BranchState, action: BuildAction, stagedNow: ReadonlyMap<string, { version: string; fingerprint: string }>): StagedBuild['builtAgainst'] {
+  const out: { recipe: string; version: string; fingerprint: string }[] = [];
+  const seen = new Set<RecipeId>();
+  const queue: RecipeId[] = [...(branch.graph.deps.get(action.package as RecipeId) ?? [])];
+  while (queue.length > 0) {
+    const dep = queue.shift()!;
+    if (seen.has(dep)) continue;
+    seen.add(dep);
+    queue.push(...(branch.graph.deps.get(dep) ?? []));
+    const now = stagedNow.get(dep);
+    const earlier = branch.observed.staged?.get(dep);
+    if (now !== undefined) out.push({ recipe: dep, ...now });
+    else if (earlier !== undefined && earlier.fingerprint === branch.fingerprints.get(dep)?.fingerprint) out.push({ recipe: dep, version: earlier.version, fingerprint: earlier.fingerprint });
+  }
+  return out.sort((a, b) => (a.recipe < b.recipe ? -1 : a.recipe > b.recipe ? 1 : 0));
 }
 
 export type { HostConfig };

@@ -360,3 +360,41 @@ describe('recipeDiagnostics', () => {
     ]);
   });
 });
+
+describe('computeBranchPlan: review gate', () => {
+  const manual = [
+    { name: 'reviewed', packages: ['zlib'], prune: false, review: 'manual' as const },
+    { name: 'main', packages: ['*'], prune: false, review: 'auto' as const },
+  ];
+
+  it('stages builds of a manual repo and every build against them', () => {
+    const base = builtState(tree(), { rebuild: 'version' });
+    const recipes = tree({ zlib: { version: '1.3.2' } });
+    const p = plan({ recipes, repos: manual, observed: base.observed, fingerprintOptions: { rebuild: 'version' } });
+    const review = (id: string): string | undefined => (action(p, id) as BuildAction).review;
+    expect(review('zlib')).toBe('repo reviewed is reviewed by hand');
+    expect(review('app')).toBe('built against zlib 1.3.2-1, which goes to review');
+    expect(review('libpng')).toBe('built against zlib 1.3.2-1, which goes to review');
+    expect(p.actions.some((a) => a.package === 'libc')).toBe(false);
+  });
+
+  it('skips a staged fingerprint as awaiting-review (not a change), builds a changed one, and stages builds against it', () => {
+    const recipes = tree();
+    const fingerprints = fingerprintsOf(graphOf(recipes));
+    const zlib = fingerprintOf(fingerprints, 'zlib').fingerprint;
+    const libc = fingerprintOf(fingerprints, 'libc').fingerprint;
+    const base = observed({ main: [repoEntry('libc', '2.40-1', libc)] });
+    const staged = new Map([['zlib', { recipe: 'zlib', version: '1.3.1-1', fingerprint: zlib, repo: 'reviewed', stagedAt: '2026-01-01T00:00:00.000Z', entries: [] }]]);
+    const p = plan({ recipes, repos: manual, observed: { ...base, staged } });
+    expect(summary(p)).toEqual([
+      'build app new',
+      'build libpng new',
+      'skip zlib awaiting-review: 1.3.1-1 staged for repo reviewed at 2026-01-01T00:00:00.000Z; see `buildfleet review show zlib`',
+    ]);
+    expect((action(p, 'app') as BuildAction).review).toBe('built against zlib 1.3.1-1, which awaits review');
+    expect(hasChanges({ formatVersion: 1, branches: [{ ...p, actions: p.actions.filter((a) => a.type === 'skip') }] })).toBe(false);
+    // Another fingerprint staged (the recipe changed since): built again.
+    const changed = plan({ recipes, repos: manual, observed: { ...base, staged: new Map([['zlib', { ...staged.get('zlib')!, fingerprint: 'f'.repeat(64) }]]) } });
+    expect(action(changed, 'zlib')).toMatchObject({ type: 'build', reason: 'new', review: 'repo reviewed is reviewed by hand' });
+  });
+});

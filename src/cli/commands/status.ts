@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { readLedger } from '../../observe/ledger.js';
 import { readPlainIndex } from '../../observe/plainRepo.js';
+import { readStaged } from '../../observe/staging.js';
 import type { RecipeHistory } from '../../observe/types.js';
 import { RUNS_DIR } from '../../run/reconcile.js';
 import { displayPath } from '../../config/paths.js';
@@ -14,11 +15,13 @@ import { printDiagnostics, type Output } from '../io.js';
 
 export interface StatusDocument {
   readonly formatVersion: 1;
-  readonly lastRun: { runId: string; startedAt: string; finishedAt: string; interrupted: boolean; built: number; failed: number; skipped: number; removed: number } | null;
+  readonly lastRun: { runId: string; startedAt: string; finishedAt: string; interrupted: boolean; built: number; failed: number; skipped: number; removed: number; staged: number } | null;
   readonly branches: {
     name: string;
     repos: { name: string; path: string; packages: number; bytes: number }[];
     failed: { package: string; version: string; at: string; phase?: string; log?: string; errorLog?: string }[];
+    /** Builds awaiting review (`buildfleet review`). */
+    staged: { package: string; version: string; repo: string; stagedAt: string; reason: string }[];
   }[];
   readonly hosts: { name: string; transport: string; power: number; labels: readonly string[] }[];
 }
@@ -63,6 +66,7 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
           return { name: repo.name, path: repo.path, packages: index.entries.size, bytes };
         }),
         failed,
+        staged: [...readStaged(stateDir, branch.name, displayPath(config.dir, stateDir)).staged.values()].map((b) => ({ package: b.recipe, version: b.version, repo: b.repo, stagedAt: b.stagedAt, reason: b.reason })),
       };
     }),
     hosts: config.hosts.map((h) => ({ name: h.name, transport: h.transport, power: h.power, labels: h.labels })),
@@ -71,8 +75,8 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
   return ExitCode.ok;
 }
 
-function pick(c: ReturnType<typeof countStatuses>): { built: number; failed: number; skipped: number; removed: number } {
-  return { built: c.built, failed: c.failed, skipped: c.skipped, removed: c.removed };
+function pick(c: ReturnType<typeof countStatuses>): { built: number; failed: number; skipped: number; removed: number; staged: number } {
+  return { built: c.built, failed: c.failed, skipped: c.skipped, removed: c.removed, staged: c.staged };
 }
 
 function renderStatus(doc: StatusDocument): string {
@@ -80,12 +84,13 @@ function renderStatus(doc: StatusDocument): string {
   if (doc.lastRun === null) lines.push('last run: none yet');
   else {
     const r = doc.lastRun;
-    lines.push(`last run: ${r.runId} ${r.finishedAt}${r.interrupted ? ' (interrupted)' : ''}: ${r.built} built, ${r.failed} failed, ${r.skipped} skipped, ${r.removed} removed`);
+    lines.push(`last run: ${r.runId} ${r.finishedAt}${r.interrupted ? ' (interrupted)' : ''}: ${r.built} built, ${r.failed} failed, ${r.skipped} skipped, ${r.removed} removed${r.staged > 0 ? `, ${r.staged} staged for review` : ''}`);
   }
   for (const b of doc.branches) {
     lines.push(`branch ${b.name}:`);
     for (const r of b.repos) lines.push(`  repo ${r.name}: ${r.packages} package(s), ${(r.bytes / 1024).toFixed(1)} KiB at ${r.path}`);
     if (b.failed.length === 0) lines.push('  no failed packages');
+    for (const s of b.staged) lines.push(`  STAGED ${s.package} ${s.version} for repo ${s.repo} since ${s.stagedAt} (${s.reason}): buildfleet review show ${s.package}`);
     for (const f of b.failed) lines.push(`  FAILED ${f.package} ${f.version}${f.phase !== undefined ? ` in step ${f.phase}` : ''} at ${f.at}${f.errorLog !== undefined ? `: ${f.errorLog}` : ''}`);
   }
   lines.push('hosts:');
