@@ -8,7 +8,7 @@
  *
  * With `overlay`, one step runs as
  *
- *     unshare --user --map-root-user --mount --fork --kill-child -- sh -c MOUNT_OVERLAY …
+ *     unshare --user --map-root-user --mount -- sh -c MOUNT_OVERLAY …
  *       [prlimit --as --nproc --fsize --] bwrap --bind <merged> / --bind <build> /build …
  *         /bin/sh -c <run>
  *
@@ -83,7 +83,7 @@ export function stepCommand(input: StepCommandInput): StepCommandResult {
   }
   const limits = rlimitArguments(input.limits);
   const argv = [
-    'unshare', '--user', '--map-root-user', '--mount', '--fork', '--kill-child', '--',
+    'unshare', '--user', '--map-root-user', '--mount', '--',
     'sh', '-c', MOUNT_OVERLAY, 'buildfleet-isolation', input.root, ws,
     ...(limits.length > 0 ? ['prlimit', ...limits, '--'] : []),
     'bwrap',
@@ -169,7 +169,7 @@ echo "uid $(id -u)"
 parent=$1; [ -d "$parent" ] && [ -w "$parent" ] || parent=\${TMPDIR:-/tmp}
 d=$(mktemp -d "$parent/buildfleet-probe.XXXXXX") || { echo "fail cannot make a directory in $parent"; exit 0; }
 mkdir -p "$d/lower" "$d/overlay/upper" "$d/overlay/work" "$d/overlay/merged"
-if out=$(unshare --user --map-root-user --mount --fork --kill-child -- sh -c '${MOUNT_OVERLAY}' probe "$d/lower" "$d" sh -c 'touch "$1/written" && exec bwrap --ro-bind / / --proc /proc --dev /dev --unshare-pid --unshare-net --die-with-parent true' probe "$d/overlay/merged" 2>&1) && [ -e "$d/overlay/upper/written" ] && [ ! -e "$d/lower/written" ]; then
+if out=$(unshare --user --map-root-user --mount -- sh -c '${MOUNT_OVERLAY}' probe "$d/lower" "$d" sh -c 'touch "$1/written" && exec bwrap --ro-bind / / --proc /proc --dev /dev --unshare-pid --unshare-net --die-with-parent true' probe "$d/overlay/merged" 2>&1) && [ -e "$d/overlay/upper/written" ] && [ ! -e "$d/lower/written" ]; then
   echo ok
 else
   echo "fail $(printf '%s' "$out" | tr '\\n' ' ' | cut -c1-300)"

@@ -15,6 +15,7 @@ import { runStep } from '../../src/execute/runStep.js';
 import type { BuildLimits, HostConfig, HostName, PipelineConfig, PipelineStep } from '../../src/config/types.js';
 import type { BuildRequest, BuildResult, HostShell } from '../../src/execute/transport.js';
 import { makeBusyboxRoot } from '../helpers/busyboxRoot.js';
+import { waitFor } from '../helpers/reconcile-process.js';
 import { makeTree, removeTree } from '../helpers/testdir.js';
 
 const HOST: HostConfig = { name: 'local' as HostName, transport: 'local', power: 2, labels: [], port: 22, workdir: '/var/tmp/buildfleet', file: 'hosts.yaml', position: { line: 1, col: 1 } };
@@ -192,6 +193,17 @@ describe('overlay isolation', () => {
     await fine.result.release();
   });
 
+  it('stops a hung isolated step with everything it started, inside its namespaces', { timeout: 60_000 }, async () => {
+    const marker = `98${process.pid}.5`;
+    const p = pipeline([{ name: 'build', run: `echo started; sleep ${marker} & sleep ${marker}` }]);
+    const hung: PipelineConfig = { ...p, steps: p.steps.map((s) => ({ ...s, idleTimeoutSeconds: 1 })) };
+    const { result, log } = await build(hung);
+    expect(result.status).toBe('failed');
+    expect(result.message).toContain('idleTimeout');
+    expect(log).toContain('started');
+    await waitFor(`the sleeps marked ${marker} to end`, () => processesWith(marker).length === 0, 20_000);
+  });
+
   it('refuses an overlay build without a root', async () => {
     const { result, log } = await build(pipeline([{ name: 'build', run: 'echo built > $BUILDFLEET_OUT/x' }]), { root: null });
     expect(result.status).toBe('failed');
@@ -241,4 +253,18 @@ function walk(p: string): string[] {
     else out.push(child);
   }
   return out;
+}
+
+/** Pids of the host's processes whose command line contains `text`. */
+function processesWith(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
