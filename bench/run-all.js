@@ -11,6 +11,7 @@ const benches = [
   ['Schedule quality', 'bench/schedule-quality.js'],
   ['Plan over native recipe trees', 'bench/plan-native.js'],
   ['Real runs on the local host', 'bench/real-runs.js'],
+  ['Isolation overhead', 'bench/isolation.js'],
 ];
 
 const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });

@@ -4,7 +4,7 @@
  * (the same code reconcile runs); the unprivileged case runs the step command as
  * `nobody` through setpriv.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
@@ -201,6 +201,19 @@ describe('overlay isolation', () => {
     expect(result.status).toBe('failed');
     expect(result.message).toContain('idleTimeout');
     expect(log).toContain('started');
+    await waitFor(`the sleeps marked ${marker} to end`, () => processesWith(marker).length === 0, 20_000);
+  });
+
+  it('takes every process of a step down with it when buildfleet dies (kill -9)', { timeout: 60_000 }, async () => {
+    const marker = `97${process.pid}.5`;
+    const workspace = path.join(dir, 'orphan-ws');
+    for (const d of ['build', ...workspaceDirs('overlay')]) mkdirSync(path.join(workspace, d), { recursive: true });
+    const command = stepCommand({ run: `sleep ${marker} & sleep ${marker}`, isolation: 'overlay', workspace, root, network: false, limits: {} });
+    if (!command.ok) throw new Error(command.message);
+    // A stand-in for the buildfleet process: a shell that starts the step and waits for it.
+    const parent = spawn('sh', ['-c', '"$@" & wait', 'buildfleet', ...command.command.argv], { cwd: command.command.cwd, stdio: 'ignore', detached: true });
+    await waitFor(`the sleeps marked ${marker} to start`, () => processesWith(marker).length === 2, 20_000);
+    process.kill(parent.pid!, 'SIGKILL');
     await waitFor(`the sleeps marked ${marker} to end`, () => processesWith(marker).length === 0, 20_000);
   });
 
