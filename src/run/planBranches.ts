@@ -3,6 +3,7 @@
  * repos and the ledger, then hand the data to `computeBranchPlan`. Used by
  * `plan`, `validate` and `reconcile`; writes nothing.
  */
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../config/diagnostic.js';
 import { displayPath } from '../config/paths.js';
@@ -61,11 +62,12 @@ export interface PlanOutcome {
 
 /**
  * Checks a host for overlay isolation through its shell. Local hosts are checked in
- * the state directory; SSH hosts need the SSH transport, which this version lacks.
+ * the temporary directory (a dry run leaves the state directory as it was); SSH
+ * hosts need the SSH transport, which this version lacks.
  */
-export async function probeHostIsolation(host: HostConfig, stateDir: string): Promise<IsolationSupport> {
+export async function probeHostIsolation(host: HostConfig): Promise<IsolationSupport> {
   if (host.transport !== 'local') return { overlay: false, reason: 'not checked: this version cannot reach ssh hosts' };
-  return probeIsolation(new LocalShell(), stateDir);
+  return probeIsolation(new LocalShell(), tmpdir());
 }
 
 
@@ -111,7 +113,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   diagnostics.push(...ledger.diagnostics);
   const states: BranchState[] = [];
   const isolation = new Map<string, IsolationSupport>();
-  const probe = options.probeIsolation ?? ((host: HostConfig) => probeHostIsolation(host, options.stateDir));
+  const probe = options.probeIsolation ?? probeHostIsolation;
   const desiredParts: unknown[] = [];
   const observedParts: string[] = [`ledger:${ledger.digest}`];
   for (const branch of selected) {
