@@ -9,7 +9,8 @@
 // `isolation: none` and once with `isolation: overlay` (order alternating between pairs); the
 // figure is the median over the pairs of (overlay − none), harness clock around build() +
 // release(). Context in the same run: a bare `sh -c :` spawn and the bare isolation chain
-// (`unshare … bwrap … /bin/sh -c :`) spawned from Node, medians over the same count.
+// (`unshare … bwrap … /bin/sh -c :`) spawned from Node, wall and CPU time (GNU time: the CPU
+// cost is what a busy machine cannot hide), medians over the same count.
 // Exit status 1 when the target is missed. `import { run } from './bench/isolation.js'` returns
 // { rows, extraMs, ok, text, markdown } without printing.
 import { spawnSync } from 'node:child_process';
@@ -86,6 +87,15 @@ export async function run(options = {}) {
       if (r.status !== 0) throw new Error(`${argv[0]} exited ${r.status}`);
       return performance.now() - started;
     };
+    // CPU time (user + system) of a command and every process it waited for: GNU time, less
+    // sensitive than wall time to what else the machine runs. NaN without /usr/bin/time.
+    const timeFile = path.join(dir, 'time.out');
+    const cpuMs = (argv) => {
+      const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, ...argv], { stdio: 'ignore', cwd: dir });
+      if (r.status !== 0) return NaN;
+      const [u, s] = fs.readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
+      return (u + s) * 1000;
+    };
     const ws = path.join(dir, 'ws');
     for (const d of ['build', 'deps', 'out', 'tmp', 'overlay/upper', 'overlay/work', 'overlay/merged']) fs.mkdirSync(path.join(ws, d), { recursive: true });
     const chain = stepCommand({ run: ':', isolation: 'overlay', workspace: ws, root, network: false, limits: {} }).command.argv;
@@ -99,6 +109,8 @@ export async function run(options = {}) {
     const extra = [];
     const bareSh = [];
     const bareChain = [];
+    const cpuSh = [];
+    const cpuChain = [];
     for (let i = 0; i < pairs; i++) {
       const order = i % 2 === 0 ? ['none', 'overlay'] : ['overlay', 'none'];
       const t = {};
@@ -108,6 +120,8 @@ export async function run(options = {}) {
       extra.push(t.overlay - t.none);
       bareSh.push(spawnMs(['sh', '-c', ':']));
       bareChain.push(spawnMs(chain));
+      cpuSh.push(cpuMs(['sh', '-c', ':']));
+      cpuChain.push(cpuMs(chain));
     }
     const extraMs = median(extra);
     const ok = extraMs <= TARGET_EXTRA_MS;
@@ -117,6 +131,8 @@ export async function run(options = {}) {
       ['extra per build (median of pair differences)', extraMs],
       ['context: bare `sh -c :` from Node', median(bareSh)],
       ['context: bare isolation chain around `/bin/sh -c :`', median(bareChain)],
+      ['context: CPU time of `sh -c :` (user+sys, GNU time)', median(cpuSh)],
+      ['context: CPU time of the isolation chain (user+sys)', median(cpuChain)],
     ];
     const header = `${pairs} pairs, ${steps} step(s) per build; CPUs busy before: ${Number.isFinite(busy) ? `${Math.round(busy * 100)}%` : 'n/a'}; ${os.cpus().length} CPUs, ${os.release()}`;
     const text = [header, ...rows.map(([k, v]) => `${k.padEnd(52)} ${v.toFixed(1).padStart(7)} ms`), `target extra <= ${TARGET_EXTRA_MS} ms: ${ok ? 'PASS' : 'FAIL'}`].join('\n');
