@@ -61,6 +61,10 @@ export class SchedulerCore {
   /** FIFO: the sequence number of becoming ready. */
   private readonly key: Float64Array;
   private readonly heaps: IndexHeap[];
+  /** Host-eligibility groups: those of the graph, then ones split off by {@link excludeHost}. */
+  private readonly groups: { readonly hosts: readonly number[]; readonly jobs: readonly number[] }[];
+  /** Heap positions, shared by all heaps (a job is in at most one). */
+  private readonly pos: Int32Array;
   private readonly fifo: boolean;
   /** True when ready job `a` comes before ready job `b` in the queue order. */
   readonly before: (a: number, b: number) => boolean;
@@ -109,6 +113,8 @@ export class SchedulerCore {
           return ids[a]! < ids[b]!;
         };
     const pos = new Int32Array(n);
+    this.pos = pos;
+    this.groups = [...g.groups];
     this.heaps = g.groups.map((gr) => new IndexHeap(this.before, gr.jobs.length, pos));
 
     for (let i = 0; i < n; i++) {
@@ -181,7 +187,7 @@ export class SchedulerCore {
         if (heap.size === 0) continue;
         const j = heap.peek();
         if (bestJob >= 0 && !before(j, bestJob)) continue;
-        const h = chooseHost(g.groups[gi]!.hosts, g.power, run, this.up);
+        const h = chooseHost(this.groups[gi]!.hosts, g.power, run, this.up);
         if (h < 0) continue;
         bestG = gi;
         bestJob = j;
@@ -204,7 +210,7 @@ export class SchedulerCore {
     const st = this.status[job]!;
     if (st !== St.Ready) return `job is ${STATUS_NAMES[st]!}, not ready`;
     if (!this.up[host]) return 'host is down';
-    if (!this.g.groups[this.g.group[job]!]!.hosts.includes(host)) return 'host lacks a required label';
+    if (!this.groups[this.g.group[job]!]!.hosts.includes(host)) return 'host lacks a required label or was excluded for this job';
     if (this.running[host]! >= this.g.power[host]!) return 'host has no free slot';
     return undefined;
   }
@@ -262,18 +268,56 @@ export class SchedulerCore {
     if (!up) this.checkGroups(host);
   }
 
+  /**
+   * Takes `host` away from `jobs` for good (it cannot serve them, e.g. it lacks their
+   * build root): they move to groups of their own without that host. Running jobs keep
+   * running; waiting and ready ones left without an up host become unschedulable.
+   */
+  excludeHost(host: number, jobs: readonly number[]): void {
+    const g = this.g;
+    const moving = new Map<number, number[]>();
+    for (const j of jobs) {
+      const gi = g.group[j]!;
+      if (!this.groups[gi]!.hosts.includes(host)) continue;
+      const list = moving.get(gi) ?? [];
+      list.push(j);
+      moving.set(gi, list);
+    }
+    const touched: number[] = [];
+    for (const [from, list] of moving) {
+      list.sort(ascending);
+      const to = this.groups.length;
+      this.groups.push({ hosts: this.groups[from]!.hosts.filter((h) => h !== host), jobs: list });
+      const heap = new IndexHeap(this.before, list.length, this.pos);
+      this.heaps.push(heap);
+      const old = this.heaps[from]!;
+      const moved = new Set(list);
+      this.groups[from] = { hosts: this.groups[from]!.hosts, jobs: this.groups[from]!.jobs.filter((j) => !moved.has(j)) };
+      for (const j of list) {
+        g.group[j] = to;
+        if (this.status[j] === St.Ready && old.has(j)) {
+          old.remove(j);
+          heap.push(j);
+        }
+      }
+      touched.push(to);
+    }
+    this.checkGroups(-1, touched);
+  }
+
   private groupUp(gi: number): boolean {
-    return this.g.groups[gi]!.hosts.some((h) => this.up[h]);
+    return this.groups[gi]!.hosts.some((h) => this.up[h]);
   }
 
   /**
    * Marks unschedulable the waiting and ready jobs of every group (containing `host`,
-   * or all groups when -1) that has no up host left, and blocks their dependents.
+   * or all groups when -1; only those of `only` when given) that has no up host left,
+   * and blocks their dependents.
    */
-  private checkGroups(host: number): void {
-    const g = this.g;
+  private checkGroups(host: number, only?: readonly number[]): void {
     const found: number[] = [];
-    g.groups.forEach((gr, gi) => {
+    this.groups.forEach((gr, gi) => {
+      if (only !== undefined && !only.includes(gi)) return;
       if (host >= 0 && !gr.hosts.includes(host)) return;
       if (this.groupUp(gi)) return;
       this.heaps[gi]!.clear();

@@ -105,6 +105,22 @@ export class Scheduler {
     return this.update();
   }
 
+  /**
+   * Takes a host away from some jobs for the rest of the run (it cannot serve them: it
+   * could not install their branch's build root), while it keeps serving the others.
+   * Running jobs keep running (report them with {@link finished}, typically `lost`, to
+   * queue them for the remaining hosts); waiting and ready ones left without an up host
+   * become unschedulable and their dependents blocked. Repeating it changes nothing.
+   * @throws on an unknown host or job id.
+   */
+  excludeHost(name: string, jobIds: readonly string[]): SchedulerUpdate {
+    this.core.excludeHost(
+      this.host(name),
+      jobIds.map((id) => this.job(id)),
+    );
+    return this.update();
+  }
+
   /** The status of a job. @throws on an unknown id. */
   status(jobId: string): JobStatus {
     return STATUS_NAMES[this.core.status[this.job(jobId)]!]!;

@@ -274,3 +274,36 @@ describe('Scheduler: cycles', () => {
     expect(s.isDone()).toBe(true);
   });
 });
+
+describe('Scheduler: excludeHost (a host that cannot serve some jobs, e.g. lacks their build root)', () => {
+  it('sends the excluded jobs to the other hosts while the host keeps serving the rest', () => {
+    // Two "branches": a* and b*, both eligible on h1 and h2.
+    const s = new Scheduler([job('a1', 10), job('a2', 10, ['a1']), job('b1', 10), job('b2', 10)], [host('h1', 2), host('h2', 1)]);
+    s.started('a1', 'h1');
+    s.excludeHost('h1', ['a1', 'a2']);
+    // a1 was running on h1: reported lost, it goes back to the queue, now only for h2.
+    s.finished('a1', 'lost');
+    const next = s.nextAssignments();
+    expect(next.find((a) => a.jobId === 'a1')?.host).toBe('h2');
+    expect(next.filter((a) => a.host === 'h1').map((a) => a.jobId).sort()).toEqual(['b1', 'b2']);
+    expect(() => s.started('a1', 'h1')).toThrow(/excluded/);
+    for (const a of next) s.started(a.jobId, a.host);
+    s.finished('a1', 'ok');
+    s.finished('b1', 'ok');
+    s.finished('b2', 'ok');
+    expect(s.nextAssignments()).toEqual([{ jobId: 'a2', host: 'h2' }]);
+    // Repeating it changes nothing.
+    expect(s.excludeHost('h1', ['a1', 'a2']).unschedulable).toEqual([]);
+  });
+
+  it('makes jobs left without any host unschedulable and blocks their dependents', () => {
+    const s = new Scheduler(
+      [job('a1', 10, [], ['x86_64']), job('a2', 10, ['a1'], ['x86_64']), job('c', 10, ['a2'], ['other']), job('b1', 10, [], ['x86_64'])],
+      [host('h1', 1), host('h2', 1, ['other'])],
+    );
+    const update = s.excludeHost('h1', ['a1', 'a2']);
+    expect(update.unschedulable).toEqual(['a1', 'a2']);
+    expect(s.blocked()).toEqual([{ jobId: 'c', reason: 'dependency-skipped', cause: 'a2' }]);
+    expect(drive(s)).toEqual(['b1']);
+  });
+});
