@@ -67,6 +67,11 @@ export function createProgress(log: Logger, tty: NodeJS.WriteStream | null): Run
       log.warn({ event: 'warning' }, message);
       draw(true);
     },
+    note(message, data) {
+      if (tty !== null) tty.write('\r\x1b[2K');
+      log.info({ event: 'note', ...data }, message);
+      draw(true);
+    },
     finish() {
       if (tty !== null) tty.write('\r\x1b[2K');
     },

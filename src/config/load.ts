@@ -223,7 +223,7 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
   const prerequisites = (w.prerequisites ?? []).map((p, i) => {
     const abs = resolvePath(dir, p.path);
     if (!existsSync(abs)) at(['prerequisites', i, 'path'], `prerequisite file ${JSON.stringify(p.path)} does not exist`, 'correct the path (relative to the config directory) or add the tarball');
-    return { name: p.name, path: abs, sha256: p.sha256, file: rel, position: positionOf(file.yaml, ['prerequisites', i]) };
+    return { name: p.name, path: abs, sha256: p.sha256, file: rel, position: positionOf(file.yaml, ['prerequisites', i]), sha256Position: positionOf(file.yaml, ['prerequisites', i, 'sha256']) };
   });
   const prereqNames = new Set<string>();
   prerequisites.forEach((p, i) => {

@@ -45,6 +45,8 @@ export interface PrerequisiteConfig extends Located {
   /** Absolute path of the tarball. */
   readonly path: string;
   readonly sha256: string;
+  /** Where the `sha256` value was written (a digest mismatch points there). */
+  readonly sha256Position: Position;
 }
 
 export interface DudConfig extends Located {

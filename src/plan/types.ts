@@ -99,6 +99,22 @@ export interface BranchPlan {
   /** Packages whose published fingerprint matches the desired one. */
   readonly upToDate: number;
   readonly estimate: Estimate;
+  /** The branch's prerequisites and where reconcile must install them; absent when it has none. */
+  readonly prerequisites?: PrerequisitePlan;
+}
+
+/** A branch's prerequisite root and, per host it may build on, what reconcile does about it. */
+export interface PrerequisitePlan {
+  /** The root's key: the sha256 of the only tarball, or of the ordered list of digests. */
+  readonly root: string;
+  /** In extraction order. */
+  readonly tarballs: readonly { readonly name: string; readonly sha256: string }[];
+  /**
+   * `installed`: the record says this root is there (reconcile still checks the host);
+   * `install`: none recorded; `replace`: another root (`installedRoot`) is recorded, and is
+   * removed once the new one is made. Hosts get roots before their first build of the branch.
+   */
+  readonly hosts: readonly { readonly host: string; readonly status: 'installed' | 'install' | 'replace'; readonly installedRoot?: string }[];
 }
 
 export interface Plan {

@@ -3,7 +3,7 @@
  * DESIGN.md document) or Markdown (a summary table and collapsible details, to
  * post on a pull request). Pure.
  */
-import type { BranchPlan, BuildAction, Plan, PlanAction, RemoveAction, SkipAction } from '../plan/types.js';
+import type { BranchPlan, BuildAction, Plan, PlanAction, PrerequisitePlan, RemoveAction, SkipAction } from '../plan/types.js';
 import { formatSeconds, plural } from './format.js';
 
 export type PlanFormat = 'text' | 'json' | 'markdown';
@@ -77,6 +77,17 @@ function describeRemove(a: RemoveAction): string {
   return `remove ${a.package} ${a.version} from ${a.repo}  (${a.reason})`;
 }
 
+/** `bindist 1a2b3c4d5e6f, motif 0f9e8d7c6b5a (root 5e4d3c2b1a09): install on h1, h2; replace on h3; installed on local`. */
+export function describePrerequisites(p: PrerequisitePlan): string {
+  const tarballs = p.tarballs.map((t) => `${t.name} ${t.sha256.slice(0, 12)}`).join(', ');
+  const root = p.tarballs.length > 1 ? ` (root ${p.root.slice(0, 12)})` : '';
+  const groups = (['install', 'replace', 'installed'] as const)
+    .map((status) => [status, p.hosts.filter((h) => h.status === status).map((h) => h.host)] as const)
+    .filter(([, hosts]) => hosts.length > 0)
+    .map(([status, hosts]) => `${status} on ${hosts.join(', ')}`);
+  return `${tarballs}${root}: ${groups.length > 0 ? groups.join('; ') : 'no eligible host'}`;
+}
+
 function summaryLine(c: Counts): string {
   return `${c.build} to build, ${c.remove} to remove, ${c.skip} skipped, ${c.upToDate} up to date`;
 }
@@ -87,6 +98,7 @@ function renderText(plan: Plan): string {
     const c = countActions(branch);
     lines.push(`branch ${branch.name}${branch.sourceCommit !== undefined ? ` (source ${branch.sourceCommit.slice(0, 12)})` : ''}: ${summaryLine(c)}`);
     for (const action of branch.actions) lines.push(`  ${actionSymbol(action)} ${describe(action)}`);
+    if (branch.prerequisites !== undefined) lines.push(`  prerequisites ${describePrerequisites(branch.prerequisites)}`);
     if (c.build > 0) {
       lines.push(`  estimate: ${formatSeconds(branch.estimate.makespanSeconds)} (lower bound ${formatSeconds(branch.estimate.lowerBoundSeconds)})`);
     }
@@ -113,6 +125,9 @@ function renderMarkdown(plan: Plan): string {
     const c = countActions(branch);
     out.push(`| ${cell(branch.name)} | ${c.build} | ${c.remove} | ${c.skip} | ${c.upToDate} | ${c.build > 0 ? formatSeconds(branch.estimate.makespanSeconds) : '–'} |`);
   }
+  const withPrerequisites = plan.branches.filter((b) => b.prerequisites !== undefined);
+  if (withPrerequisites.length > 0) out.push('');
+  for (const branch of withPrerequisites) out.push(`- prerequisites of **${escapeHtml(branch.name)}**: ${cell(describePrerequisites(branch.prerequisites!))}`);
   for (const branch of plan.branches) {
     if (branch.actions.length === 0) continue;
     const c = countActions(branch);

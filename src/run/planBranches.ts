@@ -12,6 +12,7 @@ import { canonicalJson, sha256Hex } from '../model/canonical.js';
 import { computeFingerprints, type FingerprintedRecipe } from '../model/fingerprint.js';
 import { buildDependencyGraph, type DependencyGraph } from '../model/graph.js';
 import type { RecipeId, SourceSnapshot } from '../model/types.js';
+import { readInstalledRoots } from '../observe/installedRoots.js';
 import { readLedger, type LedgerSnapshot } from '../observe/ledger.js';
 import { readPlainIndex } from '../observe/plainRepo.js';
 import { readStaged } from '../observe/staging.js';
@@ -19,6 +20,7 @@ import type { ObservedBranch, RepoState } from '../observe/types.js';
 import { probeIsolation, type IsolationSupport } from '../execute/isolation.js';
 import { LocalShell } from '../execute/localTransport.js';
 import { computeBranchPlan, recipeDiagnostics } from '../plan/computeBranchPlan.js';
+import { planPrerequisites } from '../plan/prerequisitePlan.js';
 import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.js';
 import type { ScheduleHost } from '../schedule/index.js';
 import { locateDependency, RECIPE_FILE } from '../sources/nativeRecipeFile.js';
@@ -116,6 +118,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   const probe = options.probeIsolation ?? probeHostIsolation;
   const desiredParts: unknown[] = [];
   const observedParts: string[] = [`ledger:${ledger.digest}`];
+  const installedRoots = readInstalledRoots(options.stateDir).hosts;
   for (const branch of selected) {
     const source = await readSource(config, branch);
     diagnostics.push(...source.diagnostics);
@@ -152,7 +155,8 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       capabilities: isolation,
       ...(source.commit !== undefined ? { sourceCommit: source.commit } : {}),
     });
-    states.push({ config: branch, source, graph, fingerprints, observed, hosts, plan });
+    const roots = planPrerequisites({ branch: branch.name, prerequisites: branch.prerequisites, hosts: hosts.map((h) => h.name), installed: installedRoots });
+    states.push({ config: branch, source, graph, fingerprints, observed, hosts, plan: roots !== undefined ? { ...plan, prerequisites: roots } : plan });
     desiredParts.push({
       branch: branch.name,
       config: { ...branch, file: undefined, positions: undefined },

@@ -8,12 +8,14 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Diagnostic } from '../config/diagnostic.js';
+import { hasErrors, type Diagnostic } from '../config/diagnostic.js';
 import type { Config, HostConfig } from '../config/types.js';
 import { ArtifactCache, type CachedBuild } from '../execute/artifactCache.js';
 import { writeFileAtomic } from '../execute/fsUtil.js';
 import { cleanStaleWorkspaces } from '../execute/staleWorkspaces.js';
 import { LocalTransport } from '../execute/localTransport.js';
+import { checkPrerequisites } from '../execute/prerequisiteCheck.js';
+import { PrerequisiteRoots } from '../execute/prerequisiteRoots.js';
 import type { ArtifactFile, BuildResult, Transport } from '../execute/transport.js';
 import type { RecipeId } from '../model/types.js';
 import { appendLedger, LEDGER_FORMAT_VERSION, type BuildRecord } from '../observe/ledger.js';
@@ -45,6 +47,8 @@ export interface RunEvents {
   buildFinished?(event: { branch: string; result: PackageResult }): void;
   published?(event: { branch: string; repo: string; added: number; removed: number }): void;
   warning?(message: string): void;
+  /** Something worth a log line that is not a problem (prerequisite uploads, …), with structured data. */
+  note?(message: string, data?: Record<string, unknown>): void;
 }
 
 export interface ReconcileOptions {
@@ -109,6 +113,11 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     if (refusal !== null) return { kind: 'error', diagnostics: [refusal] };
   }
 
+  // Prerequisites are verified locally (digest, entries that stay inside the root) before anything is built or uploaded.
+  const building = outcome.branches.filter((b) => b.plan.actions.some((a) => a.type === 'build'));
+  const checked = await checkPrerequisites({ configDir: config.dir, stateDir, branches: building.map((b) => b.config), entries: true, save: true });
+  if (hasErrors(checked.diagnostics)) return { kind: 'error', diagnostics: [...outcome.diagnostics, ...checked.diagnostics] };
+
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
   const startedAt = new Date().toISOString();
   options.events?.planned?.(outcome.plan, runId);
@@ -153,6 +162,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     }
   }
   const scheduler = new Scheduler(scheduleJobs, scheduleHosts);
+  const roots = new PrerequisiteRoots({ stateDir, runId, roots: checked.roots, note: (m) => options.events?.note?.(m) });
   const caches = new Map(outcome.branches.map((b) => [b.config.name, new ArtifactCache(path.join(stateDir, b.config.name, 'artifacts'))]));
   const finished = new Map<string, { result: PackageResult; cached?: CachedBuild }>();
   const abortedIds = new Set<string>();
@@ -160,7 +170,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   // Work that need not hold a build slot (workspace removal, ledger lines); awaited before publishing.
   const background = new BackgroundWork();
   let ledgerChain: Promise<void> = Promise.resolve();
-  const runJob = async (job: Job, hostName: string): Promise<{ job: Job; status: BuildResult['status']; result: PackageResult; cached?: CachedBuild }> => {
+  const runJob = async (job: Job, hostName: string): Promise<{ job: Job; status: BuildResult['status']; result: PackageResult; cached?: CachedBuild; hostUnusable?: boolean }> => {
     const branchName = job.branch.config.name;
     const cache = caches.get(branchName)!;
     const { action } = job;
@@ -173,8 +183,11 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       }
       return { job, status: 'built', cached: earlier, result: { package: action.package, version: action.version, status: 'built', host: earlier.host, seconds: earlier.seconds, log: earlier.log, cached: true, repo: action.repo } };
     }
-    options.events?.buildStarted?.({ branch: branchName, package: action.package, version: action.version, host: hostName });
     const transport = transports.get(hostName)!;
+    // The branch's root on this host, installed before the host's first build of the branch.
+    const root = roots.needsRoot(branchName) ? await roots.ensure(transport, branchName) : undefined;
+    if (root?.ok === false) return { job, status: 'lost', hostUnusable: true, result: { package: action.package, version: action.version, status: 'failed', host: hostName, phase: 'prepare', detail: root.message } };
+    options.events?.buildStarted?.({ branch: branchName, package: action.package, version: action.version, host: hostName });
     const build = await transport.build({
       runId,
       branch: branchName,
@@ -190,6 +203,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       killSignal: options.stop.killBuilds,
       graceSeconds: options.graceSeconds ?? 10,
       keepFailedWorkspace: options.keepFailedWorkspaces ?? false,
+      ...(root?.ok === true ? { root: root.root } : {}),
     });
     let cached: CachedBuild | undefined;
     let status = build.status;
@@ -263,6 +277,13 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     if (running.size === 0) break;
     const done = await Promise.race(running.values());
     running.delete(done.job.id);
+    if (done.hostUnusable === true) {
+      // Not the package's fault: the host is unusable for this branch for the run; its builds go elsewhere.
+      options.events?.warning?.(`${done.result.detail ?? ''}; the branch's builds go to other hosts in this run`);
+      scheduler.excludeHost(done.result.host!, [...jobs.values()].filter((j) => j.branch === done.job.branch).map((j) => j.id));
+      scheduler.finished(done.job.id, 'lost');
+      continue;
+    }
     if (done.status === 'lost' && done.job.lost + 1 < MAX_LOST_PER_RUN && !options.stop.noNewBuilds.aborted) {
       done.job.lost++;
       options.events?.warning?.(`${done.job.id}: ${done.result.detail ?? 'lost'}; trying again`);
@@ -276,6 +297,11 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   }
 
   await background.settle();
+  await roots.settle();
+  if (roots.stats.uploads + roots.stats.extractions + roots.stats.removals > 0) {
+    const st = roots.stats;
+    options.events?.note?.(`prerequisites: ${st.uploads} upload(s) (${st.uploadedBytes} bytes), ${st.extractions} root(s) extracted, ${st.removals} old path(s) removed`, { event: 'prerequisites', ...st });
+  }
 
   // Everything that did not run, and why.
   const blockedBy = new Map(scheduler.blocked().map((b) => [b.jobId, b]));
@@ -357,7 +383,9 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
         const byInterruption = abortedIds.has(blocked.cause);
         results.push({ package: action.package, version: action.version, status: 'skipped', reason: byInterruption ? 'aborted' : blocked.reason, detail: cause });
       } else if (unschedulable.has(id)) {
-        results.push({ package: action.package, version: action.version, status: 'skipped', reason: 'no-eligible-host', detail: `no up host has the labels ${branch.config.hostLabels.join(', ') || '(any)'}` });
+        const noRoot = roots.failures(name);
+        const detail = noRoot.length > 0 ? `no host could install the prerequisites: ${noRoot.join('; ')}` : `no up host has the labels ${branch.config.hostLabels.join(', ') || '(any)'}`;
+        results.push({ package: action.package, version: action.version, status: 'skipped', reason: 'no-eligible-host', detail });
         failed = true;
       } else {
         results.push({ package: action.package, version: action.version, status: 'skipped', reason: 'aborted', detail: 'the run was interrupted before it started' });

@@ -7,6 +7,7 @@ import { planBranches } from '../../run/planBranches.js';
 import { ExitCode } from '../exitCodes.js';
 import type { GlobalOptions } from '../globalOptions.js';
 import { writeFileAtomic } from '../../execute/fsUtil.js';
+import { checkPrerequisites } from '../../execute/prerequisiteCheck.js';
 import { printDiagnostics, type Output } from '../io.js';
 
 export interface PlanCommandOptions {
@@ -29,6 +30,10 @@ export async function runPlan(global: GlobalOptions, options: PlanCommandOptions
   });
   printDiagnostics(out, outcome.diagnostics);
   if (outcome.plan === null) return ExitCode.error;
+  // A tarball that does not match its sha256 is a config error; digests come from reconcile's cache when it is current.
+  const prerequisites = await checkPrerequisites({ configDir: loaded.config.dir, stateDir: global.stateDir(loaded.config.dir), branches: outcome.branches.map((b) => b.config), entries: false, save: false });
+  printDiagnostics(out, prerequisites.diagnostics);
+  if (prerequisites.diagnostics.length > 0) return ExitCode.error;
   if (options.out !== undefined) {
     const saved: SavedPlan = { ...outcome.plan, kind: 'buildfleet-plan', createdAt: new Date().toISOString(), stateDigest: outcome.stateDigest, options: { retryFailed: options.retryFailed } };
     try {
