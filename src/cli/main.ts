@@ -132,6 +132,39 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
       setExit(await runReviewReject(globals(), { packages, reason: opts.reason, ...(opts.branch !== undefined ? { branch: opts.branch } : {}) }, out));
     });
 
+  const importGroup = program.command('import').description('turn files of the systems buildfleet replaces into its config');
+  importGroup
+    .command('mlist <file>')
+    .description('portbuild mlist (`hostname power` per line) to hosts.yaml entries, printed (or added with --merge)')
+    .addOption(new Option('--transport <transport>', 'transport of the imported hosts').choices(['ssh', 'local']).default('ssh'))
+    .option('--user <user>', 'SSH login user', 'build')
+    .option('--known-hosts <file>', 'SSH knownHostsFile (relative to the config directory, or absolute)', 'keys/known_hosts')
+    .option('--identity-file <file>', 'SSH identityFile')
+    .option('--port <port>', 'SSH port', (v) => Number(v))
+    .option('--workdir <dir>', 'workdir on the hosts (default /var/tmp/buildfleet)')
+    .option('--label <label>', 'a label of every imported host (repeatable)', collect, [])
+    .option('--merge', 'add the hosts to hosts.yaml (comments kept) instead of printing them')
+    .action(async (file: string, opts: { transport: 'ssh' | 'local'; user: string; knownHosts: string; identityFile?: string; port?: number; workdir?: string; label: string[]; merge?: boolean }) => {
+      const { runImportMlist } = await import('./commands/importMlist.js');
+      setExit(
+        await runImportMlist(
+          globals(),
+          {
+            file,
+            transport: opts.transport,
+            user: opts.user,
+            knownHostsFile: opts.knownHosts,
+            ...(opts.identityFile !== undefined ? { identityFile: opts.identityFile } : {}),
+            ...(opts.port !== undefined ? { port: opts.port } : {}),
+            ...(opts.workdir !== undefined ? { workdir: opts.workdir } : {}),
+            labels: opts.label,
+            merge: opts.merge === true,
+          },
+          out,
+        ),
+      );
+    });
+
   return program;
 }
 
