@@ -162,7 +162,7 @@ function judgeEntry(entry: ReadEntry, symlinks: Set<string>): { message: string;
     case 'BlockDevice':
       return {
         message: `entry "${raw}" is a device file: devices are not extracted into build roots`,
-        hint: 'leave /dev out of the tarball (or empty): builds with isolation get a minimal /dev of their own',
+        hint: "leave device nodes out of the tarball (e.g. `tar --exclude='./dev/*' -C ROOT -czf FILE .`): builds with isolation get a minimal /dev of their own",
       };
     default:
       return { message: `entry "${raw}" has type ${entry.type}, which is not extracted into build roots`, hint: 'keep to files, directories, links and FIFOs' };

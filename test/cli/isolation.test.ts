@@ -3,11 +3,14 @@
  * that need isolation, a root for an overlay branch, and `no-eligible-host` with
  * the reason when no host can isolate.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { BASE_BRANCH, BASE_HOSTS, baseConfig, testdir } from '../helpers/testdir.js';
 
-const SHA = 'a'.repeat(64);
+/** plan checks the tarball against its digest (it does not read the entries). */
+const ROOT_TARBALL = 'a stand-in: plan reads only its digest';
+const SHA = createHash('sha256').update(ROOT_TARBALL).digest('hex');
 const WITH_ROOT = BASE_BRANCH.replace('rebuild: transitive\n', `rebuild: transitive\nprerequisites:\n  - name: base\n    path: root.tar.gz\n    sha256: ${SHA}\n`);
 const OVERLAY_PIPELINE = 'isolation: overlay\nlimits: { memory: 512M, processes: 64, output: 1G }\nsteps:\n  - name: fetch\n    run: ./fetch.sh\n    network: true\n  - name: build\n    run: ./build.sh\n';
 
@@ -45,7 +48,7 @@ describe('planning an isolated branch', () => {
   it('builds on a host that can isolate, and skips with no-eligible-host and the reason where none can', async () => {
     const dir = testdir({
       ...baseConfig(),
-      'root.tar.gz': 'not read by plan',
+      'root.tar.gz': ROOT_TARBALL,
       'hosts.yaml': `${BASE_HOSTS}  - name: far\n    transport: ssh\n    address: 127.0.0.9\n    user: build\n    knownHostsFile: known_hosts\n    power: 1\n    labels: [remote]\n`,
       'known_hosts': '',
       'pipelines/shell.yaml': OVERLAY_PIPELINE,
