@@ -12,6 +12,7 @@ const benches = [
   ['Plan over native recipe trees', 'bench/plan-native.js'],
   ['Real runs on the local host', 'bench/real-runs.js'],
   ['Isolation overhead', 'bench/isolation.js'],
+  ['Prerequisite transfer', 'bench/prereq-transfer.js'],
 ];
 
 const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
