@@ -89,6 +89,9 @@ export class LocalTransport implements Transport {
       BUILDFLEET_VERSION: request.version,
     };
     const { isolation, limits } = request.pipeline;
+    if (isolation === 'overlay' && limits.processes !== undefined && process.getuid?.() === 0) {
+      log.line('buildfleet: limits.processes is not enforced here: builds run as root, whom the kernel exempts from RLIMIT_NPROC (docs/ISOLATION.md)');
+    }
 
     const fail = async (status: 'failed' | 'aborted' | 'lost', phase: string, message: string): Promise<BuildResult> => {
       log.line(`buildfleet: ${phase} ${message}`);
