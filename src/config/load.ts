@@ -19,6 +19,7 @@ import {
   type BranchName,
   type Config,
   type HostConfig,
+  type QuarantineConfig,
   type HostName,
   type IsolationMode,
   type PipelineConfig,
@@ -91,13 +92,15 @@ interface WrittenHost {
   passphraseEnv?: string;
   knownHostsFile?: string;
   workdir?: string;
+  connectTimeout?: string;
+  maxLoad?: number;
 }
 
-function loadHosts(dir: string, diagnostics: Diagnostic[]): HostConfig[] | null {
+function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[]; quarantine?: QuarantineConfig } | null {
   const file = readConfigFile(dir, 'hosts.yaml', 'hosts', diagnostics);
   if (file === null) return null;
-  const written = (file.data as { hosts: WrittenHost[] }).hosts;
-  return written.map((h, i) => ({
+  const { hosts: written, quarantine } = file.data as { hosts: WrittenHost[]; quarantine?: { after: number; for: string } };
+  const hosts = written.map((h, i) => ({
     name: h.name as HostName,
     transport: h.transport,
     power: h.power,
@@ -109,9 +112,12 @@ function loadHosts(dir: string, diagnostics: Diagnostic[]): HostConfig[] | null 
     ...(h.passphraseEnv !== undefined ? { passphraseEnv: h.passphraseEnv } : {}),
     ...(h.knownHostsFile !== undefined ? { knownHostsFile: resolvePath(dir, h.knownHostsFile) } : {}),
     workdir: h.workdir ?? DEFAULT_WORKDIR,
+    ...(h.connectTimeout !== undefined ? { connectTimeoutSeconds: parseDuration(h.connectTimeout) ?? 0 } : {}),
+    ...(h.maxLoad !== undefined ? { maxLoad: h.maxLoad } : {}),
     file: 'hosts.yaml',
     position: positionOf(file.yaml, ['hosts', i]),
   }));
+  return { hosts, ...(quarantine !== undefined ? { quarantine: { after: quarantine.after, forSeconds: parseDuration(quarantine.for) ?? 0 } } : {}) };
 }
 
 interface WrittenPipeline {
@@ -297,7 +303,8 @@ export function loadConfig(configDir: string): LoadResult {
   if (!isDirectory(dir)) {
     return { config: null, diagnostics: [{ severity: 'error', file: configDir, message: 'config directory not found', hint: 'pass -C with the directory holding hosts.yaml and branches/' }] };
   }
-  const hosts = loadHosts(dir, diagnostics);
+  const loadedHosts = loadHosts(dir, diagnostics);
+  const hosts = loadedHosts?.hosts ?? null;
 
   const pipelines = new Map<string, PipelineConfig>();
   const brokenPipelines = new Set<string>();
@@ -331,5 +338,5 @@ export function loadConfig(configDir: string): LoadResult {
   diagnostics.push(...crossCheck({ dir, hosts: hosts ?? [], hostsComplete: hosts !== null, branches, pipelines, brokenPipelines }));
   const sorted = sortDiagnostics(diagnostics);
   if (hosts === null || !branchesOk || hasErrors(sorted)) return { config: null, diagnostics: sorted };
-  return { config: { dir, hosts, branches, pipelines }, diagnostics: sorted };
+  return { config: { dir, hosts, ...(loadedHosts?.quarantine !== undefined ? { quarantine: loadedHosts.quarantine } : {}), branches, pipelines }, diagnostics: sorted };
 }

@@ -31,6 +31,16 @@ export interface HostConfig extends Located {
   readonly knownHostsFile?: string;
   /** Absolute path on the host. */
   readonly workdir: string;
+  /** SSH: seconds to reach the host before it counts as down (absent: the transport's default). */
+  readonly connectTimeoutSeconds?: number;
+  /** SSH: above this 1-minute load average the host gets no new builds for a while. */
+  readonly maxLoad?: number;
+}
+
+/** `quarantine:` of hosts.yaml: hosts failing in `after` consecutive runs get no builds for `forSeconds`. */
+export interface QuarantineConfig {
+  readonly after: number;
+  readonly forSeconds: number;
 }
 
 export type SourceConfig =
@@ -121,6 +131,8 @@ export interface Config {
   /** Absolute path of the config directory. */
   readonly dir: string;
   readonly hosts: readonly HostConfig[];
+  /** Absent: hosts are never quarantined. */
+  readonly quarantine?: QuarantineConfig;
   /** Sorted by name. */
   readonly branches: readonly BranchConfig[];
   readonly pipelines: ReadonlyMap<string, PipelineConfig>;

@@ -23,6 +23,7 @@ import { computeBranchPlan, recipeDiagnostics } from '../plan/computeBranchPlan.
 import { planPrerequisites } from '../plan/prerequisitePlan.js';
 import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.js';
 import type { ScheduleHost } from '../schedule/index.js';
+import { quarantinedHosts, readHostState } from './hostState.js';
 import { locateDependency, RECIPE_FILE } from '../sources/nativeRecipeFile.js';
 import { readNativeRecipes } from '../sources/nativeRecipes.js';
 
@@ -78,8 +79,9 @@ export function eligibleHosts(config: Config, branch: BranchConfig): HostConfig[
   return config.hosts.filter((h) => branch.hostLabels.every((l) => h.labels.includes(l)));
 }
 
-export function toScheduleHosts(hosts: readonly HostConfig[]): ScheduleHost[] {
-  return hosts.map((h) => ({ name: h.name, power: h.power, labels: h.labels, up: true }));
+/** Hosts as the scheduler sees them; quarantined ones are down. */
+export function toScheduleHosts(hosts: readonly HostConfig[], quarantined: ReadonlySet<string> = new Set()): ScheduleHost[] {
+  return hosts.map((h) => ({ name: h.name, power: h.power, labels: h.labels, up: !quarantined.has(h.name) }));
 }
 
 export async function readSource(config: Config, branch: BranchConfig): Promise<SourceSnapshot> {
@@ -113,6 +115,19 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   const selectionFailed = hasErrors(diagnostics);
   const ledger = readLedger(options.stateDir, displayPath(config.dir, options.stateDir));
   diagnostics.push(...ledger.diagnostics);
+  const quarantined = quarantinedHosts(config, readHostState(options.stateDir), new Date());
+  for (const host of config.hosts) {
+    const q = quarantined.get(host.name);
+    if (q === undefined) continue;
+    diagnostics.push({
+      severity: 'warning',
+      file: host.file,
+      line: host.position.line,
+      col: host.position.col,
+      message: `host ${host.name} is quarantined until ${q.until} (failed in ${q.failedRuns} consecutive runs${q.message !== undefined ? `; last: ${q.message}` : ''}): it gets no builds`,
+      hint: `fix the host, then remove its entry from ${displayPath(config.dir, options.stateDir)}/hosts.json to end the quarantine early`,
+    });
+  }
   const states: BranchState[] = [];
   const isolation = new Map<string, IsolationSupport>();
   const probe = options.probeIsolation ?? probeHostIsolation;
@@ -149,7 +164,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       invalid: source.invalid,
       fingerprints,
       observed,
-      hosts: toScheduleHosts(hosts),
+      hosts: toScheduleHosts(hosts, new Set(quarantined.keys())),
       retryFailed: options.retryFailed ?? false,
       isolation: pipeline.isolation,
       capabilities: isolation,

@@ -16,6 +16,7 @@ import { cleanStaleWorkspaces } from '../execute/staleWorkspaces.js';
 import { LocalTransport } from '../execute/localTransport.js';
 import { checkPrerequisites } from '../execute/prerequisiteCheck.js';
 import { PrerequisiteRoots } from '../execute/prerequisiteRoots.js';
+import { SshTransport } from '../execute/ssh/sshTransport.js';
 import type { ArtifactFile, BuildResult, Transport } from '../execute/transport.js';
 import type { RecipeId } from '../model/types.js';
 import { appendLedger, LEDGER_FORMAT_VERSION, type BuildRecord } from '../observe/ledger.js';
@@ -25,6 +26,8 @@ import { publishBranch } from '../publish/publishBranch.js';
 import { stageBuild } from '../publish/staging.js';
 import type { PackageToPublish } from '../publish/plainRepo.js';
 import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
+import { hostDownReason, hostOutcomes, warmUp } from './hostFailures.js';
+import { nextHostState, quarantinedHosts, readHostState, writeHostState } from './hostState.js';
 import { acquireLock, type LockHolder } from './lock.js';
 import { checkSavedPlan } from './savedPlan.js';
 import { planBranches, type BranchState } from './planBranches.js';
@@ -67,6 +70,8 @@ export interface ReconcileOptions {
   readonly events?: RunEvents;
   /** The environment builds and hooks inherit (already filtered of secrets). */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** Where SSH transports read SSH_AUTH_SOCK and the passphrase variables (default: none). */
+  readonly sshEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export type ReconcileOutcome =
@@ -122,19 +127,28 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const startedAt = new Date().toISOString();
   options.events?.planned?.(outcome.plan, runId);
 
-  // Hosts and their transports. SSH hosts are not supported by this version: they count as down.
+  // Hosts and their transports; quarantined hosts get no builds. SSH hosts connect now, in the background.
+  const hostState = readHostState(stateDir);
+  const quarantined = quarantinedHosts(config, hostState, new Date());
   const transports = new Map<string, Transport>();
   // Hosts that support overlay isolation carry a label no user label can be (':' is not allowed there).
   const scheduleHosts: ScheduleHost[] = config.hosts.map((h) => ({
     name: h.name,
     power: h.power,
     labels: outcome.isolation.get(h.name)?.overlay === true ? [...h.labels, OVERLAY_LABEL] : h.labels,
-    up: h.transport === 'local',
+    up: !quarantined.has(h.name),
   }));
   for (const host of config.hosts) {
-    if (host.transport === 'local') transports.set(host.name, new LocalTransport({ host, stateDir, baseEnv: options.baseEnv }));
-    else options.events?.warning?.(`host ${host.name}: the ssh transport is not supported by this version yet; its builds go to other hosts`);
+    // Quarantined: planBranches warned about it.
+    if (quarantined.has(host.name)) continue;
+    if (host.transport === 'local') {
+      transports.set(host.name, new LocalTransport({ host, stateDir, baseEnv: options.baseEnv }));
+    } else {
+      transports.set(host.name, new SshTransport({ host, stateDir, baseEnv: options.baseEnv, sshEnv: options.sshEnv ?? {} }));
+    }
   }
+  const hostsFailed = new Map<string, string>();
+  const warming = warmUp(transports.values());
 
   // We hold the lock: any workspace left is from a run that died; stop what still runs there.
   for (const branch of outcome.branches) {
@@ -170,7 +184,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   // Work that need not hold a build slot (workspace removal, ledger lines); awaited before publishing.
   const background = new BackgroundWork();
   let ledgerChain: Promise<void> = Promise.resolve();
-  const runJob = async (job: Job, hostName: string): Promise<{ job: Job; status: BuildResult['status']; result: PackageResult; cached?: CachedBuild; hostUnusable?: boolean }> => {
+  const runJob = async (job: Job, hostName: string): Promise<{ job: Job; status: BuildResult['status']; result: PackageResult; cached?: CachedBuild; hostUnusable?: boolean; neverStarted?: boolean; hostDown?: string }> => {
     const branchName = job.branch.config.name;
     const cache = caches.get(branchName)!;
     const { action } = job;
@@ -186,6 +200,11 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     const transport = transports.get(hostName)!;
     // The branch's root on this host, installed before the host's first build of the branch.
     const root = roots.needsRoot(branchName) ? await roots.ensure(transport, branchName) : undefined;
+    if (root?.ok === false) {
+      // An SSH host that cannot be reached is down for the run, not only unusable for this branch.
+      const down = await hostDownReason(transport);
+      if (down !== undefined) return { job, status: 'lost', neverStarted: true, hostDown: down, result: { package: action.package, version: action.version, status: 'failed', host: hostName, phase: 'connect', detail: root.message } };
+    }
     if (root?.ok === false) return { job, status: 'lost', hostUnusable: true, result: { package: action.package, version: action.version, status: 'failed', host: hostName, phase: 'prepare', detail: root.message } };
     options.events?.buildStarted?.({ branch: branchName, package: action.package, version: action.version, host: hostName });
     const build = await transport.build({
@@ -208,6 +227,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     let cached: CachedBuild | undefined;
     let status = build.status;
     let message = build.message;
+    // A lost build may mean a lost host: down for the rest of the run unless it can be reached again.
+    const hostDown = status === 'lost' ? await hostDownReason(transport) : undefined;
     if (build.status === 'built') {
       try {
         cached = await cache.store(
@@ -254,7 +275,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       ...(message !== undefined && status !== 'built' ? { detail: message } : {}),
       ...(status === 'failed' || status === 'lost' ? { tail: build.tail.slice(-15) } : {}),
     };
-    return { job, status, result, ...(cached !== undefined ? { cached } : {}) };
+    return { job, status, result, ...(cached !== undefined ? { cached } : {}), ...(build.phase === 'connect' ? { neverStarted: true } : {}), ...(hostDown !== undefined ? { hostDown } : {}) };
   };
 
   // The main loop: fill free slots, wait for any build to end, repeat.
@@ -284,8 +305,15 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       scheduler.finished(done.job.id, 'lost');
       continue;
     }
-    if (done.status === 'lost' && done.job.lost + 1 < MAX_LOST_PER_RUN && !options.stop.noNewBuilds.aborted) {
-      done.job.lost++;
+    const doneHost = done.result.host;
+    if (done.hostDown !== undefined && doneHost !== undefined && !hostsFailed.has(doneHost)) {
+      hostsFailed.set(doneHost, done.hostDown);
+      scheduler.setHostUp(doneHost, false);
+      options.events?.warning?.(`host ${doneHost} is down for this run: ${done.hostDown}; its builds go to other hosts`);
+    }
+    // A build that never reached its host is not held against it.
+    if (done.status === 'lost' && (done.neverStarted === true || done.job.lost + 1 < MAX_LOST_PER_RUN) && !options.stop.noNewBuilds.aborted) {
+      if (done.neverStarted !== true) done.job.lost++;
       options.events?.warning?.(`${done.job.id}: ${done.result.detail ?? 'lost'}; trying again`);
       scheduler.finished(done.job.id, 'lost');
       continue;
@@ -419,7 +447,13 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
 
   const result: RunResult = { formatVersion: RUN_FORMAT_VERSION, runId, startedAt, finishedAt: new Date().toISOString(), interrupted, branches: branchResults };
   await saveRunResult(stateDir, result);
+  // Host health for quarantine: every SSH host was tried at the start of the run.
+  await warming;
+  const hostRun = hostOutcomes(transports.values(), hostsFailed);
   for (const t of transports.values()) await t.close();
+  if (hostRun.failed.size > 0 || hostRun.worked.size > 0) {
+    await writeHostState(stateDir, nextHostState(config, hostState, { runId, now: new Date(), ...hostRun }));
+  }
   return { kind: 'done', result, failed, diagnostics: outcome.diagnostics };
 }
 

@@ -83,6 +83,7 @@ export async function runReconcile(global: GlobalOptions, options: ReconcileComm
       stop: { noNewBuilds: noNewBuilds.signal, stopBuilds: stopBuilds.signal, killBuilds: killBuilds.signal },
       events: progress,
       baseEnv,
+      sshEnv: process.env,
     });
     progress.finish();
     switch (outcome.kind) {

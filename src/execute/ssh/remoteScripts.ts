@@ -1,0 +1,74 @@
+/**
+ * The POSIX sh programs a build runs on an SSH host, each started as
+ * `sh -c SCRIPT NAME ARG…` so that every value arrives as an argument, never as
+ * shell text. The host needs sh, tar, sha256sum, setsid and the usual utilities.
+ */
+import { shellCommand } from './connections.js';
+
+/** The command line that runs `script` with `args` as $1, $2, … on the host. */
+export function scriptCommand(name: string, script: string, args: readonly string[]): string {
+  return shellCommand(['sh', '-c', script, name, ...args]);
+}
+
+/** $1 workspace: make it and unpack the tar stream on stdin (build/, deps/, out/, tmp/) into it. */
+export const PREPARE = `set -e
+mkdir -p "$1"
+cd "$1"
+tar -xf -
+mkdir -p build deps out tmp`;
+
+/**
+ * $1 workspace, $2 the step's command, $3 grace seconds, then NAME=value pairs of the
+ * build's environment. The step runs in a session of its own (setsid): its process
+ * group is killed when stdin reaches its end before the step does (the client stopped
+ * it, or the connection dropped): SIGTERM, then SIGKILL after the grace period; at
+ * once when the line `kill` arrives. Whatever the step leaves running in its group is
+ * killed when it exits. Exit status: the step's (128+n when killed by signal n).
+ */
+export const STEP = `ws=$1 run=$2 grace=$3
+shift 3
+cd "$ws/build" || exit 125
+exec 3<&0
+setsid env -i PATH="$PATH" HOME="$HOME" USER="$USER" LOGNAME="$LOGNAME" SHELL="$SHELL" "$@" sh -c "$run" </dev/null 3<&- &
+pid=$!
+setsid sh -c 'while IFS= read -r line; do
+  if [ "$line" = kill ]; then kill -KILL -- "-$1" 2>/dev/null; exit 0; fi
+done
+kill -TERM -- "-$1" 2>/dev/null || exit 0
+sleep "$2"
+kill -KILL -- "-$1" 2>/dev/null' watchdog "$pid" "$grace" <&3 3<&- >/dev/null 2>&1 &
+watch=$!
+exec 3<&-
+wait "$pid"
+rc=$?
+kill -KILL -- "-$pid" 2>/dev/null
+kill -KILL -- "-$watch" 2>/dev/null
+exit "$rc"`;
+
+/** $1 workspace: every regular file under build/, NUL-separated (to match the pipeline's artifact globs). */
+export const LIST_BUILD_FILES = `cd "$1/build" && find . -type f -print0`;
+
+/**
+ * $1 workspace, $2 `remove` to delete the workspace afterwards, then paths (relative to
+ * the workspace) of artifacts found by globs. Adds the regular files of out/, writes
+ * their sha256 to .buildfleet-sha256 and sends a tar of that list and the files on
+ * stdout. Exit 3: no artifact at all.
+ */
+export const COLLECT = `ws=$1 remove=$2
+shift 2
+cd "$ws" || exit 125
+for f in out/* out/.[!.]* out/..?*; do
+  if [ -f "$f" ] && [ ! -h "$f" ]; then set -- "$@" "$f"; fi
+done
+if [ "$#" -eq 0 ]; then rc=3; else
+  sha256sum -- "$@" > .buildfleet-sha256 && tar -cf - .buildfleet-sha256 "$@"
+  rc=$?
+fi
+if [ "$remove" = remove ]; then cd / && rm -rf -- "$ws"; fi
+exit "$rc"`;
+
+/** $1 workspace: remove it. */
+export const REMOVE = `rm -rf -- "$1"`;
+
+/** $1 workspace, $2 text: keep the workspace with a marker file saying why. */
+export const KEEP = `printf '%s\\n' "$2" > "$1/.buildfleet-kept"`;
