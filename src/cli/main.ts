@@ -87,6 +87,15 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     });
 
   program
+    .command('hosts')
+    .description('connect to every host: reachable, latency, load, power, running builds, prerequisite roots, quarantine (exit 3 when one is unreachable)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts: { format: 'text' | 'json' }) => {
+      const { runHosts } = await import('./commands/hosts.js');
+      setExit(await runHosts(globals(), opts, out));
+    });
+
+  program
     .command('status')
     .description('repos, last run, failed packages with their logs, hosts')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))

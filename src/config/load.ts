@@ -93,7 +93,6 @@ interface WrittenHost {
   knownHostsFile?: string;
   workdir?: string;
   connectTimeout?: string;
-  maxLoad?: number;
 }
 
 function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[]; quarantine?: QuarantineConfig } | null {
@@ -113,7 +112,6 @@ function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[
     ...(h.knownHostsFile !== undefined ? { knownHostsFile: resolvePath(dir, h.knownHostsFile) } : {}),
     workdir: h.workdir ?? DEFAULT_WORKDIR,
     ...(h.connectTimeout !== undefined ? { connectTimeoutSeconds: parseDuration(h.connectTimeout) ?? 0 } : {}),
-    ...(h.maxLoad !== undefined ? { maxLoad: h.maxLoad } : {}),
     file: 'hosts.yaml',
     position: positionOf(file.yaml, ['hosts', i]),
   }));

@@ -33,8 +33,6 @@ export interface HostConfig extends Located {
   readonly workdir: string;
   /** SSH: seconds to reach the host before it counts as down (absent: the transport's default). */
   readonly connectTimeoutSeconds?: number;
-  /** SSH: above this 1-minute load average the host gets no new builds for a while. */
-  readonly maxLoad?: number;
 }
 
 /** `quarantine:` of hosts.yaml: hosts failing in `after` consecutive runs get no builds for `forSeconds`. */
