@@ -8,8 +8,10 @@ import path from 'node:path';
 import { hashCanonical } from '../model/canonical.js';
 import { crossCheck } from './crossCheck.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostic.js';
+import { parseDudsFile } from './dudsFile.js';
 import { validateAgainstSchema, type SchemaName } from './schema.js';
 import {
+  DEFAULT_INDEX_TIMEOUT_SECONDS,
   DEFAULT_STEP_TIMEOUT_SECONDS,
   DEFAULT_WORKDIR,
   parseDuration,
@@ -18,6 +20,8 @@ import {
   type BuildLimits,
   type BranchName,
   type Config,
+  type DudConfig,
+  type FreebsdIndexConfig,
   type HostConfig,
   type QuarantineConfig,
   type HostName,
@@ -178,12 +182,13 @@ function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagn
 }
 
 interface WrittenBranch {
-  source: { path?: string; git?: string; ref?: string; subdir?: string; format: SourceConfig['format'] };
+  source: { path?: string; git?: string; ref?: string; subdir?: string; format: SourceConfig['format']; index?: string; indexCommand?: string; indexTimeout?: string };
   pipeline: string;
   hosts?: { labels?: string[] };
   rebuild?: BranchConfig['rebuild'];
   prerequisites?: { name: string; path: string; sha256: string }[];
   duds?: { package: string; reason: string }[];
+  dudsFile?: string;
   repos: {
     name: string;
     path: string;
@@ -217,11 +222,14 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
   } else {
     at(['source'], 'source needs `path` (a directory) or `git` (a repository)', 'add e.g. `path: recipes`');
   }
-  if (w.source.format !== 'recipe') {
+  if (w.source.format !== 'recipe' && w.source.format !== 'freebsd-index') {
     at(['source', 'format'], `source format "${w.source.format}" is not supported by this version of buildfleet yet`, 'use `format: recipe` (native recipe.yaml files)');
   }
   if (source?.kind === 'path' && !isDirectory(source.path)) {
     at(['source', 'path'], `source directory ${JSON.stringify(w.source.path)} does not exist`, 'create it or correct the path (relative to the config directory)');
+  } else if (source?.kind === 'path') {
+    const index = loadIndexConfig(w, source.path, at);
+    if (index !== undefined) source = { ...source, index };
   }
 
   const prerequisites = (w.prerequisites ?? []).map((p, i) => {
@@ -253,7 +261,8 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
     };
   });
 
-  const duds = (w.duds ?? []).map((d, i) => ({ package: d.package, reason: d.reason, file: rel, position: positionOf(file.yaml, ['duds', i, 'package']) }));
+  const duds: DudConfig[] = (w.duds ?? []).map((d, i) => ({ package: d.package, reason: d.reason, file: rel, position: positionOf(file.yaml, ['duds', i, 'package']) }));
+  if (w.dudsFile !== undefined) duds.push(...loadDudsFile(dir, w.dudsFile, duds, diagnostics, () => at(['dudsFile'], `duds file ${JSON.stringify(w.dudsFile)} does not exist`, 'create it or correct the path (relative to the config directory)')));
 
   if (diagnostics.length > errorsBefore || source === null) return null;
   return {
@@ -268,6 +277,47 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
     repos,
     positions: { pipeline: positionOf(file.yaml, ['pipeline']), hosts: positionOf(file.yaml, ['hosts']) },
   };
+}
+
+/** The INDEX of a freebsd-index source (undefined for other formats, which must not set the index keys). */
+function loadIndexConfig(w: WrittenBranch, tree: string, at: (p: (string | number)[], message: string, hint: string) => void): FreebsdIndexConfig | undefined {
+  const { index, indexCommand, indexTimeout } = w.source;
+  if (w.source.format !== 'freebsd-index') {
+    for (const key of ['index', 'indexCommand', 'indexTimeout'] as const) {
+      if (w.source[key] !== undefined) at(['source', key], `\`${key}\` only applies to \`format: freebsd-index\``, 'remove it');
+    }
+    return undefined;
+  }
+  const file = resolvePath(tree, index ?? 'INDEX');
+  if (indexCommand === undefined && !existsSync(file)) {
+    at(
+      ['source', index !== undefined ? 'index' : 'format'],
+      `INDEX file ${JSON.stringify(index ?? 'INDEX')} does not exist in the source tree`,
+      'generate it (`make index` in the ports tree), correct `index:` (relative to source.path), or set `indexCommand:` so that reconcile generates it',
+    );
+  }
+  const timeout = indexTimeout !== undefined ? parseDuration(indexTimeout) : undefined;
+  return { file, ...(indexCommand !== undefined ? { command: indexCommand } : {}), timeoutSeconds: timeout ?? DEFAULT_INDEX_TIMEOUT_SECONDS };
+}
+
+/** The entries of a `dudsFile:` not already listed under `duds:`; problems are located in the duds file. */
+function loadDudsFile(dir: string, written: string, listed: readonly DudConfig[], diagnostics: Diagnostic[], missing: () => void): DudConfig[] {
+  const abs = resolvePath(dir, written);
+  const display = path.isAbsolute(written) ? abs : path.normalize(written);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') missing();
+    else diagnostics.push({ severity: 'error', file: display, message: `cannot read the duds file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, hint: 'check the file permissions' });
+    return [];
+  }
+  const parsed = parseDudsFile(text, display);
+  diagnostics.push(...parsed.diagnostics);
+  const known = new Set(listed.map((d) => d.package));
+  return parsed.entries
+    .filter((e) => !known.has(e.package))
+    .map((e) => ({ package: e.package, reason: e.reason ?? `listed in ${display}`, file: display, position: { line: e.line, col: e.col } }));
 }
 
 function isDirectory(p: string): boolean {

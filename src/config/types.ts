@@ -42,10 +42,23 @@ export interface QuarantineConfig {
 }
 
 export type SourceConfig =
-  | { readonly kind: 'path'; readonly path: string; readonly format: RecipeFormat }
+  | { readonly kind: 'path'; readonly path: string; readonly format: RecipeFormat; readonly index?: FreebsdIndexConfig }
   | { readonly kind: 'git'; readonly url: string; readonly ref: string; readonly subdir?: string; readonly format: RecipeFormat };
 
 export type RecipeFormat = 'recipe' | 'srcinfo' | 'freebsd-index';
+
+/** Where a `freebsd-index` source's INDEX is, and how it is regenerated. */
+export interface FreebsdIndexConfig {
+  /** Absolute path of the INDEX file (`.gz`: read uncompressed). */
+  readonly file: string;
+  /** Shell command run in the source tree by `reconcile` (never by `plan`) to regenerate the INDEX. */
+  readonly command?: string;
+  /** Wall-time limit of `command`, seconds. */
+  readonly timeoutSeconds: number;
+}
+
+/** Default limit of a freebsd-index `indexCommand`, seconds. */
+export const DEFAULT_INDEX_TIMEOUT_SECONDS = 1800;
 export type RebuildPolicy = 'transitive' | 'direct' | 'version';
 
 export interface PrerequisiteConfig extends Located {

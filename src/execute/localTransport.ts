@@ -71,7 +71,8 @@ export class LocalTransport implements Transport {
     let workspace: string;
     try {
       await mkdir(workRoot, { recursive: true });
-      workspace = await mkdtemp(path.join(workRoot, `${request.recipeId}-`));
+      // A FreeBSD origin `category/port` holds a slash: the workspace is one directory of workRoot all the same.
+      workspace = await mkdtemp(path.join(workRoot, `${request.recipeId.replaceAll('/', '_')}-`));
       await copyTree(request.recipeDir, path.join(workspace, 'build'));
       for (const dir of workspaceDirs(request.pipeline.isolation)) await mkdir(path.join(workspace, dir));
       await Promise.all(request.deps.map((dep) => linkOrCopy(dep.path, path.join(workspace, 'deps', dep.file))));

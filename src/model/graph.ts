@@ -37,6 +37,8 @@ export interface GraphInput {
   readonly recipes: readonly Recipe[];
   /** Ids of recipes that could not be read: they are nodes (so dependents are skipped, not unresolvable) without edges. */
   readonly invalidIds: readonly RecipeId[];
+  /** Dependencies may also name a recipe by its id (FreeBSD INDEX sources write origins `category/port`). */
+  readonly resolveIds?: boolean;
 }
 
 export function buildDependencyGraph(input: GraphInput): DependencyGraph {
@@ -46,6 +48,7 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   // Package names first; then virtual names, which never override a real package.
   const providers = new Map<string, RecipeId>();
   for (const id of input.invalidIds) providers.set(id, id);
+  if (input.resolveIds === true) for (const recipe of input.recipes) providers.set(recipe.id, recipe.id);
   for (const recipe of input.recipes) for (const name of recipe.packages) providers.set(name, recipe.id);
   const virtual = new Map<string, RecipeId[]>();
   for (const recipe of input.recipes) {

@@ -19,9 +19,18 @@ export interface Version {
   readonly epoch?: string;
   readonly version: string;
   readonly release: string;
+  /**
+   * How the version is written: absent for `[epoch:]version-release`; `freebsd` for
+   * FreeBSD's `version[_revision][,epoch]` (release = PORTREVISION, epoch = PORTEPOCH,
+   * each left out when 0), as package file names carry it.
+   */
+  readonly scheme?: 'freebsd';
 }
 
 export function formatVersion(v: Version): string {
+  if (v.scheme === 'freebsd') {
+    return `${v.version}${v.release !== '0' ? `_${v.release}` : ''}${v.epoch !== undefined && v.epoch !== '0' ? `,${v.epoch}` : ''}`;
+  }
   return `${v.epoch !== undefined && v.epoch !== '0' ? `${v.epoch}:` : ''}${v.version}-${v.release}`;
 }
 

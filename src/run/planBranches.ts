@@ -19,13 +19,14 @@ import { readStaged } from '../observe/staging.js';
 import type { ObservedBranch, RepoState } from '../observe/types.js';
 import { probeIsolation, type IsolationSupport } from '../execute/isolation.js';
 import { LocalShell } from '../execute/localTransport.js';
-import { computeBranchPlan, recipeDiagnostics } from '../plan/computeBranchPlan.js';
+import { computeBranchPlan, recipeDiagnostics, type DependencyLocator } from '../plan/computeBranchPlan.js';
 import { planPrerequisites } from '../plan/prerequisitePlan.js';
 import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.js';
 import type { ScheduleHost } from '../schedule/index.js';
 import { quarantinedHosts, readHostState } from './hostState.js';
 import { locateDependency, RECIPE_FILE } from '../sources/nativeRecipeFile.js';
 import { readNativeRecipes } from '../sources/nativeRecipes.js';
+import { readFreebsdIndex } from '../sources/freebsdIndex.js';
 
 export interface PlanOptions {
   readonly config: Config;
@@ -84,12 +85,23 @@ export function toScheduleHosts(hosts: readonly HostConfig[], quarantined: Reado
   return hosts.map((h) => ({ name: h.name, power: h.power, labels: h.labels, up: !quarantined.has(h.name) }));
 }
 
-export async function readSource(config: Config, branch: BranchConfig): Promise<SourceSnapshot> {
-  if (branch.source.kind !== 'path' || branch.source.format !== 'recipe') {
-    // The loader refuses other kinds and formats; this is a bug guard.
-    throw new Error(`unsupported source ${branch.source.kind}/${branch.source.format}`);
+/** A branch's recipes, and how to find where a recipe names a dependency (for diagnostics). */
+export async function readSource(config: Config, branch: BranchConfig): Promise<SourceSnapshot & { readonly locate: DependencyLocator }> {
+  const { source } = branch;
+  if (source.kind === 'path' && source.format === 'freebsd-index' && source.index !== undefined) {
+    return readFreebsdIndex({
+      root: source.path,
+      indexFile: source.index.file,
+      displayIndex: displayPath(config.dir, source.index.file),
+      dudOrigins: new Set(branch.duds.map((d) => d.package)),
+    });
   }
-  return readNativeRecipes({ root: branch.source.path, displayRoot: displayPath(config.dir, branch.source.path) });
+  if (source.kind !== 'path' || source.format !== 'recipe') {
+    // The loader refuses other kinds and formats; this is a bug guard.
+    throw new Error(`unsupported source ${source.kind}/${source.format}`);
+  }
+  const snapshot = await readNativeRecipes({ root: source.path, displayRoot: displayPath(config.dir, source.path) });
+  return { ...snapshot, locate: (recipe, dependency) => locateDependency(path.join(recipe.dir, RECIPE_FILE), dependency) };
 }
 
 export function observeBranch(config: Config, branch: BranchConfig, ledger: LedgerSnapshot, stateDir: string): { observed: ObservedBranch; digests: string[]; diagnostics: Diagnostic[] } {
@@ -142,13 +154,13 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     observedParts.push(...digests.map((d) => `${branch.name}/${d}`));
     if (hasErrors(source.diagnostics) || hasErrors(repoDiagnostics)) continue;
 
-    const graph = buildDependencyGraph({ recipes: source.recipes, invalidIds: source.invalid.map((r) => r.id) });
+    const graph = buildDependencyGraph({ recipes: source.recipes, invalidIds: source.invalid.map((r) => r.id), resolveIds: branch.source.format === 'freebsd-index' });
     diagnostics.push(
       ...recipeDiagnostics({
         graph,
         invalid: source.invalid,
         duds: branch.duds.map((d) => ({ package: d.package, file: d.file, position: d.position })),
-        locate: (recipe, dependency) => locateDependency(path.join(recipe.dir, RECIPE_FILE), dependency),
+        locate: source.locate,
       }),
     );
     const pipeline = config.pipelines.get(branch.pipeline)!;

@@ -31,6 +31,7 @@ import { nextHostState, quarantinedHosts, readHostState, writeHostState } from '
 import { acquireLock, type LockHolder } from './lock.js';
 import { checkSavedPlan } from './savedPlan.js';
 import { planBranches, type BranchState } from './planBranches.js';
+import { regenerateIndex } from '../sources/freebsdIndexCommand.js';
 import { RUN_FORMAT_VERSION, type BranchResult, type PackageResult, type RunResult } from './runResult.js';
 
 /** How the caller stops a run: first no new builds, then the running ones. */
@@ -111,6 +112,12 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const branches = options.savedPlan !== undefined ? options.savedPlan.branches.map((b) => b.name) : options.branches;
   // A saved plan is applied with the options it was made with.
   const retryFailed = options.savedPlan?.options?.retryFailed ?? options.retryFailed ?? false;
+  // FreeBSD INDEX sources with an indexCommand: regenerate the INDEX first (plan never does).
+  for (const branch of config.branches) {
+    if (branches !== undefined && branches.length > 0 && !branches.includes(branch.name)) continue;
+    const failure = await regenerateIndex(branch, { stateDir, baseEnv: options.baseEnv, signal: options.stop.noNewBuilds });
+    if (failure !== null) return { kind: 'error', diagnostics: [failure] };
+  }
   const outcome = await planBranches({ config, stateDir, ...(branches !== undefined ? { branches } : {}), retryFailed });
   if (outcome.plan === null) return { kind: 'error', diagnostics: outcome.diagnostics };
   if (options.savedPlan !== undefined) {
@@ -256,9 +263,10 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       (ledgerChain = ledgerChain.then(async () => {
         await appendLedger(stateDir, [record]);
         if (status === 'failed') {
-          const errors = path.join(stateDir, branchName, 'errors');
-          await mkdir(errors, { recursive: true });
-          await copyFile(logFile, path.join(errors, path.basename(logFile))).catch(() => undefined);
+          // errors/ mirrors logs/ (a FreeBSD origin's log is logs/<category>/<port>-<version>.log).
+          const errorCopy = path.join(stateDir, branchName, 'errors', path.relative(path.join(stateDir, branchName, 'logs'), logFile));
+          await mkdir(path.dirname(errorCopy), { recursive: true });
+          await copyFile(logFile, errorCopy).catch(() => undefined);
         }
       })),
     );

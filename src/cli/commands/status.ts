@@ -52,7 +52,7 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
         .filter(([, h]) => h.last?.status === 'failed')
         .map(([recipe, h]) => {
           const last = h.last!;
-          const errorLog = last.log !== undefined ? path.join(stateDir, branch.name, 'errors', path.basename(last.log)) : undefined;
+          const errorLog = last.log !== undefined ? path.join(stateDir, branch.name, 'errors', path.relative(path.join(stateDir, branch.name, 'logs'), last.log)) : undefined;
           return { package: recipe, version: last.version, at: last.at, ...(last.phase !== undefined ? { phase: last.phase } : {}), ...(last.log !== undefined ? { log: last.log } : {}), ...(errorLog !== undefined ? { errorLog } : {}) };
         })
         .sort((a, b) => (a.package < b.package ? -1 : 1));

@@ -1,0 +1,277 @@
+/**
+ * The `freebsd-index` source format: a ports `INDEX` file, one port per line in
+ * 13 `|`-separated fields (pkgname, path, prefix, comment, descr, maintainer,
+ * categories, build-deps, run-deps, www, extract-deps, patch-deps, fetch-deps).
+ *
+ * Each line is a recipe whose id is the port's origin (`category/port`, the last
+ * two components of the path field, so an INDEX made under any PORTSDIR reads
+ * the same) and whose package name is the pkgname without its version.
+ * Dependencies are written as pkgnames with versions (`gettext-0.19.8.1`); each
+ * resolves to the origin of the INDEX line with that pkgname (the graph is built
+ * with `resolveIds`). A dependency no line has stays as written, and the graph
+ * finds nothing that provides it: the port is skipped as `unresolvable`. Two
+ * origins with the same package name (conflicting ports such as two ruby
+ * versions) cannot share a repository, which is keyed by package name: the
+ * later line is an invalid recipe.
+ *
+ * Fingerprints: the fields of the line that shape the package (pkgname, prefix,
+ * comment, maintainer, categories, www; not the dependency fields, which are
+ * closures — dependencies enter through their own fingerprints as the rebuild
+ * policy says), plus every file of the port's directory when the tree holds it.
+ * Port directories are only looked for under categories the tree has, so an INDEX
+ * without a tree (or a tree with a few ports) costs one directory listing per
+ * category.
+ */
+import crypto from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { Diagnostic } from '../config/diagnostic.js';
+import { PACKAGE_NAME_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId, type SourceSnapshot } from '../model/types.js';
+import { splitFreebsdVersion } from '../version/freebsd.js';
+import { hashDirectory } from './nativeRecipes.js';
+
+export const INDEX_FIELDS = 13;
+
+/** The key under which the INDEX line's digest is kept among a recipe's files. */
+export const INDEX_LINE_KEY = '(INDEX)';
+
+export interface ReadFreebsdIndexOptions {
+  /** Absolute path of the ports tree (port directories `<category>/<port>`). */
+  readonly root: string;
+  /** Absolute path of the INDEX file (`.gz`: read uncompressed). */
+  readonly indexFile: string;
+  /** How the INDEX is shown in diagnostics (relative to the config directory). */
+  readonly displayIndex: string;
+  /** Origins that are duds: they never build, so their package name may be another port's. */
+  readonly dudOrigins?: ReadonlySet<string>;
+}
+
+/** A source snapshot, and where each recipe's line is (for located diagnostics). */
+export interface FreebsdIndexSnapshot extends SourceSnapshot {
+  /** Where a recipe's line names a dependency (line and column), for diagnostics. */
+  locate(recipe: Recipe, dependency: string): { line: number; col: number } | undefined;
+}
+
+export function readFreebsdIndex(options: ReadFreebsdIndexOptions): FreebsdIndexSnapshot {
+  let text: string;
+  try {
+    const data = readFileSync(options.indexFile);
+    text = (options.indexFile.endsWith('.gz') ? gunzipSync(data) : data).toString('utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return {
+      recipes: [],
+      invalid: [],
+      diagnostics: [
+        {
+          severity: 'error',
+          file: options.displayIndex,
+          message: code === 'ENOENT' ? 'the INDEX file does not exist' : `cannot read the INDEX file (${code ?? (error as Error).message})`,
+          hint:
+            code === 'ENOENT'
+              ? 'run `make index` in the ports tree (reconcile runs the branch\'s indexCommand when one is set; plan never does), or correct source.index'
+              : 'check the file permissions; a .gz INDEX must be gzip data',
+        },
+      ],
+      locate: () => undefined,
+    };
+  }
+  return parseFreebsdIndex(text, {
+    root: options.root,
+    displayIndex: options.displayIndex,
+    portFiles: portFilesReader(options.root),
+    ...(options.dudOrigins !== undefined ? { dudOrigins: options.dudOrigins } : {}),
+  });
+}
+
+export interface ParseFreebsdIndexOptions {
+  readonly root: string;
+  readonly displayIndex: string;
+  /** Digests of the files of a port's directory, or undefined when the tree does not hold it. */
+  readonly portFiles?: (origin: string) => Record<string, string> | undefined;
+  /** Origins that are duds: they never build, so their package name may be another port's. */
+  readonly dudOrigins?: ReadonlySet<string>;
+}
+
+const sha256 = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
+
+/** Parses INDEX text into recipes; one line's problem makes only that port invalid. */
+export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOptions): FreebsdIndexSnapshot {
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const display = options.displayIndex;
+  const invalid: InvalidRecipe[] = [];
+  const bad = (id: string, line: number, col: number, message: string, hint: string): void => {
+    invalid.push({ id: id as RecipeId, file: display, diagnostics: [{ severity: 'error', file: display, line, col, message, hint }] });
+  };
+
+  // Pass 1: fields, origin, name and version of each line; pkgname -> package name.
+  interface Parsed {
+    readonly line: number;
+    readonly fields: string[];
+    readonly origin: string;
+    readonly name: string;
+  }
+  const parsed: Parsed[] = [];
+  /** pkgname (with version) -> origin. */
+  const byPkgname = new Map<string, string>();
+  const lineOfOrigin = new Map<string, number>();
+  const originOfName = new Map<string, string>();
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i]!;
+    const line = i + 1;
+    if (text === '' || text === '\r') continue;
+    const fields = text.split('|');
+    const origin = originOf(fields[1] ?? '');
+    // Dependents of a bad line name it by its pkgname: they are then skipped as dependency-skipped.
+    if (origin !== undefined && fields[0] !== undefined && !byPkgname.has(fields[0]) && !lineOfOrigin.has(origin)) byPkgname.set(fields[0], origin);
+    if (fields.length !== INDEX_FIELDS) {
+      bad(origin ?? `${display}:${line}`, line, 1, `an INDEX line has ${INDEX_FIELDS} |-separated fields, this one has ${fields.length}`, 'regenerate the INDEX (`make index`) or fix the line');
+      continue;
+    }
+    if (origin === undefined) {
+      bad(`${display}:${line}`, line, fields[0]!.length + 2, `the path field ${JSON.stringify(fields[1])} does not end in category/port`, 'regenerate the INDEX (`make index`) or fix the path field');
+      continue;
+    }
+    const pkgname = fields[0]!;
+    const dash = pkgname.lastIndexOf('-');
+    const name = dash > 0 ? pkgname.slice(0, dash) : '';
+    if (name === '' || dash === pkgname.length - 1 || !PACKAGE_NAME_PATTERN.test(name)) {
+      bad(origin, line, 1, `${JSON.stringify(pkgname)} is not a package name followed by -version`, 'the first field is PKGNAME, e.g. gettext-0.19.8.1: regenerate the INDEX or fix the line');
+      continue;
+    }
+    const first = lineOfOrigin.get(origin);
+    if (first !== undefined) {
+      bad(`${origin}@${line}`, line, fields[0]!.length + 2, `origin ${origin} is listed twice (first at line ${first})`, 'keep one line per port');
+      continue;
+    }
+    const isDud = options.dudOrigins?.has(origin) === true;
+    const other = isDud ? undefined : originOfName.get(name);
+    if (other !== undefined) {
+      bad(origin, line, 1, `package name ${name} is also the package of ${other} (line ${lineOfOrigin.get(other)})`, `a repository holds one package per name: make ${origin} or ${other} a dud`);
+      continue;
+    }
+    lineOfOrigin.set(origin, line);
+    if (!isDud) {
+      // A dud named earlier gives its name up to a later port.
+      const earlier = originOfName.get(name);
+      if (earlier === undefined || options.dudOrigins?.has(earlier) === true) originOfName.set(name, origin);
+    }
+    byPkgname.set(pkgname, origin);
+    parsed.push({ line, fields, origin, name });
+  }
+
+  // Pass 2: dependencies resolved to package names; unknown pkgnames stay as written (unresolvable).
+  const recipes: Recipe[] = [];
+  for (const { line, fields, origin, name } of parsed) {
+    const resolve = (field: string, out: string[], seen: Set<string>): void => {
+      if (field === '') return;
+      for (const dep of field.split(' ')) {
+        if (dep === '') continue;
+        const target = byPkgname.get(dep) ?? dep;
+        if (!seen.has(target)) {
+          seen.add(target);
+          out.push(target);
+        }
+      }
+    };
+    const depends: string[] = [];
+    const buildDepends: string[] = [];
+    const runSeen = new Set<string>();
+    resolve(fields[8]!, depends, runSeen);
+    const buildSeen = new Set<string>(runSeen);
+    for (const f of [7, 10, 11, 12]) resolve(fields[f]!, buildDepends, buildSeen);
+    const pkgname = fields[0]!;
+    const parts = splitFreebsdVersion(pkgname);
+    // What shapes the package besides its version and dependencies.
+    const files: Record<string, string> = { [INDEX_LINE_KEY]: sha256(`${pkgname}|${fields[2]}|${fields[3]}|${fields[5]}|${fields[6]}|${fields[9]}`) };
+    const portFiles = options.portFiles?.(origin);
+    if (portFiles !== undefined) Object.assign(files, portFiles);
+    recipes.push({
+      id: origin as RecipeId,
+      name: name as PackageName,
+      packages: [name as PackageName],
+      version: { version: parts.version, release: String(parts.revision), ...(parts.epoch !== 0 ? { epoch: String(parts.epoch) } : {}), scheme: 'freebsd' },
+      depends,
+      buildDepends,
+      provides: [],
+      dir: path.join(options.root, origin),
+      file: display,
+      files,
+      ...(fields[3] !== '' ? { description: fields[3]! } : {}),
+    });
+  }
+
+  return {
+    recipes,
+    invalid,
+    diagnostics: [],
+    locate: (recipe, dependency) => {
+      const line = lineOfOrigin.get(recipe.id);
+      if (line === undefined) return undefined;
+      const text = lines[line - 1]!;
+      // The dependency as written (a pkgname): find it as a whole word in a dependency field.
+      const fields = text.split('|');
+      let offset = 0;
+      for (let f = 0; f < fields.length; f++) {
+        if (f >= 7 && f !== 9) {
+          const words = fields[f]!.split(' ');
+          let at = 0;
+          for (const word of words) {
+            if (word === dependency || byPkgname.get(word) === dependency) return { line, col: offset + at + 1 };
+            at += word.length + 1;
+          }
+        }
+        offset += fields[f]!.length + 1;
+      }
+      return { line, col: 1 };
+    },
+  };
+}
+
+/** `/usr/ports/devel/gettext` → `devel/gettext`; undefined when the path has fewer than two valid components. */
+function originOf(portPath: string): string | undefined {
+  const trimmed = portPath.endsWith('/') ? portPath.slice(0, -1) : portPath;
+  const slash = trimmed.lastIndexOf('/');
+  if (slash <= 0) return undefined;
+  const before = trimmed.lastIndexOf('/', slash - 1);
+  const category = trimmed.slice(before + 1, slash);
+  const port = trimmed.slice(slash + 1);
+  if (!PACKAGE_NAME_PATTERN.test(category) || !PACKAGE_NAME_PATTERN.test(port)) return undefined;
+  return `${category}/${port}`;
+}
+
+/**
+ * Digests of a port directory's files, for the ports the tree holds: each
+ * category is listed once, on first use; a port whose directory is absent gets
+ * undefined (its fingerprint then covers its INDEX line only).
+ */
+function portFilesReader(root: string): (origin: string) => Record<string, string> | undefined {
+  let categories: Set<string> | undefined;
+  const ports = new Map<string, Set<string>>();
+  const list = (dir: string): Set<string> => {
+    try {
+      return new Set(
+        readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name),
+      );
+    } catch {
+      return new Set();
+    }
+  };
+  return (origin) => {
+    categories ??= list(root);
+    const slash = origin.indexOf('/');
+    const category = origin.slice(0, slash);
+    if (!categories.has(category)) return undefined;
+    let inCategory = ports.get(category);
+    if (inCategory === undefined) {
+      inCategory = list(path.join(root, category));
+      ports.set(category, inCategory);
+    }
+    if (!inCategory.has(origin.slice(slash + 1))) return undefined;
+    return hashDirectory(path.join(root, origin)).files;
+  };
+}

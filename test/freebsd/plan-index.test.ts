@@ -1,0 +1,107 @@
+/**
+ * `buildfleet plan` over the real FreeBSD INDEX (../shared/corpora/freebsd-INDEX-11.gz)
+ * with duds from `duds:` and a portbuild-style `dudsFile:`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, runCli, scrub } from '../helpers/cli.js';
+import { BASE_HOSTS, BASE_PIPELINE, testdir } from '../helpers/testdir.js';
+
+const CORPUS = path.resolve(REPO_ROOT, '..', '..', 'shared', 'corpora', 'freebsd-INDEX-11.gz');
+
+const BRANCH = `source:
+  path: ports
+  format: freebsd-index
+  index: INDEX-11.gz
+pipeline: shell
+dudsFile: duds.txt
+duds:
+  - package: lang/ruby22       # two ports make the package "ruby": keep ruby23
+    reason: superseded by ruby23
+repos:
+  - name: main
+    path: repos/main
+    format: plain
+`;
+
+/** Ports of the INDEX that depend on `origin`, transitively, computed from the INDEX fields directly. */
+function dependentsOf(origins: readonly string[]): Set<string> {
+  const lines = gunzipSync(readFileSync(CORPUS)).toString('utf8').split('\n').filter(Boolean).map((l) => l.split('|'));
+  const originOf = new Map(lines.map((f) => [f[0]!, f[1]!.split('/').slice(-2).join('/')]));
+  const users = new Map<string, Set<string>>();
+  for (const f of lines) {
+    const me = originOf.get(f[0]!)!;
+    for (const i of [7, 8, 10, 11, 12]) {
+      for (const dep of f[i]!.split(' ').filter(Boolean)) {
+        const o = originOf.get(dep)!;
+        if (o === me) continue;
+        if (!users.has(o)) users.set(o, new Set());
+        users.get(o)!.add(me);
+      }
+    }
+  }
+  const seen = new Set<string>();
+  const queue = [...origins];
+  while (queue.length > 0) {
+    for (const u of users.get(queue.shift()!) ?? []) {
+      if (!seen.has(u) && !origins.includes(u)) {
+        seen.add(u);
+        queue.push(u);
+      }
+    }
+  }
+  return seen;
+}
+
+describe('plan over the real FreeBSD INDEX', () => {
+  it('builds every port except the duds and what depends on them; each dud shows how many it blocks', async () => {
+    const dir = testdir({
+      'hosts.yaml': BASE_HOSTS,
+      'pipelines/shell.yaml': BASE_PIPELINE,
+      'branches/11.yaml': BRANCH,
+      'ports/.keep': '',
+      'duds.txt': '# portbuild duds\nx11/xserver14   # xorg-server: the 1.7 server is built\n\nx11/libXdmcp\nwww/no-such-port\n',
+    });
+    writeFileSync(path.join(dir, 'ports', 'INDEX-11.gz'), readFileSync(CORPUS));
+    const result = await runCli(['-C', dir, 'plan', '--format', 'json']);
+    expect(result.code).toBe(0);
+    expect(scrub(result.stderr, { [dir]: '<dir>' })).toBe(
+      'duds.txt:5:1: warning: dud "www/no-such-port" names no package of the source\n  hint: remove the entry if the package is gone, or correct its name\n',
+    );
+    const branch = JSON.parse(result.stdout).branches[0];
+    const skips = branch.actions.filter((a: { type: string }) => a.type === 'skip');
+    const duds = skips.filter((a: { reason: string }) => a.reason === 'dud');
+    expect(duds.map((d: { package: string; detail: string }) => [d.package, d.detail])).toEqual([
+      ['lang/ruby22', 'superseded by ruby23'],
+      ['x11/libXdmcp', 'listed in duds.txt'],
+      ['x11/xserver14', 'xorg-server: the 1.7 server is built'],
+    ]);
+    const blocked = dependentsOf(['x11/libXdmcp']);
+    expect(blocked.size).toBeGreaterThan(50);
+    expect(duds.find((d: { package: string }) => d.package === 'x11/libXdmcp').blocks).toBe(blocked.size);
+    const all = dependentsOf(['x11/libXdmcp', 'x11/xserver14', 'lang/ruby22']);
+    const skipped = skips.filter((a: { reason: string }) => a.reason === 'dependency-skipped').map((a: { package: string }) => a.package);
+    expect(new Set(skipped)).toEqual(all);
+    const builds = branch.actions.filter((a: { type: string }) => a.type === 'build');
+    expect(builds.length + skips.length).toBe(975);
+    const gmake = builds.find((a: { package: string }) => a.package === 'devel/gmake');
+    expect(gmake).toMatchObject({ packages: ['gmake'], version: '4.2', reason: 'new', repo: 'main' });
+  });
+
+  it('refuses a missing INDEX with a located error and a hint', async () => {
+    const dir = testdir({ 'hosts.yaml': BASE_HOSTS, 'pipelines/shell.yaml': BASE_PIPELINE, 'branches/11.yaml': BRANCH.replace('dudsFile: duds.txt\n', ''), 'ports/.keep': '' });
+    const result = await runCli(['-C', dir, 'validate']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('branches/11.yaml:4:10: error: INDEX file "INDEX-11.gz" does not exist in the source tree');
+  });
+
+  it('locates a bad duds file line', async () => {
+    const dir = testdir({ 'hosts.yaml': BASE_HOSTS, 'pipelines/shell.yaml': BASE_PIPELINE, 'branches/11.yaml': BRANCH, 'duds.txt': 'devel/gmake\n  bad name here\n', 'ports/.keep': '' });
+    writeFileSync(path.join(dir, 'ports', 'INDEX-11.gz'), readFileSync(CORPUS));
+    const result = await runCli(['-C', dir, 'validate']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('duds.txt:2:7: error: one dud per line: "name" follows "bad"');
+  });
+});

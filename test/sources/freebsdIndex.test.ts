@@ -1,0 +1,133 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildDependencyGraph } from '../../src/model/graph.js';
+import { formatVersion } from '../../src/model/types.js';
+import { INDEX_LINE_KEY, parseFreebsdIndex, readFreebsdIndex } from '../../src/sources/freebsdIndex.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+
+/** An INDEX line: pkgname, path, prefix, comment, descr, maintainer, categories, build, run, www, extract, patch, fetch. */
+function line(pkgname: string, origin: string, deps: { build?: string; run?: string; extract?: string; fetch?: string } = {}): string {
+  return [pkgname, `/usr/ports/${origin}`, '/usr/local', `The ${pkgname} port`, `/usr/ports/${origin}/pkg-descr`, 'ports@FreeBSD.org', origin.split('/')[0], deps.build ?? '', deps.run ?? '', '', deps.extract ?? '', '', deps.fetch ?? ''].join('|');
+}
+
+const INDEX = [
+  line('gmake-4.2_1', 'devel/gmake', { run: 'gettext-0.19.8.1' }),
+  line('gettext-0.19.8.1', 'devel/gettext'),
+  line('cabextract-1.3,1', 'archivers/cabextract', { build: 'gmake-4.2_1', run: 'gettext-0.19.8.1', extract: 'xz-5.2' }),
+  line('p5-Foo-Bar-1.0_2,3', 'devel/p5-Foo-Bar', { fetch: 'cabextract-1.3,1' }),
+  'broken|/usr/ports/misc/broken|only three',
+  line('needs-broken-1.0', 'misc/needs-broken', { run: 'broken' }),
+  line('gettext-0.20', 'devel/gettext-new'),
+  line('dupe-1.0', 'devel/gmake'),
+  '',
+].join('\n');
+
+const parse = (text: string, dudOrigins?: Set<string>) => parseFreebsdIndex(text, { root: '/ports', displayIndex: 'ports/INDEX', ...(dudOrigins !== undefined ? { dudOrigins } : {}) });
+
+describe('parseFreebsdIndex', () => {
+  it('reads each line as a recipe identified by its origin, with dependencies resolved to origins', () => {
+    const snap = parse(INDEX);
+    const byId = new Map(snap.recipes.map((r) => [r.id, r]));
+    const cab = byId.get('archivers/cabextract' as never)!;
+    expect(cab.name).toBe('cabextract');
+    expect(cab.packages).toEqual(['cabextract']);
+    expect(formatVersion(cab.version)).toBe('1.3,1');
+    expect(cab.depends).toEqual(['devel/gettext']);
+    // build, extract, patch and fetch deps are build dependencies; an unknown pkgname stays as written
+    expect(cab.buildDepends).toEqual(['devel/gmake', 'xz-5.2']);
+    expect(cab.dir).toBe('/ports/archivers/cabextract');
+    expect(cab.description).toBe('The cabextract-1.3,1 port');
+    expect(Object.keys(cab.files)).toEqual([INDEX_LINE_KEY]);
+    const p5 = byId.get('devel/p5-Foo-Bar' as never)!;
+    expect(p5.name).toBe('p5-Foo-Bar');
+    expect(p5.version).toEqual({ version: '1.0', release: '2', epoch: '3', scheme: 'freebsd' });
+    expect(formatVersion(p5.version)).toBe('1.0_2,3');
+    expect(formatVersion(byId.get('devel/gmake' as never)!.version)).toBe('4.2_1');
+  });
+
+  it('makes bad lines invalid recipes located at file:line, and dependents of them skippable', () => {
+    const snap = parse(INDEX);
+    const messages = snap.invalid.map((r) => ({ id: r.id, at: `${r.diagnostics[0]!.file}:${r.diagnostics[0]!.line}:${r.diagnostics[0]!.col}`, message: r.diagnostics[0]!.message }));
+    expect(messages).toEqual([
+      { id: 'misc/broken', at: 'ports/INDEX:5:1', message: 'an INDEX line has 13 |-separated fields, this one has 3' },
+      { id: 'devel/gettext-new', at: 'ports/INDEX:7:1', message: 'package name gettext is also the package of devel/gettext (line 2)' },
+      { id: 'devel/gmake@8', at: 'ports/INDEX:8:10', message: 'origin devel/gmake is listed twice (first at line 1)' },
+    ]);
+    const graph = buildDependencyGraph({ recipes: snap.recipes, invalidIds: snap.invalid.map((r) => r.id), resolveIds: true });
+    // needs-broken names the bad line by its pkgname: it depends on the invalid node, not on nothing.
+    expect(graph.deps.get('misc/needs-broken' as never)).toEqual(['misc/broken']);
+    expect(graph.unresolved.get('archivers/cabextract' as never)).toEqual(['xz-5.2']);
+    expect(graph.deps.get('devel/p5-Foo-Bar' as never)).toEqual(['archivers/cabextract']);
+  });
+
+  it('lets a dud give its package name up to another port', () => {
+    const snap = parse(INDEX, new Set(['devel/gettext']));
+    expect(snap.invalid.map((r) => r.id)).toEqual(['misc/broken', 'devel/gmake@8']);
+    expect(snap.recipes.map((r) => r.id)).toContain('devel/gettext-new');
+  });
+
+  it('locates where a line names a dependency', () => {
+    const snap = parse(INDEX);
+    const cab = snap.recipes.find((r) => r.id === 'archivers/cabextract')!;
+    const text = INDEX.split('\n')[2]!;
+    expect(snap.locate(cab, 'xz-5.2')).toEqual({ line: 3, col: text.indexOf('xz-5.2') + 1 });
+    expect(snap.locate(cab, 'devel/gmake')).toEqual({ line: 3, col: text.indexOf('gmake-4.2_1') + 1 });
+  });
+
+  it('fingerprints the line without its dependency fields, and the port directory when the tree has it', () => {
+    const a = parse(line('x-1.0', 'misc/x', { run: 'y-1.0' })).recipes[0]!;
+    const b = parse(line('x-1.0', 'misc/x', { run: 'y-2.0' })).recipes[0]!;
+    const c = parse(line('x-1.1', 'misc/x', { run: 'y-1.0' })).recipes[0]!;
+    expect(a.files).toEqual(b.files);
+    expect(a.files).not.toEqual(c.files);
+  });
+});
+
+describe('readFreebsdIndex', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-index-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('hashes the directories of the ports the tree holds, and reads a gzipped INDEX', () => {
+    mkdirSync(path.join(dir, 'devel', 'gmake', 'files'), { recursive: true });
+    writeFileSync(path.join(dir, 'devel', 'gmake', 'Makefile'), 'PORTNAME=gmake\n');
+    writeFileSync(path.join(dir, 'devel', 'gmake', 'files', 'patch-a'), '--- a\n');
+    writeFileSync(path.join(dir, 'INDEX.gz'), gzipSync(INDEX));
+    const snap = readFreebsdIndex({ root: dir, indexFile: path.join(dir, 'INDEX.gz'), displayIndex: 'ports/INDEX.gz' });
+    expect(snap.diagnostics).toEqual([]);
+    const gmake = snap.recipes.find((r) => r.id === 'devel/gmake')!;
+    expect(Object.keys(gmake.files).sort()).toEqual([INDEX_LINE_KEY, 'Makefile', 'files/patch-a'].sort());
+    expect(Object.keys(snap.recipes.find((r) => r.id === 'devel/gettext')!.files)).toEqual([INDEX_LINE_KEY]);
+  });
+
+  it('reports a missing INDEX as a located source error', () => {
+    const snap = readFreebsdIndex({ root: dir, indexFile: path.join(dir, 'nope'), displayIndex: 'ports/nope' });
+    expect(snap.recipes).toEqual([]);
+    expect(snap.diagnostics).toMatchObject([{ severity: 'error', file: 'ports/nope', message: 'the INDEX file does not exist' }]);
+  });
+
+  it('reads the real INDEX: 975 ports, every dependency resolved', () => {
+    const corpus = path.resolve(REPO_ROOT, '..', '..', 'shared', 'corpora', 'freebsd-INDEX-11.gz');
+    const snap = readFreebsdIndex({ root: dir, indexFile: corpus, displayIndex: 'INDEX-11.gz', dudOrigins: new Set(['lang/ruby22', 'x11/xserver14']) });
+    expect(snap.recipes.length).toBe(975);
+    expect(snap.invalid).toEqual([]);
+    const graph = buildDependencyGraph({ recipes: snap.recipes, invalidIds: [], resolveIds: true });
+    expect(graph.unresolved.size).toBe(0);
+    expect(graph.cycles).toEqual([]);
+    // Every reference of the INDEX is an edge (deduplicated per port).
+    const text = gunzipSync(readFileSync(corpus)).toString('utf8');
+    const lines = text.split('\n').filter((l) => l !== '').map((l) => l.split('|'));
+    const originOf = new Map(lines.map((f) => [f[0]!, f[1]!.split('/').slice(-2).join('/')]));
+    let refs = 0;
+    for (const f of lines) {
+      const targets = new Set([7, 8, 10, 11, 12].flatMap((i) => f[i]!.split(' ').filter(Boolean)).map((d) => originOf.get(d)));
+      targets.delete(originOf.get(f[0]!)); // a port listing itself is no edge
+      refs += targets.size;
+    }
+    let edges = 0;
+    for (const deps of graph.deps.values()) edges += deps.length;
+    expect(edges).toBe(refs);
+  });
+});
