@@ -26,7 +26,6 @@ import crypto from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { Diagnostic } from '../config/diagnostic.js';
 import { PACKAGE_NAME_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId, type SourceSnapshot } from '../model/types.js';
 import { splitFreebsdVersion } from '../version/freebsd.js';
 import { hashDirectory } from './nativeRecipes.js';
@@ -108,7 +107,6 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
 
   // Pass 1: fields, origin, name and version of each line; pkgname -> package name.
   interface Parsed {
-    readonly line: number;
     readonly fields: string[];
     readonly origin: string;
     readonly name: string;
@@ -159,12 +157,12 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
       if (earlier === undefined || options.dudOrigins?.has(earlier) === true) originOfName.set(name, origin);
     }
     byPkgname.set(pkgname, origin);
-    parsed.push({ line, fields, origin, name });
+    parsed.push({ fields, origin, name });
   }
 
-  // Pass 2: dependencies resolved to package names; unknown pkgnames stay as written (unresolvable).
+  // Pass 2: dependencies resolved to origins; unknown pkgnames stay as written (unresolvable).
   const recipes: Recipe[] = [];
-  for (const { line, fields, origin, name } of parsed) {
+  for (const { fields, origin, name } of parsed) {
     const resolve = (field: string, out: string[], seen: Set<string>): void => {
       if (field === '') return;
       for (const dep of field.split(' ')) {

@@ -70,24 +70,32 @@ describe('plan over the real FreeBSD INDEX', () => {
     expect(scrub(result.stderr, { [dir]: '<dir>' })).toBe(
       'duds.txt:5:1: warning: dud "www/no-such-port" names no package of the source\n  hint: remove the entry if the package is gone, or correct its name\n',
     );
-    const branch = JSON.parse(result.stdout).branches[0];
-    const skips = branch.actions.filter((a: { type: string }) => a.type === 'skip');
-    const duds = skips.filter((a: { reason: string }) => a.reason === 'dud');
-    expect(duds.map((d: { package: string; detail: string }) => [d.package, d.detail])).toEqual([
+    interface Action {
+      type: string;
+      package: string;
+      reason: string;
+      detail?: string;
+      blocks?: number;
+      packages?: string[];
+      version?: string;
+    }
+    const branch = (JSON.parse(result.stdout) as { branches: { actions: Action[] }[] }).branches[0]!;
+    const skips = branch.actions.filter((a) => a.type === 'skip');
+    const duds = skips.filter((a) => a.reason === 'dud');
+    expect(duds.map((d) => [d.package, d.detail])).toEqual([
       ['lang/ruby22', 'superseded by ruby23'],
       ['x11/libXdmcp', 'listed in duds.txt'],
       ['x11/xserver14', 'xorg-server: the 1.7 server is built'],
     ]);
     const blocked = dependentsOf(['x11/libXdmcp']);
     expect(blocked.size).toBeGreaterThan(50);
-    expect(duds.find((d: { package: string }) => d.package === 'x11/libXdmcp').blocks).toBe(blocked.size);
+    expect(duds.find((d) => d.package === 'x11/libXdmcp')!.blocks).toBe(blocked.size);
     const all = dependentsOf(['x11/libXdmcp', 'x11/xserver14', 'lang/ruby22']);
-    const skipped = skips.filter((a: { reason: string }) => a.reason === 'dependency-skipped').map((a: { package: string }) => a.package);
+    const skipped = skips.filter((a) => a.reason === 'dependency-skipped').map((a) => a.package);
     expect(new Set(skipped)).toEqual(all);
-    const builds = branch.actions.filter((a: { type: string }) => a.type === 'build');
+    const builds = branch.actions.filter((a) => a.type === 'build');
     expect(builds.length + skips.length).toBe(975);
-    const gmake = builds.find((a: { package: string }) => a.package === 'devel/gmake');
-    expect(gmake).toMatchObject({ packages: ['gmake'], version: '4.2', reason: 'new', repo: 'main' });
+    expect(builds.find((a) => a.package === 'devel/gmake')).toMatchObject({ packages: ['gmake'], version: '4.2', reason: 'new', repo: 'main' });
   });
 
   it('refuses a missing INDEX with a located error and a hint', async () => {
