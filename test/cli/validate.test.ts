@@ -3,6 +3,7 @@ import { runCli } from '../helpers/cli.js';
 import { BASE_BRANCH, BASE_HOSTS, baseConfig, copyExample, recipeFiles, testdir, without, type Files } from '../helpers/testdir.js';
 
 const PACKAGE_NAME_HINT = "package names use letters, digits and @._+- and start with a letter or digit; no '/', spaces or shell characters";
+const DUD_NAME_HINT = 'name a package (letters, digits and @._+-) or a FreeBSD origin category/port';
 
 interface BadInput {
   readonly name: string;
@@ -58,7 +59,7 @@ const badInputs: BadInput[] = [
       'branches/main.yaml:12:5: error: unknown key "purge" in repos[0]',
       '  hint: remove it; allowed keys in repos[0]: name, path, format, packages, prune, review, hooks',
       'branches/main.yaml:13:1: error: unknown key "schedule"',
-      '  hint: remove it; allowed keys: source, pipeline, hosts, rebuild, prerequisites, duds, repos',
+      '  hint: remove it; allowed keys: source, pipeline, hosts, rebuild, prerequisites, dudsFile, duds, repos',
       'hosts.yaml:6:5: error: unknown key "lables" in hosts[0]',
       '  hint: did you mean "labels"? Otherwise remove it',
     ],
@@ -146,15 +147,15 @@ const badInputs: BadInput[] = [
     ],
   },
   {
-    name: 'dud package names with shell metacharacters and a slash (refused by the schema)',
-    files: { 'branches/main.yaml': `${BASE_BRANCH}duds:\n  - package: "zlib; rm -rf /"\n    reason: x\n  - package: lib/zlib\n    reason: y\n  - package: $(id)\n    reason: z\n` },
+    name: 'dud package names with shell metacharacters and a path (refused by the schema; one slash is an origin)',
+    files: { 'branches/main.yaml': `${BASE_BRANCH}duds:\n  - package: "zlib; rm -rf /"\n    reason: x\n  - package: lib/../zlib\n    reason: y\n  - package: $(id)\n    reason: z\n  - package: devel/zlib\n    reason: an origin\n` },
     stderr: [
       'branches/main.yaml:13:14: error: duds[0].package: the string "zlib; rm -rf /" is not allowed here',
-      `  hint: ${PACKAGE_NAME_HINT}`,
-      'branches/main.yaml:15:14: error: duds[1].package: the string "lib/zlib" is not allowed here',
-      `  hint: ${PACKAGE_NAME_HINT}`,
+      `  hint: ${DUD_NAME_HINT}`,
+      'branches/main.yaml:15:14: error: duds[1].package: the string "lib/../zlib" is not allowed here',
+      `  hint: ${DUD_NAME_HINT}`,
       'branches/main.yaml:17:14: error: duds[2].package: the string "$(id)" is not allowed here',
-      `  hint: ${PACKAGE_NAME_HINT}`,
+      `  hint: ${DUD_NAME_HINT}`,
     ],
   },
   {
