@@ -6,10 +6,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, runCli, scrub } from '../helpers/cli.js';
+import { runCli, scrub } from '../helpers/cli.js';
+import { corpus } from '../helpers/corpora.js';
 import { BASE_HOSTS, BASE_PIPELINE, testdir } from '../helpers/testdir.js';
 
-const CORPUS = path.resolve(REPO_ROOT, '..', '..', 'shared', 'corpora', 'freebsd-INDEX-11.gz');
+const CORPUS = corpus('freebsd-INDEX-11.gz');
 
 const BRANCH = `source:
   path: ports

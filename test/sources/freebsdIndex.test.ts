@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildDependencyGraph } from '../../src/model/graph.js';
 import { formatVersion } from '../../src/model/types.js';
 import { INDEX_LINE_KEY, parseFreebsdIndex, readFreebsdIndex } from '../../src/sources/freebsdIndex.js';
-import { REPO_ROOT } from '../helpers/cli.js';
+import { corpus as corpusFile } from '../helpers/corpora.js';
 
 /** An INDEX line: pkgname, path, prefix, comment, descr, maintainer, categories, build, run, www, extract, patch, fetch. */
 function line(pkgname: string, origin: string, deps: { build?: string; run?: string; extract?: string; fetch?: string } = {}): string {
@@ -109,7 +109,7 @@ describe('readFreebsdIndex', () => {
   });
 
   it('reads the real INDEX: 975 ports, every dependency resolved', () => {
-    const corpus = path.resolve(REPO_ROOT, '..', '..', 'shared', 'corpora', 'freebsd-INDEX-11.gz');
+    const corpus = corpusFile('freebsd-INDEX-11.gz');
     const snap = readFreebsdIndex({ root: dir, indexFile: corpus, displayIndex: 'INDEX-11.gz', dudOrigins: new Set(['lang/ruby22', 'x11/xserver14']) });
     expect(snap.recipes.length).toBe(975);
     expect(snap.invalid).toEqual([]);

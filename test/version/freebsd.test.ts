@@ -1,11 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/cli.js';
+import { corpus } from '../helpers/corpora.js';
 import { compareFreebsdVersions, matchesFreebsdConstraint, splitFreebsdVersion } from '../../src/version/freebsd.js';
 
-const CORPUS = path.resolve(REPO_ROOT, '..', '..', 'shared', 'corpora', 'vercmp');
-const corpusDir = process.env.BUILDFLEET_CORPORA !== undefined ? path.join(process.env.BUILDFLEET_CORPORA, 'vercmp') : CORPUS;
+const corpusDir = corpus('vercmp');
 
 /** Rows of a corpus TSV file (header dropped), with their line numbers. */
 function rows(file: string): { line: number; cells: string[] }[] {
