@@ -179,6 +179,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
         dependsOn: action.dependsOn.map((d) => `${branch.config.name}/${d}`),
         seconds: branch.observed.history.get(action.package)?.lastSuccessSeconds ?? 60,
         labels: config.pipelines.get(branch.config.pipeline)?.isolation === 'overlay' ? [...branch.config.hostLabels, OVERLAY_LABEL] : branch.config.hostLabels,
+        // Branches share the hosts fairly: equal slots while each has ready builds.
+        share: branch.config.name,
       });
     }
   }

@@ -53,6 +53,8 @@ export class SchedulerCore {
   /** Host index of each running job, else -1. */
   readonly hostOf: Int32Array;
   readonly running: Int32Array;
+  /** Running builds per fair share. */
+  private readonly runningShare: Int32Array;
   readonly up: boolean[];
   /** Block reason (index into REASONS) and cause of blocked jobs. */
   private readonly blockReason: Uint8Array;
@@ -94,6 +96,7 @@ export class SchedulerCore {
     this.status = new Uint8Array(n);
     this.hostOf = new Int32Array(n).fill(-1);
     this.running = new Int32Array(hosts.length);
+    this.runningShare = new Int32Array(g.shareCount);
     this.up = hosts.map((h) => h.up);
     this.blockReason = new Uint8Array(n);
     this.blockCause = new Int32Array(n).fill(-1);
@@ -166,8 +169,11 @@ export class SchedulerCore {
   }
 
   /**
-   * Greedy fill of the free slots: repeatedly the best ready job (over all groups) that
-   * has an eligible host with a free slot, on the host chosen by the host rule.
+   * Greedy fill of the free slots: repeatedly the best ready job that has an eligible
+   * host with a free slot, on the host chosen by the host rule. "Best": of the fair
+   * share with the fewest running builds, then in queue order (with one share: the
+   * best ready job over all groups). Shares thus split the slots equally while each
+   * has ready work, and a share without any leaves its slots to the others.
    *
    * @param commit start the jobs (else only propose, leaving the state unchanged).
    * @param out receives `job, host` pairs (flat); emptied first.
@@ -175,6 +181,8 @@ export class SchedulerCore {
   assign(commit: boolean, out: number[]): void {
     const g = this.g;
     const run = commit ? this.running : this.running.slice();
+    const shareRun = commit ? this.runningShare : this.runningShare.slice();
+    const share = g.share;
     out.length = 0;
     const heaps = this.heaps;
     const before = this.before;
@@ -182,16 +190,19 @@ export class SchedulerCore {
       let bestG = -1;
       let bestJob = -1;
       let bestHost = -1;
+      let bestShareRun = 0;
       for (let gi = 0; gi < heaps.length; gi++) {
         const heap = heaps[gi]!;
         if (heap.size === 0) continue;
         const j = heap.peek();
-        if (bestJob >= 0 && !before(j, bestJob)) continue;
+        const sr = shareRun[share[j]!]!;
+        if (bestJob >= 0 && (sr > bestShareRun || (sr === bestShareRun && !before(j, bestJob)))) continue;
         const h = chooseHost(this.groups[gi]!.hosts, g.power, run, this.up);
         if (h < 0) continue;
         bestG = gi;
         bestJob = j;
         bestHost = h;
+        bestShareRun = sr;
       }
       if (bestG < 0) break;
       heaps[bestG]!.pop();
@@ -200,6 +211,7 @@ export class SchedulerCore {
         this.markStarted(bestJob, bestHost);
       } else {
         run[bestHost]!++;
+        shareRun[share[bestJob]!]!++;
       }
     }
     if (!commit) for (let k = 0; k < out.length; k += 2) heaps[g.group[out[k]!]!]!.push(out[k]!);
@@ -225,6 +237,7 @@ export class SchedulerCore {
     this.status[job] = St.Running;
     this.hostOf[job] = host;
     this.running[host]!++;
+    this.runningShare[this.g.share[job]!]!++;
     this.runningCount++;
     this.pendingCount--;
   }
@@ -235,6 +248,7 @@ export class SchedulerCore {
     const host = this.hostOf[job]!;
     this.hostOf[job] = -1;
     this.running[host]!--;
+    this.runningShare[g.share[job]!]!--;
     this.runningCount--;
     if (outcome === 'ok') {
       this.status[job] = St.Done;

@@ -31,8 +31,12 @@ export interface Graph {
   readonly outdeg: Int32Array;
   /** Host-eligibility group of each job. */
   readonly group: Int32Array;
-  /** Per group: the hosts whose labels fit its jobs (ascending), and its jobs (ascending). */
+  /** Per group: the hosts whose labels fit its jobs (ascending), and its jobs (ascending); a group's jobs have one fair share. */
   readonly groups: readonly { readonly hosts: readonly number[]; readonly jobs: readonly number[] }[];
+  /** Fair share of each job (index into the distinct `share` names, in input order). */
+  readonly share: Int32Array;
+  /** Number of distinct fair shares (1 when no job names one). */
+  readonly shareCount: number;
   readonly hostNames: readonly string[];
   readonly hostIndex: ReadonlyMap<string, number>;
   readonly power: Int32Array;
@@ -156,21 +160,30 @@ export function buildGraph(jobs: readonly ScheduleJob[], hosts: readonly Schedul
     }
     priority[v] = seconds[v]! + longest;
   }
-  // Groups of jobs eligible on the same set of hosts (labels only; up is checked live).
+  // Groups of jobs of the same fair share eligible on the same set of hosts (labels only; up is checked live).
   const byLabels = new Map<string, number>();
   const byHosts = new Map<string, number>();
+  const shares = new Map<string, number>();
   const groups: { hosts: number[]; jobs: number[] }[] = [];
   const group = new Int32Array(n);
+  const shareOf = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const labels = jobs[i]!.labels ?? NO_LABELS;
-    const labelKey = labels.length === 0 ? '' : [...new Set(labels)].sort().join('\n');
+    const shareName = jobs[i]!.share ?? '';
+    let share = shares.get(shareName);
+    if (share === undefined) {
+      share = shares.size;
+      shares.set(shareName, share);
+    }
+    shareOf[i] = share;
+    const labelKey = `${share}\n${labels.length === 0 ? '' : [...new Set(labels)].sort().join('\n')}`;
     let g = byLabels.get(labelKey);
     if (g === undefined) {
       const eligible: number[] = [];
       hostLabels.forEach((offered, h) => {
         if (hasLabels(offered, labels)) eligible.push(h);
       });
-      const hostKey = eligible.join(',');
+      const hostKey = `${share}:${eligible.join(',')}`;
       g = byHosts.get(hostKey);
       if (g === undefined) {
         g = groups.length;
@@ -199,6 +212,8 @@ export function buildGraph(jobs: readonly ScheduleJob[], hosts: readonly Schedul
     outdeg,
     group,
     groups,
+    share: shareOf,
+    shareCount: Math.max(1, shares.size),
     hostNames,
     hostIndex,
     power,

@@ -17,6 +17,13 @@ export interface ScheduleJob {
   readonly seconds: number;
   /** Host labels the job requires: it is eligible on a host that has all of them. */
   readonly labels?: readonly string[];
+  /**
+   * The fair-share group of the job (reconcile: its branch). While several groups have
+   * ready jobs, a free slot goes to the group with the fewest running builds, so that
+   * groups share the hosts equally; a group without ready work leaves its slots to the
+   * others. Inside a group, the queue order holds. Absent: one common group.
+   */
+  readonly share?: string;
 }
 
 /** One build host, as the scheduler sees it. */
