@@ -131,11 +131,18 @@ export const EXAMPLE_PARTS = ['hosts.yaml', 'branches', 'pipelines', 'example', 
 /**
  * A copy of the bundled example config (hosts.yaml, branches/, pipelines/,
  * example/, scripts/) in a temporary directory removed after the test, so that
- * its repo (var/repos/example) and state (var/) are the test's own.
+ * its repo (var/repos/example) and state (var/) are the test's own. Only the
+ * branch files named in `branches` are copied (default: the `example` branch, so
+ * that tests of one branch do not change when the example gains another).
  */
-export function copyExample(): string {
+export function copyExample(branches: readonly string[] = ['example']): string {
   const root = testdir({});
-  for (const part of EXAMPLE_PARTS) cpSync(path.join(REPO_ROOT, part), path.join(root, part), { recursive: true });
+  for (const part of EXAMPLE_PARTS) {
+    cpSync(path.join(REPO_ROOT, part), path.join(root, part), {
+      recursive: true,
+      filter: (src) => part !== 'branches' || !src.endsWith('.yaml') || branches.includes(path.basename(src, '.yaml')),
+    });
+  }
   return root;
 }
 
