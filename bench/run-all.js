@@ -12,6 +12,7 @@ const benches = [
   ['Plan over native recipe trees', 'bench/plan-native.js'],
   ['Real runs on the local host', 'bench/real-runs.js'],
   ['Isolation overhead', 'bench/isolation.js'],
+  ['SSH throughput', 'bench/ssh-throughput.js'],
   ['Prerequisite transfer', 'bench/prereq-transfer.js'],
 ];
 
