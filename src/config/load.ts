@@ -247,7 +247,6 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
   const repos: RepoConfig[] = w.repos.map((r, i) => {
     if (repoNames.has(r.name)) at(['repos', i, 'name'], `repo "${r.name}" is defined twice in this branch`, 'give each repo its own name');
     repoNames.add(r.name);
-    if (r.format === 'pacman') at(['repos', i, 'format'], 'the pacman repository format is not supported by this version of buildfleet yet', 'use `format: plain`');
     return {
       name: r.name,
       path: resolvePath(dir, r.path),

@@ -118,7 +118,8 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     const repoName = repoOf(recipe.name)!;
     const repo = observed.repos.get(repoName);
     const entry = repo?.entries.get(recipe.name);
-    const published = recipe.packages.every((p) => repo?.entries.get(p)?.fingerprint === fingerprinted.fingerprint);
+    const version = formatVersion(recipe.version);
+    const published = recipe.packages.every((p) => isUpToDate(repo?.entries.get(p), fingerprinted.fingerprint, version));
     if (published) {
       upToDate++;
       continue;
@@ -172,7 +173,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       type: 'build',
       package: id,
       packages: recipe.packages,
-      version: formatVersion(recipe.version),
+      version,
       repo: repoName,
       reason: why.reason,
       ...(why.detail !== undefined ? { detail: why.detail } : {}),
@@ -223,6 +224,16 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     upToDate,
     estimate: builds.length > 0 ? estimate(jobs, isolated.hosts) : { makespanSeconds: 0, lowerBoundSeconds: 0 },
   };
+}
+
+/**
+ * Whether a published package is the desired build: its fingerprint is the desired
+ * one, or it has none (made by another tool, e.g. `repo-add`, and adopted) and its
+ * version is the desired one.
+ */
+function isUpToDate(entry: RepoEntry | undefined, fingerprint: string, version: string): boolean {
+  if (entry === undefined) return false;
+  return entry.fingerprint === fingerprint || (entry.fingerprint === '' && entry.version === version);
 }
 
 /** The dependency name with which `recipe` depends on `dep` (directly or through a virtual name). */

@@ -53,14 +53,7 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
       // Same name, other content (a rebuild of the same version): never overwrite in place.
       file = uniqueName(file, item.entry.name, item.entry.version, item.entry.fingerprint);
     }
-    const target = path.join(request.repoPath, file);
-    if (holder === undefined || holder.sha256 !== sha256) {
-      const tmp = path.join(request.repoPath, `.${file}.${process.pid}.tmp`);
-      await rm(tmp, { force: true });
-      await linkOrCopy(item.source, tmp);
-      await fsyncFile(tmp);
-      await rename(tmp, target);
-    }
+    if (holder === undefined || holder.sha256 !== sha256) await placePackageFile(item.source, request.repoPath, file);
     const entry: RepoEntry = { ...item.entry, file, sha256, size };
     next.set(entry.name, entry);
     published.push(entry);
@@ -94,20 +87,29 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
   return { published, removed, deletedFiles };
 }
 
+/** Copies (or hard-links) a package file into the repo under a temporary name, fsyncs it, then renames it to `file`. */
+export async function placePackageFile(source: string, repoPath: string, file: string): Promise<void> {
+  const tmp = path.join(repoPath, `.${file}.${process.pid}.tmp`);
+  await rm(tmp, { force: true });
+  await linkOrCopy(source, tmp);
+  await fsyncFile(tmp);
+  await rename(tmp, path.join(repoPath, file));
+}
+
 /** `zlib-1.3.1-2.tar.gz` → `zlib-1.3.1-2+b3fa9c01e2d.tar.gz` (like Debian's binary rebuild suffix). */
-function uniqueName(file: string, name: string, version: string, fingerprint: string): string {
+export function uniqueName(file: string, name: string, version: string, fingerprint: string): string {
   const tag = `+b${fingerprint.slice(0, 10)}`;
   const prefix = `${name}-${version}`;
   if (file.startsWith(prefix)) return `${prefix}${tag}${file.slice(prefix.length)}`;
   return `${tag.slice(1)}-${file}`;
 }
 
-/** Temporaries left by a publish that was killed. */
-async function removeStaleTemporaries(repoPath: string): Promise<void> {
+/** Temporaries (files or staging directories) left by a publish that was killed. */
+export async function removeStaleTemporaries(repoPath: string): Promise<void> {
   for (const entry of await readdir(repoPath)) {
     if (entry.startsWith('.') && entry.endsWith('.tmp')) {
       const pid = Number(/\.(\d+)\.tmp$/.exec(entry)?.[1] ?? Number.NaN);
-      if (pid === process.pid || !isProcessAlive(pid)) await rm(path.join(repoPath, entry), { force: true });
+      if (pid === process.pid || !isProcessAlive(pid)) await rm(path.join(repoPath, entry), { force: true, recursive: true });
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Publishing a branch's finished builds: one atomic index update per repo, the
- * removals of pruned packages, then the repo's afterPublish hooks — run again on
- * later runs until they succeed once (`<state>/<branch>/hooks-pending/<repo>`).
+ * Publishing a branch's finished builds: one atomic index (plain) or database
+ * (pacman) update per repo, the removals of pruned packages, then the repo's
+ * afterPublish hooks — run again on later runs until they succeed once (`<state>/<branch>/hooks-pending/<repo>`).
  * Builds of the plan that were not published stay in the artifact cache.
  */
 import { mkdir, rm } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { exists, writeFileAtomic } from '../execute/fsUtil.js';
 import type { RemoveAction } from '../plan/types.js';
 import type { PackageResult } from '../run/runResult.js';
 import { runHook } from './hooks.js';
+import { publishPacmanRepo } from './pacmanRepo.js';
 import { publishPlainRepo, type PackageToPublish } from './plainRepo.js';
 
 export interface PublishBranchRequest {
@@ -55,7 +56,11 @@ export async function publishBranch(request: PublishBranchRequest): Promise<Publ
     if (add.length === 0 && remove.length === 0 && !hooksPending) continue;
     if (add.length > 0 || remove.length > 0) {
       try {
-        const published = await publishPlainRepo({ repoPath: repo.path, displayPath: displayPath(request.configDir, repo.path), add, remove });
+        const display = displayPath(request.configDir, repo.path);
+        const published =
+          repo.format === 'pacman'
+            ? await publishPacmanRepo({ repoPath: repo.path, repoName: repo.name, displayPath: display, add, remove })
+            : await publishPlainRepo({ repoPath: repo.path, displayPath: display, add, remove });
         for (const item of add) keepCached.delete(item.entry.fingerprint);
         for (const entry of published.removed) removed.push({ package: entry.name, version: entry.version, status: 'removed', repo: repo.name, reason: 'not-in-source' });
         request.onPublished?.({ branch: request.branch, repo: repo.name, added: published.published.length, removed: published.removed.length });

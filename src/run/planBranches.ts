@@ -14,7 +14,7 @@ import { buildDependencyGraph, type DependencyGraph } from '../model/graph.js';
 import type { RecipeId, SourceSnapshot } from '../model/types.js';
 import { readInstalledRoots } from '../observe/installedRoots.js';
 import { readLedger, type LedgerSnapshot } from '../observe/ledger.js';
-import { readPlainIndex } from '../observe/plainRepo.js';
+import { readRepoEntries } from '../observe/repo.js';
 import { readStaged } from '../observe/staging.js';
 import type { ObservedBranch, RepoState } from '../observe/types.js';
 import { probeIsolation, type IsolationSupport } from '../execute/isolation.js';
@@ -109,7 +109,7 @@ export function observeBranch(config: Config, branch: BranchConfig, ledger: Ledg
   const digests: string[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const repo of branch.repos) {
-    const index = readPlainIndex(repo.path, displayPath(config.dir, repo.path));
+    const index = readRepoEntries(repo, displayPath(config.dir, repo.path));
     diagnostics.push(...index.diagnostics);
     repos.set(repo.name, { name: repo.name, path: repo.path, entries: index.entries });
     digests.push(`${repo.name}:${index.digest}`);

@@ -45,13 +45,20 @@ describe('loadConfig: the normalized config', () => {
   });
 
   it('returns every diagnostic of every file, sorted, and no config', () => {
-    const dir = testdir({ ...baseConfig(), 'hosts.yaml': 'hosts:\n  - name: Local\n    transport: local\n    power: 1\n', 'branches/main.yaml': BASE_BRANCH.replace('format: plain', 'format: pacman') });
+    const dir = testdir({ ...baseConfig(), 'hosts.yaml': 'hosts:\n  - name: Local\n    transport: local\n    power: 1\n', 'branches/main.yaml': BASE_BRANCH.replace('format: plain', 'format: zip') });
     const { config, diagnostics } = loadConfig(dir);
     expect(config).toBeNull();
     expect(diagnostics.map(formatDiagnostic)).toEqual([
-      'branches/main.yaml:10:13: error: the pacman repository format is not supported by this version of buildfleet yet\n  hint: use `format: plain`',
+      'branches/main.yaml:10:13: error: repos[0].format must be one of plain, pacman, not the string "zip"\n  hint: use one of: plain, pacman',
       'hosts.yaml:2:11: error: hosts[0].name: the string "Local" is not allowed here\n  hint: host names use lower-case letters, digits, \'.\', \'_\' and \'-\', and start with a letter or digit',
     ]);
+  });
+
+  it('loads a pacman repository', () => {
+    const dir = testdir({ ...baseConfig(), 'branches/main.yaml': BASE_BRANCH.replace('format: plain', 'format: pacman') });
+    const { config, diagnostics } = loadConfig(dir);
+    expect(diagnostics).toEqual([]);
+    expect(config?.branches[0]?.repos[0]).toMatchObject({ name: 'main', format: 'pacman' });
   });
 
   it('warns about a .yml file it ignores', () => {

@@ -173,6 +173,18 @@ describe('computeBranchPlan: build reasons', () => {
     expect(action(p, 'zlib')).not.toHaveProperty('changes');
   });
 
+  it('adopts packages published by another tool (no fingerprint) at the desired version, and builds those at another version', () => {
+    const adopted = observed({ main: [repoEntry('libc', '2.40-1', ''), repoEntry('zlib', '1.3.1-1', ''), repoEntry('libpng', '1.6.43-1', '')] });
+    const p = plan({ recipes: tree(), observed: adopted });
+    expect(summary(p)).toEqual(['build app new', 'build libpng version-changed: 1.6.43-1 -> 1.6.44-1']);
+    expect(p.upToDate).toBe(2);
+  });
+
+  it('still says inputs-changed for a package buildfleet published at the desired version with another fingerprint', () => {
+    const p = plan({ recipes: tree(), observed: observed({ main: [repoEntry('libc', '2.40-1', 'e'.repeat(64))] }) });
+    expect(action(p, 'libc')).toMatchObject({ type: 'build', reason: 'inputs-changed' });
+  });
+
   it('still says version-changed without the ledger', () => {
     const state = builtState(tree());
     const withoutLedger = observed({ main: [...state.observed.repos.get('main')!.entries.values()] });

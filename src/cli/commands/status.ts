@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { readLedger } from '../../observe/ledger.js';
-import { readPlainIndex } from '../../observe/plainRepo.js';
+import { readRepoEntries } from '../../observe/repo.js';
 import { readStaged } from '../../observe/staging.js';
 import type { RecipeHistory } from '../../observe/types.js';
 import { RUNS_DIR } from '../../run/reconcile.js';
@@ -59,7 +59,7 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
       return {
         name: branch.name,
         repos: branch.repos.map((repo) => {
-          const index = readPlainIndex(repo.path, displayPath(config.dir, repo.path));
+          const index = readRepoEntries(repo, displayPath(config.dir, repo.path));
           printDiagnostics(out, index.diagnostics);
           let bytes = 0;
           for (const e of index.entries.values()) bytes += e.size;

@@ -1,0 +1,303 @@
+/**
+ * Reads a `pacman` repository as observed state: the sync database
+ * `<name>.db` (the link pacman reads; `<name>.db.tar.gz` when the link is
+ * missing) holds one `<pkgname>-<version>/desc` entry per package, and the
+ * sidecar `<name>.buildfleet.json` holds the fingerprints of the packages
+ * buildfleet published there. A database entry without a matching sidecar record
+ * (written by `repo-add` or another tool) is observed without a fingerprint:
+ * the planner adopts it when its version is the desired one.
+ *
+ * Not responsible for writing (publish/pacmanRepo.ts) nor for package files.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { Diagnostic } from '../config/diagnostic.js';
+import { sha256Hex } from '../model/canonical.js';
+import type { RepoEntry } from './types.js';
+
+export const PACMAN_SIDECAR_FORMAT_VERSION = 1;
+
+/** `<name>.db.tar.gz`, `<name>.files.tar.gz`, their links and the sidecar, for a repo named `name`. */
+export function pacmanRepoFiles(name: string): { db: string; dbLink: string; files: string; filesLink: string; sidecar: string } {
+  return { db: `${name}.db.tar.gz`, dbLink: `${name}.db`, files: `${name}.files.tar.gz`, filesLink: `${name}.files`, sidecar: `${name}.buildfleet.json` };
+}
+
+/** What buildfleet remembers of a package file it published (keyed by file name in the sidecar). */
+export interface PacmanSidecarRecord {
+  readonly name: string;
+  /** sha256 of the package file: the record applies only to the file the database names with this digest. */
+  readonly sha256: string;
+  readonly fingerprint: string;
+  readonly recipe: string;
+}
+
+export interface PacmanSidecar {
+  readonly formatVersion: typeof PACMAN_SIDECAR_FORMAT_VERSION;
+  /** By package file name. */
+  readonly packages: Readonly<Record<string, PacmanSidecarRecord>>;
+}
+
+/** One entry of a sync database: its directory name, the raw `desc` text and its parsed fields. */
+export interface PacmanDbEntry {
+  /** `<pkgname>-<pkgver>-<pkgrel>` */
+  readonly dir: string;
+  readonly desc: string;
+  /** `%NAME%` → its lines. */
+  readonly fields: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Parses a `desc` (or `files`) text: `%KEY%` lines, each followed by its values up to an empty line. */
+export function parseDesc(text: string): Map<string, string[]> {
+  const fields = new Map<string, string[]>();
+  let values: string[] | undefined;
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    if (line === '') {
+      values = undefined;
+      continue;
+    }
+    if (values === undefined && line.length > 2 && line.charCodeAt(0) === 37 /* % */ && line.charCodeAt(line.length - 1) === 37) {
+      values = [];
+      fields.set(line.slice(1, -1), values);
+    } else values?.push(line);
+  }
+  return fields;
+}
+
+/**
+ * The regular files of an uncompressed tar archive, in archive order: ustar
+ * names (with prefix), pax `path` records and GNU long names. A hand-written
+ * reader: node-tar's streaming parser takes about ten times as long over a
+ * 3,000-package database, and observing a repository is on every plan's path.
+ */
+export function* tarFiles(archive: Uint8Array): Generator<{ path: string; body: Uint8Array }> {
+  const buf = Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength);
+  let offset = 0;
+  let longName: string | undefined;
+  while (offset + 512 <= buf.length) {
+    const header = offset;
+    if (buf[header] === 0) break; // end-of-archive block
+    const size = parseOctal(buf, header + 124, 12);
+    const type = String.fromCharCode(buf[header + 156] ?? 48);
+    const body = buf.subarray(header + 512, header + 512 + size);
+    if (body.length < size) throw new Error('truncated tar archive');
+    offset = header + 512 + Math.ceil(size / 512) * 512;
+    if (type === 'x') {
+      longName = paxPath(body) ?? longName;
+      continue;
+    }
+    if (type === 'L') {
+      longName = cString(body, 0, body.length);
+      continue;
+    }
+    if (type === 'g') continue;
+    let name = longName;
+    longName = undefined;
+    if (name === undefined) {
+      name = cString(buf, header, 100);
+      // POSIX ustar (not GNU tar's "ustar  ") splits long names into prefix/name.
+      const prefix = buf.toString('latin1', header + 257, header + 263) === 'ustar\0' ? cString(buf, header + 345, 155) : '';
+      if (prefix !== '') name = `${prefix}/${name}`;
+    }
+    if (type === '0' || type === '\0' || type === '7') yield { path: name, body };
+  }
+}
+
+function parseOctal(buf: Buffer, start: number, length: number): number {
+  let value = 0;
+  for (let i = start; i < start + length; i++) {
+    const c = buf[i]!;
+    if (c === 0 || c === 32) {
+      if (value > 0) break;
+      continue;
+    }
+    if (c < 48 || c > 55) throw new Error('malformed tar header');
+    value = value * 8 + (c - 48);
+  }
+  return value;
+}
+
+function cString(buf: Buffer, start: number, length: number): string {
+  let end = start;
+  while (end < start + length && buf[end] !== 0) end++;
+  return buf.toString('utf8', start, end);
+}
+
+/** The `path` record of a pax extended header (`<len> path=<value>\n` records). */
+function paxPath(body: Buffer): string | undefined {
+  let offset = 0;
+  let found: string | undefined;
+  while (offset < body.length) {
+    const space = body.indexOf(32, offset);
+    if (space === -1) break;
+    const length = Number(body.toString('latin1', offset, space));
+    if (!Number.isInteger(length) || length <= 0) break;
+    const record = body.toString('utf8', space + 1, offset + length - 1);
+    if (record.startsWith('path=')) found = record.slice(5);
+    offset += length;
+  }
+  return found;
+}
+
+/**
+ * The uncompressed tar of a database file. gzip (what buildfleet and `repo-add`
+ * write by default) and plain tar are read in-process; zstd and xz (Node 20's
+ * zlib has no zstd) through `bsdtar`, which rewrites any archive it reads as a tar stream.
+ */
+export function readArchive(file: string): Buffer {
+  const data = readFileSync(file);
+  if (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) return gunzipSync(data);
+  if (data.length === 0 || (data.length >= 262 && data.toString('latin1', 257, 262) === 'ustar')) return data;
+  return execFileSync('bsdtar', ['-cf', '-', '--format', 'pax', `@${file}`], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Every `<dir>/desc` entry of a sync database archive (already uncompressed), in archive order. */
+export function parsePacmanDatabase(archive: Uint8Array): PacmanDbEntry[] {
+  const entries: PacmanDbEntry[] = [];
+  for (const file of tarFiles(archive)) {
+    if (!file.path.endsWith('/desc')) continue;
+    const dir = file.path.slice(0, -'/desc'.length).replace(/^\.\//, '');
+    if (dir.includes('/')) continue;
+    const desc = Buffer.from(file.body.buffer, file.body.byteOffset, file.body.byteLength).toString('utf8');
+    entries.push({ dir, desc, fields: parseDesc(desc) });
+  }
+  return entries;
+}
+
+/** The repo entry of a database entry (without a fingerprint); undefined when it lacks a name, version or file name. */
+export function repoEntryOf(entry: PacmanDbEntry): RepoEntry | undefined {
+  const one = (key: string): string | undefined => entry.fields.get(key)?.[0];
+  const name = one('NAME');
+  const version = one('VERSION');
+  const file = one('FILENAME');
+  if (name === undefined || version === undefined || file === undefined) return undefined;
+  const description = one('DESC');
+  const base = one('BASE');
+  return {
+    name,
+    version,
+    file,
+    sha256: one('SHA256SUM') ?? '',
+    size: Number(one('CSIZE') ?? 0),
+    depends: entry.fields.get('DEPENDS') ?? [],
+    provides: entry.fields.get('PROVIDES') ?? [],
+    fingerprint: '',
+    ...(description !== undefined ? { description } : {}),
+    ...(base !== undefined ? { recipe: base } : {}),
+  };
+}
+
+export interface PacmanRepoRead {
+  readonly entries: Map<string, RepoEntry>;
+  /** The raw database entries by package name (for publishing, which keeps the others' entries as they are). */
+  readonly dbEntries: Map<string, PacmanDbEntry>;
+  readonly sidecar: PacmanSidecar;
+  /** sha256 over the database and the sidecar ('' for an empty repo). */
+  readonly digest: string;
+  readonly diagnostics: Diagnostic[];
+}
+
+/**
+ * Reads the sync database of a sync-database file alone, as observed state (no
+ * sidecar): the entry point of benchmarks over real databases.
+ */
+export function readPacmanDatabaseFile(file: string): Map<string, RepoEntry> {
+  const entries = new Map<string, RepoEntry>();
+  for (const dbEntry of parsePacmanDatabase(readArchive(file))) {
+    const entry = repoEntryOf(dbEntry);
+    if (entry !== undefined) entries.set(entry.name, entry);
+  }
+  return entries;
+}
+
+/**
+ * Reads a pacman repository. A missing directory or database is an empty
+ * repository; an unreadable or malformed one is an error (planning over it
+ * could prune or rebuild everything).
+ */
+export function readPacmanRepo(repoPath: string, repoName: string, displayPath: string): PacmanRepoRead {
+  const names = pacmanRepoFiles(repoName);
+  const entries = new Map<string, RepoEntry>();
+  const dbEntries = new Map<string, PacmanDbEntry>();
+  const emptySidecar: PacmanSidecar = { formatVersion: PACMAN_SIDECAR_FORMAT_VERSION, packages: {} };
+  let dbFile = path.join(repoPath, names.dbLink);
+  let display = `${displayPath}/${names.dbLink}`;
+  let archive: Buffer;
+  const fail = (file: string, message: string, digest = '', hint = 'restore the database from a backup (repo-add keeps <name>.db.tar.gz.old), or rebuild it with repo-add from the package files'): PacmanRepoRead => ({
+    entries,
+    dbEntries,
+    sidecar: emptySidecar,
+    digest,
+    diagnostics: [{ severity: 'error', file, message, hint }],
+  });
+  try {
+    archive = readArchive(dbFile);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      dbFile = path.join(repoPath, names.db);
+      display = `${displayPath}/${names.db}`;
+      try {
+        archive = readArchive(dbFile);
+      } catch (second) {
+        if ((second as NodeJS.ErrnoException).code === 'ENOENT') return { entries, dbEntries, sidecar: emptySidecar, digest: '', diagnostics: [] };
+        return fail(display, `cannot read the pacman database (${describe(second)})`);
+      }
+    } else return fail(display, `cannot read the pacman database (${describe(error)})`);
+  }
+  const dbDigest = sha256Hex(archive);
+  let parsed: PacmanDbEntry[];
+  try {
+    parsed = parsePacmanDatabase(archive);
+  } catch (error) {
+    return fail(display, `the pacman database is not a valid tar archive (${(error as Error).message})`, dbDigest);
+  }
+  for (const dbEntry of parsed) {
+    const entry = repoEntryOf(dbEntry);
+    if (entry === undefined) return fail(display, `entry ${dbEntry.dir}/desc lacks %NAME%, %VERSION% or %FILENAME%`, dbDigest);
+    entries.set(entry.name, entry);
+    dbEntries.set(entry.name, dbEntry);
+  }
+
+  const sidecarFile = path.join(repoPath, names.sidecar);
+  let sidecarText = '';
+  let sidecar = emptySidecar;
+  try {
+    sidecarText = readFileSync(sidecarFile, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return fail(`${displayPath}/${names.sidecar}`, `cannot read buildfleet's record of the repository (${describe(error)})`, dbDigest);
+  }
+  if (sidecarText !== '') {
+    let data: unknown;
+    try {
+      data = JSON.parse(sidecarText);
+    } catch {
+      data = undefined;
+    }
+    if (typeof data !== 'object' || data === null || (data as PacmanSidecar).formatVersion !== PACMAN_SIDECAR_FORMAT_VERSION || typeof (data as PacmanSidecar).packages !== 'object') {
+      return fail(
+        `${displayPath}/${names.sidecar}`,
+        `not a formatVersion ${PACMAN_SIDECAR_FORMAT_VERSION} record of buildfleet's packages`,
+        dbDigest,
+        'delete the file: the packages of the database are then adopted as they are (their fingerprints are forgotten)',
+      );
+    }
+    sidecar = data as PacmanSidecar;
+    for (const [name, entry] of entries) {
+      const record = sidecar.packages[entry.file];
+      // The record applies only to the very file the database names.
+      if (record !== undefined && record.name === name && record.sha256 === entry.sha256) entries.set(name, { ...entry, fingerprint: record.fingerprint, recipe: record.recipe });
+    }
+  }
+  return { entries, dbEntries, sidecar, digest: sha256Hex(`${dbDigest}\n${sha256Hex(sidecarText)}`), diagnostics: [] };
+}
+
+function describe(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+}

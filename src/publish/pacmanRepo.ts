@@ -1,0 +1,236 @@
+/**
+ * Publishes into a pacman repository, in an order that keeps it consistent
+ * whenever the process dies:
+ *
+ * 1. package files copied in under temporary names, fsynced, renamed (a file
+ *    named by the current database is never overwritten in place);
+ * 2. the sidecar `<name>.buildfleet.json` rewritten with the records of the old
+ *    and the new files (a record applies only to the file and sha256 the
+ *    database names, so extra records are harmless);
+ * 3. `<name>.files.tar.gz`, then `<name>.db.tar.gz`, each written whole under a
+ *    temporary name and renamed over the old one, and the `<name>.db` /
+ *    `<name>.files` links pointed at them — readers see the old database or the
+ *    new one, never a part;
+ * 4. the sidecar pruned to the files the new database names;
+ * 5. superseded package files (and their `.sig`) deleted.
+ *
+ * Entries of packages this publish does not touch are kept byte for byte, so a
+ * repository made with `repo-add` keeps what repo-add wrote. Like repo-add, it
+ * holds `<name>.db.tar.gz.lck` while it works.
+ */
+import { mkdir, open, readFile, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { create as createTar } from 'tar';
+import { ensureDir, fsyncDir, fsyncFile, writeFileAtomic } from '../execute/fsUtil.js';
+import { isProcessAlive } from '../execute/runStep.js';
+import {
+  PACMAN_SIDECAR_FORMAT_VERSION,
+  pacmanRepoFiles,
+  parseDesc,
+  readArchive,
+  readPacmanRepo,
+  repoEntryOf,
+  tarFiles,
+  type PacmanSidecar,
+  type PacmanSidecarRecord,
+} from '../observe/pacmanRepo.js';
+import type { RepoEntry } from '../observe/types.js';
+import { digestFile, formatDesc, formatFiles, listPackageMembers, parsePkgInfo, readPkgInfoText } from './pacmanPackage.js';
+import { placePackageFile, removeStaleTemporaries, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
+
+export interface PacmanPublishRequest {
+  readonly repoPath: string;
+  /** The repo's name: the database is `<name>.db.tar.gz`. */
+  readonly repoName: string;
+  /** How the repo is shown in messages. */
+  readonly displayPath: string;
+  readonly add: readonly PackageToPublish[];
+  /** Package names to take out of the database. */
+  readonly remove: readonly string[];
+}
+
+/** One package of the database being made: its directory, `desc` and `files` texts. */
+interface DbPackage {
+  readonly dir: string;
+  readonly desc: string;
+  /** Absent for entries adopted from a database without a files database. */
+  readonly files?: string;
+}
+
+export async function publishPacmanRepo(request: PacmanPublishRequest): Promise<PublishResult> {
+  const { repoPath } = request;
+  const names = pacmanRepoFiles(request.repoName);
+  await ensureDir(repoPath);
+  const release = await lockRepo(path.join(repoPath, `${names.db}.lck`), request.displayPath);
+  try {
+    return await publishLocked(request, names);
+  } finally {
+    await release();
+  }
+}
+
+async function publishLocked(request: PacmanPublishRequest, names: ReturnType<typeof pacmanRepoFiles>): Promise<PublishResult> {
+  const { repoPath } = request;
+  const current = readPacmanRepo(repoPath, request.repoName, request.displayPath);
+  if (current.diagnostics.length > 0) throw new Error(current.diagnostics.map((d) => `${d.file}: ${d.message}`).join('; '));
+  const currentFiles = readFilesDatabase(path.join(repoPath, names.files));
+
+  const next = new Map<string, DbPackage>();
+  for (const [name, entry] of current.dbEntries) {
+    const files = currentFiles.get(entry.dir);
+    next.set(name, { dir: entry.dir, desc: entry.desc, ...(files !== undefined ? { files } : {}) });
+  }
+  const entries = new Map(current.entries);
+  const byFile = new Map<string, RepoEntry>([...current.entries.values()].map((e) => [e.file, e]));
+  const records: Record<string, PacmanSidecarRecord> = {};
+  for (const entry of current.entries.values()) {
+    if (entry.fingerprint !== '') records[entry.file] = { name: entry.name, sha256: entry.sha256, fingerprint: entry.fingerprint, recipe: entry.recipe ?? entry.name };
+  }
+
+  const published: RepoEntry[] = [];
+  for (const item of request.add) {
+    const info = parsePkgInfo(await readPkgInfoText(item.source));
+    const pkgname = info.scalars.get('pkgname') ?? '';
+    const pkgver = info.scalars.get('pkgver') ?? '';
+    if (pkgname !== item.entry.name || pkgver !== item.entry.version) {
+      throw new Error(
+        `${path.basename(item.source)} holds ${pkgname || '(no pkgname)'} ${pkgver || '(no pkgver)'} according to its .PKGINFO, but the recipe says ${item.entry.name} ${item.entry.version}: make the recipe's name and version match the PKGBUILD`,
+      );
+    }
+    const facts = await digestFile(item.source);
+    let file = item.entry.file;
+    const holder = byFile.get(file);
+    if (holder !== undefined && holder.sha256 !== facts.sha256) file = uniqueName(file, item.entry.name, item.entry.version, item.entry.fingerprint);
+    if (holder === undefined || holder.sha256 !== facts.sha256) await placePackageFile(item.source, repoPath, file);
+    const desc = formatDesc(info, { filename: file, size: facts.size, md5: facts.md5, sha256: facts.sha256 });
+    const dir = `${pkgname}-${pkgver}`;
+    next.set(pkgname, { dir, desc, files: formatFiles(await listPackageMembers(item.source)) });
+    const entry: RepoEntry = { ...repoEntryOf({ dir, desc, fields: parseDesc(desc) })!, fingerprint: item.entry.fingerprint, recipe: item.entry.recipe ?? item.entry.name };
+    entries.set(pkgname, entry);
+    records[file] = { name: pkgname, sha256: facts.sha256, fingerprint: entry.fingerprint, recipe: entry.recipe! };
+    published.push(entry);
+  }
+  const removed: RepoEntry[] = [];
+  for (const name of request.remove) {
+    const entry = entries.get(name);
+    if (entry === undefined) continue;
+    entries.delete(name);
+    next.delete(name);
+    removed.push(entry);
+  }
+  await fsyncDir(repoPath);
+
+  // The sidecar first: the records of both the old and the new files.
+  const sidecarFile = path.join(repoPath, names.sidecar);
+  await writeFileAtomic(sidecarFile, sidecarText(records));
+
+  await writeDatabase(repoPath, names.files, names.filesLink, next, true);
+  await writeDatabase(repoPath, names.db, names.dbLink, next, false);
+
+  // The new database is in place: forget the records and the files it no longer names.
+  const named = new Set([...entries.values()].map((e) => e.file));
+  for (const file of Object.keys(records)) if (!named.has(file)) delete records[file];
+  await writeFileAtomic(sidecarFile, sidecarText(records));
+  const deletedFiles: string[] = [];
+  for (const entry of current.entries.values()) {
+    if (named.has(entry.file)) continue;
+    for (const file of [entry.file, `${entry.file}.sig`]) {
+      try {
+        await unlink(path.join(repoPath, file));
+        deletedFiles.push(file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+  }
+  await removeStaleTemporaries(repoPath);
+  return { published, removed, deletedFiles };
+}
+
+function sidecarText(records: Record<string, PacmanSidecarRecord>): string {
+  const sorted = Object.fromEntries(Object.entries(records).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const sidecar: PacmanSidecar = { formatVersion: PACMAN_SIDECAR_FORMAT_VERSION, packages: sorted };
+  return `${JSON.stringify(sidecar, null, 1)}\n`;
+}
+
+/** The `files` texts of a files database, by entry directory (empty when there is none: it is made anew from the packages). */
+function readFilesDatabase(file: string): Map<string, string> {
+  const result = new Map<string, string>();
+  let archive: Buffer;
+  try {
+    archive = readArchive(file);
+  } catch {
+    return result;
+  }
+  for (const member of tarFiles(archive)) {
+    if (member.path.endsWith('/files')) result.set(member.path.slice(0, -'/files'.length).replace(/^\.\//, ''), Buffer.from(member.body).toString('utf8'));
+  }
+  return result;
+}
+
+/**
+ * Writes `<file>` (a gzip tar of one directory per package, holding `desc`, and
+ * `files` when `withFiles`) under a temporary name, fsyncs and renames it, then
+ * points `<link>` at it.
+ */
+async function writeDatabase(repoPath: string, file: string, link: string, packages: ReadonlyMap<string, DbPackage>, withFiles: boolean): Promise<void> {
+  const staging = path.join(repoPath, `.${file}.staging.${process.pid}.tmp`);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging);
+  const members: string[] = [];
+  for (const pkg of [...packages.values()].sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0))) {
+    await mkdir(path.join(staging, pkg.dir));
+    await writeFile(path.join(staging, pkg.dir, 'desc'), pkg.desc);
+    members.push(pkg.dir);
+    if (withFiles && pkg.files !== undefined) await writeFile(path.join(staging, pkg.dir, 'files'), pkg.files);
+  }
+  const tmp = path.join(repoPath, `.${file}.${process.pid}.tmp`);
+  await rm(tmp, { force: true });
+  if (members.length > 0) await createTar({ gzip: true, file: tmp, cwd: staging, portable: true }, members);
+  else await writeFile(tmp, emptyTarGz());
+  await fsyncFile(tmp);
+  await rename(tmp, path.join(repoPath, file));
+  await rm(staging, { recursive: true, force: true });
+  await pointLink(repoPath, link, file);
+  await fsyncDir(repoPath);
+}
+
+/** A gzip of an empty tar archive (two zero blocks), as repo-add writes when no package remains. */
+function emptyTarGz(): Buffer {
+  return gzipSync(Buffer.alloc(1024));
+}
+
+/** Makes `<link>` a symbolic link to `target` (replaced atomically when it points elsewhere or is a file). */
+async function pointLink(repoPath: string, link: string, target: string): Promise<void> {
+  const linkPath = path.join(repoPath, link);
+  try {
+    if ((await readlink(linkPath)) === target) return;
+  } catch {
+    // missing, or a regular file (repo-add falls back to copies on file systems without links)
+  }
+  const tmp = path.join(repoPath, `.${link}.${process.pid}.tmp`);
+  await rm(tmp, { force: true });
+  await symlink(target, tmp);
+  await rename(tmp, linkPath);
+}
+
+/** repo-add's lock: `<db>.lck` created exclusively, holding the pid; a lock of a dead process is taken over. */
+async function lockRepo(lockFile: string, displayPath: string): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockFile, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return async () => rm(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
+      if (isProcessAlive(holder)) {
+        throw new Error(`${displayPath}/${path.basename(lockFile)} is held by process ${holder} (repo-add or another publish); try again when it is done`);
+      }
+      await rm(lockFile, { force: true });
+    }
+  }
+  throw new Error(`cannot take the lock ${displayPath}/${path.basename(lockFile)}`);
+}
