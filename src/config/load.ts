@@ -127,6 +127,7 @@ interface WrittenPipeline {
   artifacts?: string[];
   isolation?: IsolationMode;
   limits?: { memory?: string; processes?: number; output?: string };
+  requires?: string[];
 }
 
 function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagnostic[]): PipelineConfig | null {
@@ -178,7 +179,7 @@ function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagn
     artifacts,
     ...(isolation !== 'none' ? { isolation } : {}),
   });
-  return { name, file: rel, steps, artifacts, isolation, limits, digest };
+  return { name, file: rel, steps, artifacts, isolation, limits, requires: written.requires ?? [], digest };
 }
 
 interface WrittenBranch {

@@ -30,6 +30,8 @@ export interface BranchPlanInput {
   /** The branch's eligible hosts, for the estimate. */
   readonly hosts: readonly ScheduleHost[];
   readonly retryFailed?: boolean;
+  /** Set when no host can build for the branch (why): every stale package is skipped with `no-eligible-host`. */
+  readonly noEligibleHost?: string;
   readonly sourceCommit?: string;
   /** Seconds assumed for a package never built (default 60). */
   readonly defaultBuildSeconds?: number;
@@ -150,8 +152,9 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       unreviewed.set(id, `built against ${id} ${staged.version}, which awaits review`);
       continue;
     }
-    if (isolated.missing !== undefined) {
-      skips.set(id, { reason: 'no-eligible-host', detail: isolated.missing });
+    const noHost = input.noEligibleHost ?? isolated.missing;
+    if (noHost !== undefined) {
+      skips.set(id, { reason: 'no-eligible-host', detail: noHost });
       continue;
     }
     const why = buildReason(recipe, fingerprinted, entry, history);

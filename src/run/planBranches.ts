@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../config/diagnostic.js';
 import { displayPath } from '../config/paths.js';
-import type { BranchConfig, Config, HostConfig } from '../config/types.js';
+import type { BranchConfig, Config, HostConfig, PipelineConfig } from '../config/types.js';
+import { localHasCommand } from '../execute/hostCommands.js';
 import { canonicalJson, sha256Hex } from '../model/canonical.js';
 import { computeFingerprints, type FingerprintedRecipe } from '../model/fingerprint.js';
 import { buildDependencyGraph, type DependencyGraph } from '../model/graph.js';
@@ -78,6 +79,24 @@ export async function probeHostIsolation(host: HostConfig): Promise<IsolationSup
 /** Hosts a branch may use (all of its selector's labels), as the scheduler sees them. */
 export function eligibleHosts(config: Config, branch: BranchConfig): HostConfig[] {
   return config.hosts.filter((h) => branch.hostLabels.every((l) => h.labels.includes(l)));
+}
+
+/**
+ * The hosts among `hosts` that have every command the pipeline requires (local
+ * hosts are checked on this machine's PATH; SSH hosts are assumed to have them),
+ * and, when none is left, why.
+ */
+export function hostsWithCommands(hosts: readonly HostConfig[], pipeline: PipelineConfig): { hosts: HostConfig[]; noneBecause?: string } {
+  if (pipeline.requires.length === 0) return { hosts: [...hosts] };
+  const missing = new Map<string, string[]>();
+  const able = hosts.filter((h) => {
+    const lacks = h.transport === 'local' ? pipeline.requires.filter((c) => !localHasCommand(c)) : [];
+    if (lacks.length > 0) missing.set(h.name, lacks);
+    return lacks.length === 0;
+  });
+  if (able.length > 0 || hosts.length === 0) return { hosts: able };
+  const why = [...missing.entries()].map(([host, lacks]) => `${host} lacks ${lacks.join(', ')}`).join('; ');
+  return { hosts: able, noneBecause: `no host has the commands pipeline ${pipeline.name} requires (${why})` };
 }
 
 /** Hosts as the scheduler sees them; quarantined ones are down. */
@@ -166,7 +185,10 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     const pipeline = config.pipelines.get(branch.pipeline)!;
     const prerequisites = Object.fromEntries(branch.prerequisites.map((p) => [p.name, p.sha256]));
     const fingerprints = computeFingerprints(graph, { pipelineDigest: pipeline.digest, prerequisites, rebuild: branch.rebuild });
-    const hosts = eligibleHosts(config, branch);
+    const { hosts, noneBecause } = hostsWithCommands(eligibleHosts(config, branch), pipeline);
+    if (noneBecause !== undefined) {
+      diagnostics.push({ severity: 'warning', file: branch.file, line: branch.positions.pipeline.line, col: branch.positions.pipeline.col, message: `branch ${branch.name}: ${noneBecause}; its builds are skipped`, hint: `install them on a host (see docs/ARCH.md for makepkg), or add a host that has them` });
+    }
     if (pipeline.isolation !== 'none') {
       for (const host of hosts) if (!isolation.has(host.name)) isolation.set(host.name, await probe(host));
     }
@@ -180,6 +202,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       retryFailed: options.retryFailed ?? false,
       isolation: pipeline.isolation,
       capabilities: isolation,
+      ...(noneBecause !== undefined ? { noEligibleHost: noneBecause } : {}),
       ...(source.commit !== undefined ? { sourceCommit: source.commit } : {}),
     });
     const roots = planPrerequisites({ branch: branch.name, prerequisites: branch.prerequisites, hosts: hosts.map((h) => h.name), installed: installedRoots });

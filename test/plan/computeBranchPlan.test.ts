@@ -185,6 +185,27 @@ describe('computeBranchPlan: build reasons', () => {
     expect(action(p, 'libc')).toMatchObject({ type: 'build', reason: 'inputs-changed' });
   });
 
+  it('skips every stale package with no-eligible-host when no host can build for the branch, keeping the up-to-date ones', () => {
+    const state = builtState(tree());
+    const graph = graphOf(tree({ zlib: { version: '1.3.2' } }));
+    const p = computeBranchPlan({
+      branch: { name: 'main', duds: [], repos: [{ name: 'main', packages: ['*'], prune: true }] },
+      graph,
+      invalid: [],
+      fingerprints: fingerprintsOf(graph),
+      observed: state.observed,
+      hosts: [],
+      noEligibleHost: 'no host has the commands pipeline makepkg requires (local lacks makepkg)',
+    });
+    expect(summary(p)).toEqual([
+      'skip app no-eligible-host: no host has the commands pipeline makepkg requires (local lacks makepkg)',
+      'skip libpng no-eligible-host: no host has the commands pipeline makepkg requires (local lacks makepkg)',
+      'skip zlib no-eligible-host: no host has the commands pipeline makepkg requires (local lacks makepkg) (blocks 2)',
+    ]);
+    expect(p.upToDate).toBe(1);
+    expect(hasChanges({ formatVersion: 1, branches: [p] })).toBe(false);
+  });
+
   it('still says version-changed without the ledger', () => {
     const state = builtState(tree());
     const withoutLedger = observed({ main: [...state.observed.repos.get('main')!.entries.values()] });
