@@ -25,8 +25,8 @@ export interface LocalTransportOptions {
   readonly baseEnv: Readonly<Record<string, string>>;
 }
 
-/** Variables of the calling environment that builds see; everything else is left out. */
-export const PASSED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'SHELL'];
+/** Variables of the calling environment that builds see; everything else is left out. BUILDFLEET_BUILD_USER: the unprivileged user of pipelines/makepkg.yaml. */
+export const PASSED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'SHELL', 'BUILDFLEET_BUILD_USER'];
 
 /** Commands and file copies on this machine. */
 export class LocalShell implements HostShell {
