@@ -12,6 +12,7 @@ import { hasErrors, type Diagnostic } from '../config/diagnostic.js';
 import type { Config, HostConfig } from '../config/types.js';
 import { ArtifactCache, type CachedBuild } from '../execute/artifactCache.js';
 import { writeFileAtomic } from '../execute/fsUtil.js';
+import { localHasCommand } from '../execute/hostCommands.js';
 import { cleanStaleWorkspaces } from '../execute/staleWorkspaces.js';
 import { LocalTransport } from '../execute/localTransport.js';
 import { checkPrerequisites } from '../execute/prerequisiteCheck.js';
@@ -86,6 +87,14 @@ const NOT_BUILDABLE: ReadonlySet<string> = new Set(['invalid-recipe', 'dependenc
 /** The scheduler label of hosts able to run overlay-isolated builds. */
 const OVERLAY_LABEL = 'isolation:overlay';
 
+/** The scheduler label of hosts that have a command a pipeline `requires` (local: on this machine's PATH; ssh: assumed). */
+const COMMAND_LABEL = 'command:';
+
+function commandLabels(host: HostConfig, config: Config): string[] {
+  const required = new Set([...config.pipelines.values()].flatMap((p) => p.requires ?? []));
+  return [...required].filter((c) => host.transport !== 'local' || localHasCommand(c)).map((c) => `${COMMAND_LABEL}${c}`);
+}
+
 /** A build lost to host faults this many times in one run counts as failed for the run (retried next run). */
 const MAX_LOST_PER_RUN = 2;
 
@@ -142,7 +151,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const scheduleHosts: ScheduleHost[] = config.hosts.map((h) => ({
     name: h.name,
     power: h.power,
-    labels: outcome.isolation.get(h.name)?.overlay === true ? [...h.labels, OVERLAY_LABEL] : h.labels,
+    labels: [...(outcome.isolation.get(h.name)?.overlay === true ? [...h.labels, OVERLAY_LABEL] : h.labels), ...commandLabels(h, config)],
     up: !quarantined.has(h.name),
   }));
   for (const host of config.hosts) {
@@ -178,7 +187,10 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
         id,
         dependsOn: action.dependsOn.map((d) => `${branch.config.name}/${d}`),
         seconds: branch.observed.history.get(action.package)?.lastSuccessSeconds ?? 60,
-        labels: config.pipelines.get(branch.config.pipeline)?.isolation === 'overlay' ? [...branch.config.hostLabels, OVERLAY_LABEL] : branch.config.hostLabels,
+        labels: [
+          ...(config.pipelines.get(branch.config.pipeline)?.isolation === 'overlay' ? [...branch.config.hostLabels, OVERLAY_LABEL] : branch.config.hostLabels),
+          ...(config.pipelines.get(branch.config.pipeline)?.requires ?? []).map((c) => `${COMMAND_LABEL}${c}`),
+        ],
         // Branches share the hosts fairly: equal slots while each has ready builds.
         share: branch.config.name,
       });
