@@ -1,36 +1,73 @@
 #!/bin/sh
-# afterPublish hook (see branches/example.yaml): write packages.txt beside a
-# plain repository's index.json, one line per package, sorted by name:
+# afterPublish hook (see branches/example.yaml and branches/arch.yaml): write
+# packages.txt beside a repository, one line per package, sorted by name:
 #
 #   name<TAB>version[<TAB>description]
 #
-# buildfleet runs it with BUILDFLEET_REPO_PATH (the repository directory),
-# BUILDFLEET_REPO (its name) and BUILDFLEET_BRANCH. The file is replaced
-# atomically: readers see the old list or the new one, never half of one.
+# It reads a plain repository's index.json, or a pacman repository's database
+# <repo name>.db (%NAME%, %VERSION% and %DESC% of every desc entry, through
+# bsdtar). buildfleet runs it with BUILDFLEET_REPO_PATH (the repository
+# directory), BUILDFLEET_REPO (its name) and BUILDFLEET_BRANCH. The file is
+# replaced atomically: readers see the old list or the new one, never half of one.
 set -eu
 
 : "${BUILDFLEET_REPO_PATH:?is not set; this is a buildfleet afterPublish hook}"
 index=$BUILDFLEET_REPO_PATH/index.json
-if [ ! -f "$index" ]; then
-  echo "packages-txt: no index at $index (is repo ${BUILDFLEET_REPO:-?} of format plain?)" >&2
+db=$BUILDFLEET_REPO_PATH/${BUILDFLEET_REPO:-}.db
+if [ -f "$index" ]; then
+  source=$index
+elif [ -n "${BUILDFLEET_REPO:-}" ] && [ -f "$db" ]; then
+  source=$db
+  command -v bsdtar >/dev/null 2>&1 || {
+    echo "packages-txt: bsdtar is needed to read $db (Debian: libarchive-tools)" >&2
+    exit 1
+  }
+else
+  echo "packages-txt: neither a plain index ($index) nor a pacman database ($db) in repo ${BUILDFLEET_REPO:-?}" >&2
   exit 1
 fi
 command -v node >/dev/null 2>&1 || {
-  echo "packages-txt: node is needed to read $index" >&2
+  echo "packages-txt: node is needed to read $source" >&2
   exit 1
 }
 
 tmp=$(mktemp "$BUILDFLEET_REPO_PATH/.packages.txt.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
+descs=$(mktemp "$BUILDFLEET_REPO_PATH/.packages.desc.XXXXXX")
+trap 'rm -f "$tmp" "$descs"' EXIT
 trap 'exit 1' HUP INT TERM
 
-# The index path goes in through the environment, never into the program text.
-PACKAGES_TXT_INDEX=$index node -e '
+# A pacman database: every desc entry, each starting with its %FILENAME% line.
+if [ "$source" = "$db" ]; then
+  bsdtar -xOf "$db" '*/desc' >"$descs"
+fi
+
+# Paths go in through the environment, never into the program text.
+PACKAGES_TXT_SOURCE=$source PACKAGES_TXT_DESCS=$descs PACKAGES_TXT_FORMAT=$([ "$source" = "$db" ] && echo pacman || echo plain) node -e '
 const fs = require("fs");
-const file = process.env.PACKAGES_TXT_INDEX;
+const file = process.env.PACKAGES_TXT_SOURCE;
 const fail = (msg) => { process.stderr.write(`packages-txt: ${file}: ${msg}\n`); process.exit(1); };
 let index;
-try { index = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { fail(e.message); }
+if (process.env.PACKAGES_TXT_FORMAT === "pacman") {
+  // desc entries: %KEY% lines, each followed by its values up to an empty line.
+  const packages = [];
+  let current = null;
+  let key = null;
+  for (const line of fs.readFileSync(process.env.PACKAGES_TXT_DESCS, "utf8").split("\n")) {
+    if (line === "") { key = null; continue; }
+    if (key === null && /^%[A-Z0-9]+%$/.test(line)) {
+      key = line.slice(1, -1);
+      if (key === "FILENAME") packages.push((current = {}));
+      continue;
+    }
+    if (current === null || key === null) continue;
+    if (key === "NAME" && current.name === undefined) current.name = line;
+    if (key === "VERSION" && current.version === undefined) current.version = line;
+    if (key === "DESC" && current.description === undefined) current.description = line;
+  }
+  index = { formatVersion: 1, packages };
+} else {
+  try { index = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { fail(e.message); }
+}
 if (index === null || typeof index !== "object" || index.formatVersion !== 1 || !Array.isArray(index.packages)) {
   fail("not a formatVersion 1 plain index with a packages array");
 }
@@ -56,5 +93,6 @@ process.stdout.write(rows.map((cols) => cols.join("\t") + "\n").join(""));
 
 chmod 644 "$tmp"
 mv -f "$tmp" "$BUILDFLEET_REPO_PATH/packages.txt"
+rm -f "$descs"
 trap - EXIT
 echo "packages-txt: wrote $(wc -l <"$BUILDFLEET_REPO_PATH/packages.txt") packages to $BUILDFLEET_REPO_PATH/packages.txt" >&2

@@ -12,6 +12,7 @@ import type { RepoEntry } from '../../src/observe/types.js';
 import { publishPacmanRepo } from '../../src/publish/pacmanRepo.js';
 import type { PackageToPublish } from '../../src/publish/plainRepo.js';
 import { databaseMembers, hasCommand, makePackage, pacmanArgs, pacmanConf, repoTool, type PackageSpec } from '../helpers/pacman.js';
+import { REPO_ROOT } from '../helpers/cli.js';
 import { testdir } from '../helpers/testdir.js';
 
 const TOOLS = hasCommand('repo-add') && hasCommand('bsdtar');
@@ -122,6 +123,25 @@ describe.skipIf(!TOOLS)('publishPacmanRepo', () => {
     const rebuilt = makePackage(path.join(dir, 'rebuilt'), { ...SPECS[3]!, files: { 'usr/bin/tool': '#!/bin/sh\necho rebuilt\n' } });
     repoAdd(repo, [rebuilt]);
     expect(readPacmanRepo(repo, 'test', 'repo').entries.get('tool')?.fingerprint).toBe('');
+  });
+
+  it('is listed in packages.txt by the example afterPublish hook (scripts/packages-txt.sh)', async () => {
+    const dir = testdir({});
+    const files = makePackages(dir, SPECS);
+    const repo = path.join(dir, 'repo');
+    await publishPacmanRepo({ repoPath: repo, repoName: 'test', displayPath: 'repo', add: files.map((f, i) => toPublish(f, SPECS[i]!, `${i}`.repeat(64))), remove: [] });
+    execFileSync(path.join(REPO_ROOT, 'scripts/packages-txt.sh'), { env: { PATH: process.env.PATH ?? '', BUILDFLEET_REPO_PATH: repo, BUILDFLEET_REPO: 'test' }, stdio: 'pipe' });
+    expect(readFileSync(path.join(repo, 'packages.txt'), 'utf8')).toBe(
+      [
+        'app\t2.0-3\tThe app package',
+        'libpng\t1.6.44-1\tThe libpng package',
+        'tool\t0.5-1\tThe tool package',
+        'tool-doc\t0.5-1\tDocumentation for tool',
+        'zlib\t1:1.3.1-2\tCompression library with odd spacing',
+        '',
+      ].join('\n'),
+    );
+    expect(readdirSync(repo).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   it('refuses a package whose .PKGINFO is not the recipe it was built for, leaving the repository as it was', async () => {
