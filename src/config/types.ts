@@ -134,8 +134,8 @@ export interface PipelineConfig {
   readonly artifacts: readonly string[];
   readonly isolation: IsolationMode;
   readonly limits: BuildLimits;
-  /** Commands a host must have on its PATH (not part of the digest: they do not change the output). */
-  readonly requires: readonly string[];
+  /** Commands a host must have on its PATH (none when absent; not part of the digest: they do not change the output). */
+  readonly requires?: readonly string[];
   /** sha256 of the parts that determine a build's output (step names and commands, artifact globs). */
   readonly digest: string;
 }

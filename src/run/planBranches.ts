@@ -87,10 +87,11 @@ export function eligibleHosts(config: Config, branch: BranchConfig): HostConfig[
  * and, when none is left, why.
  */
 export function hostsWithCommands(hosts: readonly HostConfig[], pipeline: PipelineConfig): { hosts: HostConfig[]; noneBecause?: string } {
-  if (pipeline.requires.length === 0) return { hosts: [...hosts] };
+  const requires = pipeline.requires ?? [];
+  if (requires.length === 0) return { hosts: [...hosts] };
   const missing = new Map<string, string[]>();
   const able = hosts.filter((h) => {
-    const lacks = h.transport === 'local' ? pipeline.requires.filter((c) => !localHasCommand(c)) : [];
+    const lacks = h.transport === 'local' ? requires.filter((c) => !localHasCommand(c)) : [];
     if (lacks.length > 0) missing.set(h.name, lacks);
     return lacks.length === 0;
   });
