@@ -13,7 +13,7 @@ import type { Diagnostic } from '../config/diagnostic.js';
 import { displayPath } from '../config/paths.js';
 import type { BranchConfig, Config } from '../config/types.js';
 import { appendLedger, LEDGER_FORMAT_VERSION, type ReviewRecord } from '../observe/ledger.js';
-import { readPlainIndex } from '../observe/plainRepo.js';
+import { readRepoEntries } from '../observe/repo.js';
 import { readStaged, stagedDir, stagingRoot, type StagedBuild } from '../observe/staging.js';
 import { publishBranch } from '../publish/publishBranch.js';
 import type { PackageToPublish } from '../publish/plainRepo.js';
@@ -214,7 +214,7 @@ function reviewRecord(build: StagedBuild, decision: ReviewRecord['decision'], re
 /** True when a repo of the branch holds a package of `recipe` with this fingerprint. */
 function isPublished(config: Config, branch: BranchConfig, recipe: string, fingerprint: string): boolean {
   return branch.repos.some((repo) => {
-    const index = readPlainIndex(repo.path, displayPath(config.dir, repo.path));
+    const index = readRepoEntries(repo, displayPath(config.dir, repo.path));
     return [...index.entries.values()].some((e) => (e.recipe ?? e.name) === recipe && e.fingerprint === fingerprint);
   });
 }
