@@ -12,7 +12,8 @@
  *    `<name>.files` links pointed at them — readers see the old database or the
  *    new one, never a part;
  * 4. the sidecar pruned to the files the new database names;
- * 5. superseded package files (and their `.sig`) deleted.
+ * 5. superseded package files (and their `.sig`) deleted — also those a
+ *    publish killed half-way left behind (the sidecar still names them).
  *
  * Entries of packages this publish does not touch are kept byte for byte, so a
  * repository made with `repo-add` keeps what repo-add wrote. Like repo-add, it
@@ -83,10 +84,8 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   }
   const entries = new Map(current.entries);
   const byFile = new Map<string, RepoEntry>([...current.entries.values()].map((e) => [e.file, e]));
-  const records: Record<string, PacmanSidecarRecord> = {};
-  for (const entry of current.entries.values()) {
-    if (entry.fingerprint !== '') records[entry.file] = { name: entry.name, sha256: entry.sha256, fingerprint: entry.fingerprint, recipe: entry.recipe ?? entry.name };
-  }
+  // Every record kept until the new database is in place (those of files a killed publish left included).
+  const records: Record<string, PacmanSidecarRecord> = { ...current.sidecar.packages };
 
   const published: RepoEntry[] = [];
   for (const item of request.add) {
@@ -133,9 +132,12 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   for (const file of Object.keys(records)) if (!named.has(file)) delete records[file];
   await writeFileAtomic(sidecarFile, sidecarText(records));
   const deletedFiles: string[] = [];
-  for (const entry of current.entries.values()) {
-    if (named.has(entry.file)) continue;
-    for (const file of [entry.file, `${entry.file}.sig`]) {
+  // The files the old database named, and those a publish killed before its end recorded (its new files
+  // when it died before the database swap, the superseded ones when it died after).
+  const candidates = new Set([...[...current.entries.values()].map((e) => e.file), ...Object.keys(current.sidecar.packages)]);
+  for (const superseded of candidates) {
+    if (named.has(superseded)) continue;
+    for (const file of [superseded, `${superseded}.sig`]) {
       try {
         await unlink(path.join(repoPath, file));
         deletedFiles.push(file);

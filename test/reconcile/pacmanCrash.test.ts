@@ -1,0 +1,117 @@
+/**
+ * kill -9 at any point of a pacman publish corrupts nothing: a child process
+ * publishing a new version of every package (and removing one) is SIGKILLed at
+ * seeded random moments; after each kill the database is whole, is either the
+ * old one or the new one, and every file it names is there with its sha256; a
+ * final publish reaches the new state and leaves no temporary file, lock or
+ * superseded package behind.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readPacmanRepo } from '../../src/observe/pacmanRepo.js';
+import { REPO_ROOT, runCli } from '../helpers/cli.js';
+import { hasCommand, makePackage, type PackageSpec } from '../helpers/pacman.js';
+import { sha256File } from '../helpers/reconcile-fixture.js';
+import { seededRandom, sleep } from '../helpers/reconcile-process.js';
+import { testdir } from '../helpers/testdir.js';
+
+const SEED = process.env.CRASH_SEED !== undefined ? Number(process.env.CRASH_SEED) : 20261123;
+const KILLS = 6;
+const NAMES = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
+
+/** The publish request, as JSON for the child process. */
+function request(repo: string, files: readonly string[], specs: readonly PackageSpec[], remove: readonly string[]): string {
+  return JSON.stringify({
+    repoPath: repo,
+    repoName: 'crash',
+    displayPath: 'repo',
+    add: files.map((f, i) => ({
+      source: f,
+      entry: { name: specs[i]!.name, version: specs[i]!.version, file: path.basename(f), sha256: '', size: 0, depends: [], provides: [], fingerprint: `${specs[i]!.version}`.padEnd(64, '0'), recipe: specs[i]!.name },
+    })),
+    remove,
+  });
+}
+
+/** Runs publishPacmanRepo (from dist/) in a child; kills it after `killAfterMs` unless it ended first. */
+async function publishInChild(json: string, killAfterMs?: number): Promise<'killed' | 'finished'> {
+  const module = path.join(REPO_ROOT, 'dist/publish/pacmanRepo.js');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(module)}); await m.publishPacmanRepo(JSON.parse(process.env.REQUEST));`], {
+    env: { PATH: process.env.PATH ?? '', REQUEST: json },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  if (killAfterMs !== undefined) {
+    const done = await Promise.race([ended.then(() => true), sleep(killAfterMs).then(() => false)]);
+    if (!done) child.kill('SIGKILL');
+  }
+  const result = await ended;
+  if (result.signal === 'SIGKILL') return 'killed';
+  expect({ code: result.code, stderr }).toEqual({ code: 0, stderr: '' });
+  return 'finished';
+}
+
+/** Problems of the repository as a reader sees it: the database parses, and names files that are there with their sha256. */
+function repoProblems(repo: string): string[] {
+  const read = readPacmanRepo(repo, 'crash', 'repo');
+  const problems = read.diagnostics.map((d) => d.message);
+  for (const entry of read.entries.values()) {
+    const file = path.join(repo, entry.file);
+    if (!existsSync(file)) problems.push(`${entry.name}: ${entry.file} is missing`);
+    else if (sha256File(file) !== entry.sha256) problems.push(`${entry.name}: ${entry.file} has another sha256`);
+  }
+  return problems;
+}
+
+function versions(repo: string): string[] {
+  return [...readPacmanRepo(repo, 'crash', 'repo').entries.values()].map((e) => `${e.name} ${e.version} ${e.fingerprint.slice(0, 5)}`).sort();
+}
+
+describe.skipIf(!hasCommand('bsdtar'))('a pacman publish killed with SIGKILL', () => {
+  it(`leaves the old or the new database, whole, and finishes on the next publish (seed ${SEED})`, { timeout: 180_000 }, async () => {
+    await runCli(['--version']); // refuses a stale dist/
+    const dir = testdir({});
+    const repo = path.join(dir, 'repo');
+    const old = NAMES.map((name) => ({ name, version: '1.0-1' }));
+    const next = NAMES.slice(1).map((name) => ({ name, version: '2.0-1' }));
+    const oldFiles = old.map((s) => makePackage(path.join(dir, 'pkgs'), s));
+    const newFiles = next.map((s) => makePackage(path.join(dir, 'pkgs'), s));
+
+    expect(await publishInChild(request(repo, oldFiles, old, []))).toBe('finished');
+    const before = versions(repo);
+    const after = next.map((s) => `${s.name} ${s.version} 2.0-1`).sort();
+
+    const random = seededRandom(SEED);
+    const outcomes: string[] = [];
+    for (let kill = 0; kill < KILLS; kill++) {
+      const delayMs = Math.round(20 + random() * 600);
+      const outcome = await publishInChild(request(repo, newFiles, next, ['alpha']), delayMs);
+      outcomes.push(`${outcome} after ${delayMs} ms`);
+      const context = `kill ${kill + 1}: ${outcomes.join(', ')} (seed ${SEED})`;
+      expect(repoProblems(repo), context).toEqual([]);
+      expect([before, after], context).toContainEqual(versions(repo));
+    }
+
+    expect(outcomes.filter((o) => o.startsWith('killed')).length, outcomes.join(', ')).toBeGreaterThan(0);
+
+    expect(await publishInChild(request(repo, newFiles, next, ['alpha']))).toBe('finished');
+    expect(repoProblems(repo)).toEqual([]);
+    expect(versions(repo)).toEqual(after);
+    expect(readdirSync(repo).sort()).toEqual([
+      'beta-2.0-1-any.pkg.tar.gz',
+      'crash.buildfleet.json',
+      'crash.db',
+      'crash.db.tar.gz',
+      'crash.files',
+      'crash.files.tar.gz',
+      'delta-2.0-1-any.pkg.tar.gz',
+      'epsilon-2.0-1-any.pkg.tar.gz',
+      'gamma-2.0-1-any.pkg.tar.gz',
+      'zeta-2.0-1-any.pkg.tar.gz',
+    ]);
+  });
+});
