@@ -266,6 +266,6 @@ describe('buildfleet validate: valid config', () => {
 
   it('accepts the bundled example', async () => {
     const result = await runCli(['-C', copyExample(), 'validate']);
-    expect(result).toEqual({ code: 0, stdout: '', stderr: 'ok: 1 host(s), 2 pipeline(s), 1 branch(es), 10 recipe(s)\n' });
+    expect(result).toEqual({ code: 0, stdout: '', stderr: 'ok: 1 host(s), 3 pipeline(s), 1 branch(es), 10 recipe(s)\n' });
   });
 });
