@@ -64,7 +64,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .option('--retry-failed', 'build failed packages again even if nothing changed')
     .option('--keep-failed-workspaces', 'keep the workspace of failed builds for inspection')
     .option('--grace <seconds>', 'seconds builds get between SIGTERM and SIGKILL when stopped', (v) => Number(v), 10)
-    .action(async (opts: { branch: string[]; plan?: string; format: 'text' | 'json'; retryFailed?: boolean; keepFailedWorkspaces?: boolean; grace: number }) => {
+    .option('--allow-large', "apply a plan that goes over a branch's guards (guards.maxBuilds, guards.maxRemovePercent)")
+    .action(async (opts: { branch: string[]; plan?: string; format: 'text' | 'json'; retryFailed?: boolean; keepFailedWorkspaces?: boolean; grace: number; allowLarge?: boolean }) => {
       const g = program.opts<{ logFormat?: LogFormat; logLevel: string }>();
       // Loaded per command: plan and validate need neither execa nor pino.
       const [{ runReconcile }, { createLogger }] = await Promise.all([import('./commands/reconcile.js'), import('./logger.js')]);
@@ -79,6 +80,38 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
             retryFailed: opts.retryFailed === true,
             keepFailedWorkspaces: opts.keepFailedWorkspaces === true,
             graceSeconds: Number.isFinite(opts.grace) && opts.grace >= 0 ? opts.grace : 10,
+            allowLarge: opts.allowLarge === true,
+          },
+          out,
+          log,
+        ),
+      );
+    });
+
+  program
+    .command('watch')
+    .description('reconcile at start and whenever a config YAML file or a path source changes; poll git sources')
+    .option('--branch <name>', 'only this branch (repeatable; default: all)', collect, [])
+    .option('--dry-run', 'only plan (print what reconcile would do), never build')
+    .option('--debounce <ms>', 'quiet period after a change before a run starts, milliseconds', (v) => Number(v), 500)
+    .option('--interval <seconds>', 'seconds between fetches of git sources', (v) => Number(v), 60)
+    .option('--grace <seconds>', 'seconds builds get between SIGTERM and SIGKILL when stopped', (v) => Number(v), 10)
+    .option('--allow-large', "apply plans that go over a branch's guards")
+    .action(async (opts: { branch: string[]; dryRun?: boolean; debounce: number; interval: number; grace: number; allowLarge?: boolean }) => {
+      const g = program.opts<{ logFormat?: LogFormat; logLevel: string }>();
+      const [{ runWatch }, { createLogger }] = await Promise.all([import('./commands/watch.js'), import('./logger.js')]);
+      const log = createLogger({ ...(g.logFormat !== undefined ? { format: g.logFormat } : {}), level: g.logLevel });
+      const positive = (v: number, fallback: number): number => (Number.isFinite(v) && v > 0 ? v : fallback);
+      setExit(
+        await runWatch(
+          globals(),
+          {
+            branch: opts.branch,
+            dryRun: opts.dryRun === true,
+            debounceMs: Number.isFinite(opts.debounce) && opts.debounce >= 0 ? opts.debounce : 500,
+            intervalSeconds: positive(opts.interval, 60),
+            graceSeconds: Number.isFinite(opts.grace) && opts.grace >= 0 ? opts.grace : 10,
+            allowLarge: opts.allowLarge === true,
           },
           out,
           log,

@@ -12,6 +12,7 @@ import { parseDudsFile } from './dudsFile.js';
 import { validateAgainstSchema, type SchemaName } from './schema.js';
 import {
   DEFAULT_INDEX_TIMEOUT_SECONDS,
+  DEFAULT_GUARDS,
   DEFAULT_STEP_TIMEOUT_SECONDS,
   DEFAULT_WORKDIR,
   parseDuration,
@@ -187,6 +188,7 @@ interface WrittenBranch {
   pipeline: string;
   hosts?: { labels?: string[] };
   rebuild?: BranchConfig['rebuild'];
+  guards?: { maxBuilds?: number | null; maxRemovePercent?: number };
   prerequisites?: { name: string; path: string; sha256: string }[];
   duds?: { package: string; reason: string }[];
   dudsFile?: string;
@@ -219,7 +221,9 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
       at(['source', w.source.ref !== undefined ? 'ref' : 'subdir'], '`ref` and `subdir` only apply to git sources', 'remove it, or use `git:` instead of `path:`');
     }
   } else if (w.source.git !== undefined) {
-    at(['source', 'git'], 'git sources are not supported by this version of buildfleet yet', 'check the recipes out and point `source.path` at the directory');
+    const subdir = path.posix.normalize((w.source.subdir ?? '.').replace(/^\/+/, ''));
+    if (subdir === '..' || subdir.startsWith('../')) at(['source', 'subdir'], `subdir ${JSON.stringify(w.source.subdir)} leaves the repository`, 'give a directory inside the repository, relative to its top');
+    else source = { kind: 'git', url: resolveGitUrl(dir, w.source.git), ref: w.source.ref ?? 'HEAD', subdir: subdir === '.' ? '' : subdir.replace(/\/+$/, ''), format: w.source.format };
   } else {
     at(['source'], 'source needs `path` (a directory) or `git` (a repository)', 'add e.g. `path: recipes`');
   }
@@ -275,6 +279,7 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
     prerequisites,
     duds,
     repos,
+    guards: { maxBuilds: w.guards?.maxBuilds !== undefined ? w.guards.maxBuilds : DEFAULT_GUARDS.maxBuilds, maxRemovePercent: w.guards?.maxRemovePercent ?? DEFAULT_GUARDS.maxRemovePercent },
     positions: { pipeline: positionOf(file.yaml, ['pipeline']), hosts: positionOf(file.yaml, ['hosts']) },
   };
 }
@@ -318,6 +323,12 @@ function loadDudsFile(dir: string, written: string, listed: readonly DudConfig[]
   return parsed.entries
     .filter((e) => !known.has(e.package))
     .map((e) => ({ package: e.package, reason: e.reason ?? `listed in ${display}`, file: display, position: { line: e.line, col: e.col } }));
+}
+
+/** A URL (`scheme://…`, `user@host:path`) as written; anything else is a path, relative to the config directory. */
+function resolveGitUrl(dir: string, url: string): string {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) || /^[^/]+@[^/:]+:/.test(url)) return url;
+  return resolvePath(dir, url);
 }
 
 function isDirectory(p: string): boolean {

@@ -43,7 +43,16 @@ export interface QuarantineConfig {
 
 export type SourceConfig =
   | { readonly kind: 'path'; readonly path: string; readonly format: RecipeFormat; readonly index?: FreebsdIndexConfig }
-  | { readonly kind: 'git'; readonly url: string; readonly ref: string; readonly subdir?: string; readonly format: RecipeFormat };
+  | {
+      readonly kind: 'git';
+      /** A URL, or the absolute path of a local repository. */
+      readonly url: string;
+      /** Branch, tag or commit (default `HEAD`). */
+      readonly ref: string;
+      /** Directory inside the repository ('' for the top). */
+      readonly subdir: string;
+      readonly format: RecipeFormat;
+    };
 
 export type RecipeFormat = 'recipe' | 'srcinfo' | 'freebsd-index';
 
@@ -99,9 +108,21 @@ export interface BranchConfig {
   readonly prerequisites: readonly PrerequisiteConfig[];
   readonly duds: readonly DudConfig[];
   readonly repos: readonly RepoConfig[];
+  /** Prune and storm guards (defaults applied). */
+  readonly guards: GuardsConfig;
   /** Where `pipeline:` and `hosts:` were written, for cross-file diagnostics. */
   readonly positions: { readonly pipeline: Position; readonly hosts: Position };
 }
+
+export interface GuardsConfig {
+  /** Most builds one plan of the branch may hold; null: no limit. */
+  readonly maxBuilds: number | null;
+  /** Highest share of a repo's packages one plan may remove, in percent. */
+  readonly maxRemovePercent: number;
+}
+
+/** Guards of a branch that sets none: a storm of more than 500 builds, or pruning more than half a repo, needs `--allow-large`. */
+export const DEFAULT_GUARDS: GuardsConfig = { maxBuilds: 500, maxRemovePercent: 50 };
 
 export interface PipelineStep {
   readonly name: string;

@@ -72,4 +72,6 @@ export interface SourceSnapshot {
   readonly diagnostics: readonly Diagnostic[];
   /** For git sources: the commit the recipes were read at. */
   readonly commit?: string;
+  /** For git sources: the directory the source was extracted to (in the cache). */
+  readonly checkoutDir?: string;
 }

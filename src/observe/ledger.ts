@@ -40,6 +40,12 @@ export interface BuildRecord {
   readonly phase?: string;
   /** The fingerprint's data (successful builds), so a later plan can say which input changed. */
   readonly inputs?: FingerprintInputs;
+  /** Git sources: the commit the recipe was read at. */
+  readonly sourceCommit?: string;
+  /** The config repository's commit when the run started (when it is a git work tree). */
+  readonly configCommit?: string;
+  /** Present (true) when the config repository's work tree differed from `configCommit`. */
+  readonly configDirty?: true;
 }
 
 /** A review decision on a staged build. */
@@ -74,6 +80,7 @@ interface MutableHistory {
   last?: RecipeHistory['last'];
   builtInputs: Map<string, FingerprintInputs>;
   lastSuccessSeconds?: number;
+  lastBuiltCommit?: string;
   rejected: Map<string, string>;
 }
 
@@ -176,6 +183,8 @@ function applyRecord(history: MutableHistory, record: LedgerRecord): void {
   };
   if (record.status === 'built') {
     if (record.seconds !== undefined) history.lastSuccessSeconds = record.seconds;
+    if (record.sourceCommit !== undefined) history.lastBuiltCommit = record.sourceCommit;
+    else delete history.lastBuiltCommit;
     if (record.inputs !== undefined) {
       history.builtInputs.delete(record.fingerprint);
       history.builtInputs.set(record.fingerprint, record.inputs);

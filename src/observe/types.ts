@@ -46,6 +46,8 @@ export interface RecipeHistory {
   readonly builtInputs: ReadonlyMap<string, FingerprintInputs>;
   /** Duration of the last successful build, seconds. */
   readonly lastSuccessSeconds?: number;
+  /** Git sources: the source commit of the last successful build. */
+  readonly lastBuiltCommit?: string;
   /** Fingerprints rejected in review, with the reason given. */
   readonly rejected: ReadonlyMap<string, string>;
 }

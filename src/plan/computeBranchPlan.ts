@@ -12,6 +12,7 @@ import { dependencyName, type DependencyGraph } from '../model/graph.js';
 import { formatVersion, type InvalidRecipe, type Recipe, type RecipeId } from '../model/types.js';
 import type { ObservedBranch, RecipeHistory, RepoEntry } from '../observe/types.js';
 import { estimate, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
+import { checkGuards, type Guards } from './guards.js';
 import type { BranchPlan, BuildAction, BuildReason, InputChange, PlanAction, RemoveAction, SkipAction, SkipReason } from './types.js';
 
 /** Seconds assumed for a package never built before. */
@@ -33,6 +34,8 @@ export interface BranchPlanInput {
   /** Set when no host can build for the branch (why): every stale package is skipped with `no-eligible-host`. */
   readonly noEligibleHost?: string;
   readonly sourceCommit?: string;
+  /** Prune and storm guards; absent: not checked. */
+  readonly guards?: Guards;
   /** Seconds assumed for a package never built (default 60). */
   readonly defaultBuildSeconds?: number;
   /** How the branch's pipeline isolates builds (default none); `overlay` needs hosts that support it. */
@@ -184,6 +187,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       dependsOn,
       fingerprint: fp,
       ...(review !== undefined ? { review } : {}),
+      ...sourceRange(history, input.sourceCommit),
     });
   }
 
@@ -220,10 +224,13 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     dependsOn: b.dependsOn,
     seconds: observed.history.get(b.package)?.lastSuccessSeconds ?? input.defaultBuildSeconds ?? DEFAULT_BUILD_SECONDS,
   }));
+  const allActions = [...builds, ...skipActions, ...removeActions];
+  const violations = input.guards !== undefined ? checkGuards(allActions, new Map([...observed.repos].map(([name, repo]) => [name, repo.entries.size])), input.guards) : [];
   return {
     name: input.branch.name,
     ...(input.sourceCommit !== undefined ? { sourceCommit: input.sourceCommit } : {}),
-    actions: [...builds, ...skipActions, ...removeActions],
+    ...(violations.length > 0 ? { guardViolations: violations } : {}),
+    actions: allActions,
     upToDate,
     estimate: builds.length > 0 ? estimate(jobs, isolated.hosts) : { makespanSeconds: 0, lowerBoundSeconds: 0 },
   };
@@ -237,6 +244,12 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
 function isUpToDate(entry: RepoEntry | undefined, fingerprint: string, version: string): boolean {
   if (entry === undefined) return false;
   return entry.fingerprint === fingerprint || (entry.fingerprint === '' && entry.version === version);
+}
+
+/** `{ sourceRange: 'from..to' }` when the package's last successful build was of another commit of a git source. */
+function sourceRange(history: RecipeHistory | undefined, commit: string | undefined): { sourceRange?: string } {
+  const from = history?.lastBuiltCommit;
+  return commit !== undefined && from !== undefined && from !== commit ? { sourceRange: `${from}..${commit}` } : {};
 }
 
 /** The dependency name with which `recipe` depends on `dep` (directly or through a virtual name). */

@@ -63,6 +63,11 @@ export interface BuildAction {
    * awaits review.
    */
   readonly review?: string;
+  /**
+   * Git sources: the commits since the package's last successful build,
+   * `<commit of the last build>..<source commit>` (absent when unknown or the same commit).
+   */
+  readonly sourceRange?: string;
 }
 
 export interface SkipAction {
@@ -91,10 +96,27 @@ export interface Estimate {
   readonly lowerBoundSeconds: number;
 }
 
+/** A prune or storm guard the plan goes over: `reconcile` refuses it unless `--allow-large`. */
+export type GuardViolation =
+  | { readonly guard: 'maxBuilds'; readonly limit: number; readonly value: number }
+  | {
+      readonly guard: 'maxRemovePercent';
+      readonly repo: string;
+      /** Percent. */
+      readonly limit: number;
+      /** Percent of the repo's packages the plan removes (one decimal). */
+      readonly value: number;
+      readonly removals: number;
+      /** Packages the repo holds now. */
+      readonly packages: number;
+    };
+
 export interface BranchPlan {
   readonly name: string;
   /** For git sources: the commit the recipes were read at. */
   readonly sourceCommit?: string;
+  /** Guards this plan goes over (absent when none): reconcile refuses it unless `--allow-large`. */
+  readonly guardViolations?: readonly GuardViolation[];
   readonly actions: readonly PlanAction[];
   /** Packages whose published fingerprint matches the desired one. */
   readonly upToDate: number;
@@ -131,6 +153,11 @@ export interface SavedPlan extends Plan {
   readonly stateDigest: { readonly desired: string; readonly observed: string };
   /** The options the plan was made with; reconcile applies them too. */
   readonly options?: { readonly retryFailed: boolean };
+}
+
+/** True when some branch of the plan goes over a guard. */
+export function exceedsGuards(plan: Plan): boolean {
+  return plan.branches.some((b) => (b.guardViolations?.length ?? 0) > 0);
 }
 
 /** True when the plan has at least one build or remove action (skips alone are not changes). */

@@ -3,6 +3,7 @@
  * DESIGN.md document) or Markdown (a summary table and collapsible details, to
  * post on a pull request). Pure.
  */
+import { describeViolation } from '../plan/guards.js';
 import type { BranchPlan, BuildAction, Plan, PlanAction, PrerequisitePlan, RemoveAction, SkipAction } from '../plan/types.js';
 import { formatSeconds, plural } from './format.js';
 
@@ -65,7 +66,16 @@ function describe(action: PlanAction): string {
 function describeBuild(a: BuildAction): string {
   const produced = a.packages.length > 1 || a.packages[0] !== a.package ? ` [${a.packages.join(', ')}]` : '';
   const review = a.review !== undefined ? ` [staged for review: ${a.review}]` : '';
-  return `build ${a.package} ${a.version}${produced} -> ${a.repo}  (${a.reason}${a.detail !== undefined ? `: ${a.detail}` : ''})${review}`;
+  const range = a.sourceRange !== undefined ? `; commits ${shortRange(a.sourceRange)}` : '';
+  return `build ${a.package} ${a.version}${produced} -> ${a.repo}  (${a.reason}${a.detail !== undefined ? `: ${a.detail}` : ''}${range})${review}`;
+}
+
+/** `from..to` with both commits shortened to 12 digits. */
+function shortRange(range: string): string {
+  return range
+    .split('..')
+    .map((c) => c.slice(0, 12))
+    .join('..');
 }
 
 function describeSkip(a: SkipAction): string {
@@ -97,6 +107,7 @@ function renderText(plan: Plan): string {
   for (const branch of plan.branches) {
     const c = countActions(branch);
     lines.push(`branch ${branch.name}${branch.sourceCommit !== undefined ? ` (source ${branch.sourceCommit.slice(0, 12)})` : ''}: ${summaryLine(c)}`);
+    for (const v of branch.guardViolations ?? []) lines.push(`  GUARD: ${describeViolation(v)}; reconcile refuses this plan without --allow-large`);
     for (const action of branch.actions) lines.push(`  ${actionSymbol(action)} ${describe(action)}`);
     if (branch.prerequisites !== undefined) lines.push(`  prerequisites ${describePrerequisites(branch.prerequisites)}`);
     if (c.build > 0) {
@@ -120,6 +131,11 @@ function renderMarkdown(plan: Plan): string {
   const out: string[] = [];
   out.push('### buildfleet plan', '');
   out.push(t.build + t.remove === 0 ? `**No changes.** ${summaryLine(t)}.` : `**Plan:** ${summaryLine(t)}.`, '');
+  for (const branch of plan.branches) {
+    for (const v of branch.guardViolations ?? []) out.push(`> [!WARNING]`, `> **${escapeHtml(branch.name)}**: ${escapeHtml(describeViolation(v))}; \`reconcile\` refuses this plan without \`--allow-large\`.`, '');
+  }
+  const sources = plan.branches.filter((b) => b.sourceCommit !== undefined);
+  if (sources.length > 0) out.push(`Source commits: ${sources.map((b) => `${escapeHtml(b.name)} \`${b.sourceCommit!.slice(0, 12)}\``).join(', ')}`, '');
   out.push('| branch | build | remove | skipped | up to date | estimate |', '|---|---:|---:|---:|---:|---:|');
   for (const branch of plan.branches) {
     const c = countActions(branch);
@@ -135,7 +151,12 @@ function renderMarkdown(plan: Plan): string {
     out.push('| | action | package | version | repo | reason | detail |', '|---|---|---|---|---|---|---|');
     for (const a of branch.actions) {
       const repo = a.type === 'skip' ? '' : a.repo;
-      const detail = a.type === 'skip' ? [a.detail, a.blocks > 0 ? `blocks ${a.blocks}` : undefined].filter((x) => x !== undefined).join('; ') : a.type === 'build' ? a.detail : '';
+      const detail =
+        a.type === 'skip'
+          ? [a.detail, a.blocks > 0 ? `blocks ${a.blocks}` : undefined].filter((x) => x !== undefined).join('; ')
+          : a.type === 'build'
+            ? [a.detail, a.sourceRange !== undefined ? `commits ${shortRange(a.sourceRange)}` : undefined].filter((x) => x !== undefined).join('; ')
+            : '';
       out.push(`| \`${actionSymbol(a)}\` | ${a.type} | ${cell(a.package)} | ${cell(a.version)} | ${cell(repo)} | ${cell(a.reason)} | ${cell(detail)} |`);
     }
     out.push('', '</details>');

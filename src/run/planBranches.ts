@@ -26,6 +26,7 @@ import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.j
 import type { ScheduleHost } from '../schedule/index.js';
 import { quarantinedHosts, readHostState } from './hostState.js';
 import { locateDependency, RECIPE_FILE } from '../sources/nativeRecipeFile.js';
+import { readGitSource } from '../sources/gitSource.js';
 import { readNativeRecipes } from '../sources/nativeRecipes.js';
 import { readFreebsdIndex } from '../sources/freebsdIndex.js';
 
@@ -105,8 +106,8 @@ export function toScheduleHosts(hosts: readonly HostConfig[], quarantined: Reado
   return hosts.map((h) => ({ name: h.name, power: h.power, labels: h.labels, up: !quarantined.has(h.name) }));
 }
 
-/** A branch's recipes, and how to find where a recipe names a dependency (for diagnostics). */
-export async function readSource(config: Config, branch: BranchConfig): Promise<SourceSnapshot & { readonly locate: DependencyLocator }> {
+/** A branch's recipes (a path source as it is, a git source at its ref, fetched into `<state>/git/`), and how to find where a recipe names a dependency (for diagnostics). */
+export async function readSource(config: Config, branch: BranchConfig, stateDir: string): Promise<SourceSnapshot & { readonly locate: DependencyLocator }> {
   const { source } = branch;
   if (source.kind === 'path' && source.format === 'freebsd-index' && source.index !== undefined) {
     return readFreebsdIndex({
@@ -116,12 +117,14 @@ export async function readSource(config: Config, branch: BranchConfig): Promise<
       dudOrigins: new Set(branch.duds.map((d) => d.package)),
     });
   }
-  if (source.kind !== 'path' || source.format !== 'recipe') {
+  if (source.format !== 'recipe') {
     // The loader refuses other kinds and formats; this is a bug guard.
     throw new Error(`unsupported source ${source.kind}/${source.format}`);
   }
-  const snapshot = await readNativeRecipes({ root: source.path, displayRoot: displayPath(config.dir, source.path) });
-  return { ...snapshot, locate: (recipe, dependency) => locateDependency(path.join(recipe.dir, RECIPE_FILE), dependency) };
+  const locate: DependencyLocator = (recipe, dependency) => locateDependency(path.join(recipe.dir, RECIPE_FILE), dependency);
+  if (source.kind === 'path') return { ...(await readNativeRecipes({ root: source.path, displayRoot: displayPath(config.dir, source.path) })), locate };
+  const snapshot = await readGitSource({ url: source.url, ref: source.ref, subdir: source.subdir, stateDir, displayFile: branch.file }, (tree) => readNativeRecipes(tree));
+  return { ...snapshot, locate };
 }
 
 export function observeBranch(config: Config, branch: BranchConfig, ledger: LedgerSnapshot, stateDir: string): { observed: ObservedBranch; digests: string[]; diagnostics: Diagnostic[] } {
@@ -167,7 +170,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   const observedParts: string[] = [`ledger:${ledger.digest}`];
   const installedRoots = readInstalledRoots(options.stateDir).hosts;
   for (const branch of selected) {
-    const source = await readSource(config, branch);
+    const source = await readSource(config, branch, options.stateDir);
     diagnostics.push(...source.diagnostics);
     const { observed, digests, diagnostics: repoDiagnostics } = observeBranch(config, branch, ledger, options.stateDir);
     diagnostics.push(...repoDiagnostics);
@@ -204,6 +207,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       isolation: pipeline.isolation,
       capabilities: isolation,
       ...(noneBecause !== undefined ? { noEligibleHost: noneBecause } : {}),
+      guards: branch.guards,
       ...(source.commit !== undefined ? { sourceCommit: source.commit } : {}),
     });
     const roots = planPrerequisites({ branch: branch.name, prerequisites: branch.prerequisites, hosts: hosts.map((h) => h.name), installed: installedRoots });

@@ -29,6 +29,8 @@ import type { PackageToPublish } from '../publish/plainRepo.js';
 import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
 import { hostDownReason, hostOutcomes, warmUp } from './hostFailures.js';
 import { nextHostState, quarantinedHosts, readHostState, writeHostState } from './hostState.js';
+import { describeViolation } from '../plan/guards.js';
+import { configRepositoryState, pruneGitTrees } from '../sources/gitSource.js';
 import { acquireLock, type LockHolder } from './lock.js';
 import { checkSavedPlan } from './savedPlan.js';
 import { planBranches, type BranchState } from './planBranches.js';
@@ -74,6 +76,8 @@ export interface ReconcileOptions {
   readonly baseEnv: Readonly<Record<string, string>>;
   /** Where SSH transports read SSH_AUTH_SOCK and the passphrase variables (default: none). */
   readonly sshEnv?: Readonly<Record<string, string | undefined>>;
+  /** Apply a plan that goes over a branch's guards (maxBuilds, maxRemovePercent). */
+  readonly allowLarge?: boolean;
 }
 
 export type ReconcileOutcome =
@@ -133,6 +137,12 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     const refusal = checkSavedPlan(options.savedPlan, outcome.plan, outcome.stateDigest);
     if (refusal !== null) return { kind: 'error', diagnostics: [refusal] };
   }
+  if (options.allowLarge !== true) {
+    const refusals = guardRefusals(outcome.branches);
+    if (refusals.length > 0) return { kind: 'error', diagnostics: [...outcome.diagnostics.filter((d) => d.severity === 'warning'), ...refusals] };
+  }
+  const configRepository = await configRepositoryState(config.dir, stateDir);
+  await pruneGitTrees(stateDir, outcome.branches.flatMap((b) => (b.source.checkoutDir !== undefined ? [b.source.checkoutDir] : [])));
 
   // Prerequisites are verified locally (digest, entries that stay inside the root) before anything is built or uploaded.
   const building = outcome.branches.filter((b) => b.plan.actions.some((a) => a.type === 'build'));
@@ -214,7 +224,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     if (earlier !== undefined) {
       // Finished by a run that died before recording it: record it now, so that later plans know its inputs.
       if (job.branch.observed.history.get(action.package)?.builtInputs.has(action.fingerprint) !== true) {
-        await appendLedger(stateDir, [buildRecord(job, runId, { at: earlier.builtAt, status: 'built', host: earlier.host, seconds: earlier.seconds, log: earlier.log })]);
+        await appendLedger(stateDir, [buildRecord(job, runId, configRepository, { at: earlier.builtAt, status: 'built', host: earlier.host, seconds: earlier.seconds, log: earlier.log })]);
       }
       return { job, status: 'built', cached: earlier, result: { package: action.package, version: action.version, status: 'built', host: earlier.host, seconds: earlier.seconds, log: earlier.log, cached: true, repo: action.repo } };
     }
@@ -263,7 +273,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     }
     // Off the slot's critical path: the workspace goes while the next build starts.
     background.add(build.release());
-    const record = buildRecord(job, runId, {
+    const record = buildRecord(job, runId, configRepository, {
       at: new Date().toISOString(),
       status,
       host: hostName,
@@ -467,7 +477,15 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   }
   if (interrupted) failed = true;
 
-  const result: RunResult = { formatVersion: RUN_FORMAT_VERSION, runId, startedAt, finishedAt: new Date().toISOString(), interrupted, branches: branchResults };
+  const result: RunResult = {
+    formatVersion: RUN_FORMAT_VERSION,
+    runId,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    interrupted,
+    ...(configRepository !== null ? { config: configRepository } : {}),
+    branches: branchResults,
+  };
   await saveRunResult(stateDir, result);
   // Host health for quarantine: every SSH host was tried at the start of the run.
   await warming;
@@ -483,7 +501,12 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
 export const RUNS_DIR = 'runs';
 
 /** The ledger line of a build attempt; a successful one carries the fingerprint's inputs. */
-function buildRecord(job: Job, runId: string, outcome: Pick<BuildRecord, 'at' | 'status' | 'host' | 'seconds' | 'log' | 'phase'>): BuildRecord {
+function buildRecord(
+  job: Job,
+  runId: string,
+  configRepository: { commit: string; dirty: boolean } | null,
+  outcome: Pick<BuildRecord, 'at' | 'status' | 'host' | 'seconds' | 'log' | 'phase'>,
+): BuildRecord {
   const { action } = job;
   const inputs = outcome.status === 'built' ? job.branch.fingerprints.get(action.package as RecipeId)?.inputs : undefined;
   return {
@@ -497,7 +520,21 @@ function buildRecord(job: Job, runId: string, outcome: Pick<BuildRecord, 'at' | 
     fingerprint: action.fingerprint,
     ...outcome,
     ...(inputs !== undefined ? { inputs } : {}),
+    ...(job.branch.source.commit !== undefined ? { sourceCommit: job.branch.source.commit } : {}),
+    ...(configRepository !== null ? { configCommit: configRepository.commit, ...(configRepository.dirty ? { configDirty: true as const } : {}) } : {}),
   };
+}
+
+/** One located error per branch whose plan goes over its guards. */
+function guardRefusals(branches: readonly BranchState[]): Diagnostic[] {
+  return branches.flatMap((b) =>
+    (b.plan.guardViolations ?? []).map((v) => ({
+      severity: 'error' as const,
+      file: b.config.file,
+      message: `the plan of branch ${b.config.name} ${describeViolation(v)}; not applied`,
+      hint: 'check the plan (`buildfleet plan`); if it is what you want, run reconcile with --allow-large, or raise the limit under `guards:` in the branch file',
+    })),
+  );
 }
 
 /** Promises to wait for later; the first failure is rethrown by `settle`. */

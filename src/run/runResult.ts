@@ -39,6 +39,8 @@ export interface RunResult {
   readonly finishedAt: string;
   /** True when the run was stopped by a signal. */
   readonly interrupted: boolean;
+  /** The config repository's commit when the run started, and whether its work tree differed from it (absent outside git). */
+  readonly config?: { readonly commit: string; readonly dirty: boolean };
   readonly branches: readonly BranchResult[];
 }
 

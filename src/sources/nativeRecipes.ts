@@ -25,7 +25,16 @@ export interface ReadNativeOptions {
   readonly displayRoot: string;
   /** Threads to read with; default: the machine's parallelism for large trees, 1 for small ones. */
   readonly threads?: number;
+  /**
+   * File digests already known for some recipe directories (by directory name), e.g.
+   * from a git tree hash seen before: those directories are not hashed again, only
+   * their recipe.yaml is read.
+   */
+  readonly knownFiles?: KnownFiles;
 }
+
+/** sha256 of every file of a recipe directory, by directory name. */
+export type KnownFiles = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 /** Below this many directories, starting workers costs more than it saves. */
 const PARALLEL_THRESHOLD = 1500;
@@ -47,7 +56,7 @@ export async function readNativeRecipes(options: ReadNativeOptions): Promise<Sou
     .map((e) => e.name)
     .sort();
   const threads = options.threads ?? (dirNames.length >= PARALLEL_THRESHOLD ? Math.min(availableParallelism(), 8) : 1);
-  const results = threads > 1 && existsSync(WORKER_FILE) ? await readInParallel(options, dirNames, threads) : readRecipeDirs(options.root, options.displayRoot, dirNames);
+  const results = threads > 1 && existsSync(WORKER_FILE) ? await readInParallel(options, dirNames, threads) : readRecipeDirs(options.root, options.displayRoot, dirNames, options.knownFiles);
   const recipes: Recipe[] = [];
   const invalid: InvalidRecipe[] = [];
   for (const result of results) {
@@ -66,7 +75,8 @@ async function readInParallel(options: ReadNativeOptions, dirNames: readonly str
   const workers = chunks.slice(1).map(
     (chunk) =>
       new Promise<RecipeDirResult[]>((resolve, reject) => {
-        const worker = new Worker(WORKER_FILE, { workerData: { root: options.root, displayRoot: options.displayRoot, dirNames: chunk } });
+        const known = options.knownFiles !== undefined ? Object.fromEntries(chunk.flatMap((d) => (options.knownFiles![d] !== undefined ? [[d, options.knownFiles![d]]] : []))) : undefined;
+        const worker = new Worker(WORKER_FILE, { workerData: { root: options.root, displayRoot: options.displayRoot, dirNames: chunk, known } });
         worker.once('message', (results: RecipeDirResult[]) => resolve(results));
         worker.once('error', reject);
         worker.once('exit', (code) => {
@@ -74,23 +84,26 @@ async function readInParallel(options: ReadNativeOptions, dirNames: readonly str
         });
       }),
   );
-  const first = readRecipeDirs(options.root, options.displayRoot, chunks[0] ?? []);
+  const first = readRecipeDirs(options.root, options.displayRoot, chunks[0] ?? [], options.knownFiles);
   const rest = await Promise.all(workers);
   return [first, ...rest].flat();
 }
 
 /** Reads, hashes and parses the given recipe directories of `root`, in order. */
-export function readRecipeDirs(root: string, displayRoot: string, dirNames: readonly string[]): RecipeDirResult[] {
-  return dirNames.map((dirName) => readRecipeDir(root, displayRoot, dirName));
+export function readRecipeDirs(root: string, displayRoot: string, dirNames: readonly string[], known?: KnownFiles): RecipeDirResult[] {
+  return dirNames.map((dirName) => readRecipeDir(root, displayRoot, dirName, known?.[dirName]));
 }
 
 /** One recipe directory; null when it holds no recipe.yaml (not a recipe). */
-function readRecipeDir(root: string, displayRoot: string, dirName: string): RecipeDirResult {
+function readRecipeDir(root: string, displayRoot: string, dirName: string, knownFiles?: Readonly<Record<string, string>>): RecipeDirResult {
   const dir = path.join(root, dirName);
   const displayFile = `${displayRoot}/${dirName}/${RECIPE_FILE}`;
-  let hashed: { files: Record<string, string>; recipeText: string | undefined };
+  let hashed: { files: Readonly<Record<string, string>>; recipeText: string | undefined };
   try {
-    hashed = hashDirectory(dir);
+    hashed =
+      knownFiles !== undefined
+        ? { files: knownFiles, recipeText: knownFiles[RECIPE_FILE]?.startsWith('link:') === false ? readFileSync(path.join(dir, RECIPE_FILE), 'utf8') : undefined }
+        : hashDirectory(dir);
   } catch (error) {
     return {
       id: dirName as Recipe['id'],

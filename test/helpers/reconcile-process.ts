@@ -23,6 +23,8 @@ export interface StartedCli {
   readonly finished: Promise<FinishedProcess>;
   /** What it has written to stderr so far (logs are JSON lines: stderr is not a terminal). */
   stderrSoFar(): string;
+  /** What it has written to stdout so far. */
+  stdoutSoFar(): string;
 }
 
 let distChecked = false;
@@ -63,7 +65,7 @@ export async function startCli(args: readonly string[]): Promise<StartedCli> {
     if (!(await Promise.race([finished.then(() => true), sleep(10_000).then(() => false)]))) child.kill('SIGKILL');
     await finished;
   }, 20_000);
-  return { child, pid: child.pid, finished, stderrSoFar: () => stderr };
+  return { child, pid: child.pid, finished, stderrSoFar: () => stderr, stdoutSoFar: () => stdout };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -83,6 +83,8 @@ describe('renderPlan markdown', () => {
         '',
         '**Plan:** 3 to build, 1 to remove, 3 skipped, 127 up to date.',
         '',
+        'Source commits: main `0123456789ab`',
+        '',
         '| branch | build | remove | skipped | up to date | estimate |',
         '|---|---:|---:|---:|---:|---:|',
         '| main | 3 | 1 | 3 | 120 | 13m 32s |',

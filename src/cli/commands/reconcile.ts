@@ -19,6 +19,7 @@ export interface ReconcileCommandOptions {
   readonly retryFailed: boolean;
   readonly keepFailedWorkspaces: boolean;
   readonly graceSeconds: number;
+  readonly allowLarge?: boolean;
 }
 
 /** Exit code of a run stopped by a signal (128 + SIGINT). */
@@ -80,6 +81,7 @@ export async function runReconcile(global: GlobalOptions, options: ReconcileComm
       retryFailed: options.retryFailed,
       keepFailedWorkspaces: options.keepFailedWorkspaces,
       graceSeconds: options.graceSeconds,
+      allowLarge: options.allowLarge === true,
       stop: { noNewBuilds: noNewBuilds.signal, stopBuilds: stopBuilds.signal, killBuilds: killBuilds.signal },
       events: progress,
       baseEnv,
