@@ -95,7 +95,7 @@ function unitEntries(file: string): [string, string][] {
 const versions = (dir: string): string[] => (readIndex(dir) ?? []).map((p) => `${p.name} ${p.version}`);
 
 describe('CI recipes (docs/ci)', () => {
-  it('GitHub Actions: the pull-request plan says whether there is work and writes the Markdown comment; the main-branch job reconciles', { timeout: 120_000 }, async () => {
+  it('GitHub Actions: the pull-request plan says whether there is work and writes the Markdown comment; the main-branch job reconciles', { timeout: 120_000 }, () => {
     // Every job checks out a fresh clone: the state and the published repo live outside it.
     const published = path.join(testdir({}), 'main');
     const origin = originRepo(published);
@@ -152,7 +152,7 @@ describe('CI recipes (docs/ci)', () => {
     expect((await runCli(['-C', work, 'plan', '--detailed-exitcode'])).code).toBe(0);
   });
 
-  it('systemd: the units verify, and the service pulls and reconciles', { timeout: 120_000 }, async () => {
+  it('systemd: the units verify, and the service pulls and reconciles', { timeout: 120_000 }, () => {
     const service = path.join(CI, 'buildfleet.service');
     const timer = path.join(CI, 'buildfleet.timer');
     const bin = binDir();
