@@ -26,7 +26,6 @@ import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.j
 import type { ScheduleHost } from '../schedule/index.js';
 import { quarantinedHosts, readHostState } from './hostState.js';
 import { locateDependency, RECIPE_FILE } from '../sources/nativeRecipeFile.js';
-import { readGitSource } from '../sources/gitSource.js';
 import { readNativeRecipes } from '../sources/nativeRecipes.js';
 import { readFreebsdIndex } from '../sources/freebsdIndex.js';
 
@@ -123,6 +122,8 @@ export async function readSource(config: Config, branch: BranchConfig, stateDir:
   }
   const locate: DependencyLocator = (recipe, dependency) => locateDependency(path.join(recipe.dir, RECIPE_FILE), dependency);
   if (source.kind === 'path') return { ...(await readNativeRecipes({ root: source.path, displayRoot: displayPath(config.dir, source.path) })), locate };
+  // Loaded only for git sources: other plans start without simple-git.
+  const { readGitSource } = await import('../sources/gitSource.js');
   const snapshot = await readGitSource({ url: source.url, ref: source.ref, subdir: source.subdir, stateDir, displayFile: branch.file }, (tree) => readNativeRecipes(tree));
   return { ...snapshot, locate };
 }

@@ -30,7 +30,7 @@ import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/inde
 import { hostDownReason, hostOutcomes, warmUp } from './hostFailures.js';
 import { nextHostState, quarantinedHosts, readHostState, writeHostState } from './hostState.js';
 import { describeViolation } from '../plan/guards.js';
-import { configRepositoryState, pruneGitTrees } from '../sources/gitSource.js';
+import { configRepositoryState } from '../sources/configRepository.js';
 import { acquireLock, type LockHolder } from './lock.js';
 import { checkSavedPlan } from './savedPlan.js';
 import { planBranches, type BranchState } from './planBranches.js';
@@ -142,7 +142,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     if (refusals.length > 0) return { kind: 'error', diagnostics: [...outcome.diagnostics.filter((d) => d.severity === 'warning'), ...refusals] };
   }
   const configRepository = await configRepositoryState(config.dir, stateDir);
-  await pruneGitTrees(stateDir, outcome.branches.flatMap((b) => (b.source.checkoutDir !== undefined ? [b.source.checkoutDir] : [])));
+  const checkouts = outcome.branches.flatMap((b) => (b.source.checkoutDir !== undefined ? [b.source.checkoutDir] : []));
+  if (checkouts.length > 0) await (await import('../sources/gitSource.js')).pruneGitTrees(stateDir, checkouts);
 
   // Prerequisites are verified locally (digest, entries that stay inside the root) before anything is built or uploaded.
   const building = outcome.branches.filter((b) => b.plan.actions.some((a) => a.type === 'build'));

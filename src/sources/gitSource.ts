@@ -17,7 +17,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import * as tar from 'tar';
 import { hasErrors, type Diagnostic } from '../config/diagnostic.js';
 import { writeFileAtomic } from '../execute/fsUtil.js';
 import type { SourceSnapshot } from '../model/types.js';
@@ -72,7 +71,7 @@ export function gitCacheDir(stateDir: string, url: string): string {
  */
 const PASSED_TO_GIT = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'XDG_CONFIG_HOME', 'SSH_AUTH_SOCK', 'http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'GIT_SSL_CAINFO', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
 
-function gitEnv(extra: Record<string, string>): Record<string, string> {
+export function gitEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of PASSED_TO_GIT) {
     const value = process.env[key];
@@ -195,6 +194,7 @@ async function extractTree(mirror: string, tree: string, dir: string): Promise<v
   const tmp = `${dir}.${process.pid}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
+  const tar = await import('tar');
   await new Promise<void>((resolve, reject) => {
     const child = spawn('git', ['--git-dir', mirror, 'archive', '--format=tar', tree], { stdio: ['ignore', 'pipe', 'pipe'], env: gitEnv({}) });
     let stderr = '';
@@ -308,21 +308,5 @@ export async function pruneGitTrees(stateDir: string, keep: readonly string[]): 
       const abs = path.join(treesDir, name);
       if (!keep.includes(abs)) await rm(abs, { recursive: true, force: true });
     }
-  }
-}
-
-/** Commit of the config repository and whether its work tree differs from it (the state directory aside); null outside git. */
-export async function configRepositoryState(configDir: string, stateDir: string): Promise<{ commit: string; dirty: boolean } | null> {
-  // GIT_OPTIONAL_LOCKS=0: `status` must not refresh the index (the config repository is the user's).
-  const repo = simpleGit({ baseDir: configDir }).env(gitEnv({ GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0' }));
-  try {
-    const commit = (await repo.raw(['rev-parse', '--verify', '--quiet', 'HEAD'])).trim();
-    if (commit === '') return null;
-    const rel = path.relative(configDir, stateDir);
-    const exclude = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? [`:(exclude)${rel}`] : [];
-    const status = await repo.raw(['status', '--porcelain', '--', '.', ...exclude]);
-    return { commit, dirty: status.trim() !== '' };
-  } catch {
-    return null;
   }
 }
