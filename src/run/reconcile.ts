@@ -32,6 +32,7 @@ import { nextHostState, quarantinedHosts, readHostState, writeHostState } from '
 import { describeViolation } from '../plan/guards.js';
 import { configRepositoryState } from '../sources/configRepository.js';
 import { acquireLock, type LockHolder } from './lock.js';
+import { RunReportWriter } from './runReport.js';
 import { checkSavedPlan } from './savedPlan.js';
 import { planBranches, type BranchState } from './planBranches.js';
 import { regenerateIndex } from '../sources/freebsdIndexCommand.js';
@@ -153,6 +154,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
   const startedAt = new Date().toISOString();
   options.events?.planned?.(outcome.plan, runId);
+  const report = new RunReportWriter({ stateDir, runsDir: RUNS_DIR, runId, startedAt, branches: outcome.branches, onError: (m) => options.events?.warning?.(m) });
 
   // Hosts and their transports; quarantined hosts get no builds. SSH hosts connect now, in the background.
   const hostState = readHostState(stateDir);
@@ -238,7 +240,9 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       if (down !== undefined) return { job, status: 'lost', neverStarted: true, hostDown: down, result: { package: action.package, version: action.version, status: 'failed', host: hostName, phase: 'connect', detail: root.message } };
     }
     if (root?.ok === false) return { job, status: 'lost', hostUnusable: true, result: { package: action.package, version: action.version, status: 'failed', host: hostName, phase: 'prepare', detail: root.message } };
+    const buildStartedAt = new Date().toISOString();
     options.events?.buildStarted?.({ branch: branchName, package: action.package, version: action.version, host: hostName });
+    report.started({ branch: branchName, package: action.package, version: action.version, host: hostName });
     const build = await transport.build({
       runId,
       branch: branchName,
@@ -301,6 +305,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       status: status === 'built' ? 'built' : status === 'aborted' ? 'skipped' : 'failed',
       host: hostName,
       seconds: build.seconds,
+      startedAt: buildStartedAt,
+      finishedAt: new Date().toISOString(),
       log: logFile,
       repo: action.repo,
       ...(status === 'aborted' ? { reason: 'aborted', detail: 'the run was interrupted' } : {}),
@@ -355,6 +361,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     scheduler.finished(done.job.id, done.status === 'built' ? 'ok' : 'failed');
     finished.set(done.job.id, { result: done.result, ...(done.cached !== undefined ? { cached: done.cached } : {}) });
     options.events?.buildFinished?.({ branch: done.job.branch.config.name, result: done.result });
+    report.finished({ branch: done.job.branch.config.name, result: done.result });
   }
 
   await background.settle();
@@ -488,6 +495,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     branches: branchResults,
   };
   await saveRunResult(stateDir, result);
+  await report.finish(result);
   // Host health for quarantine: every SSH host was tried at the start of the run.
   await warming;
   const hostRun = hostOutcomes(transports.values(), hostsFailed);

@@ -11,6 +11,9 @@ export interface PackageResult {
   readonly host?: string;
   /** Wall time of the build, seconds. */
   readonly seconds?: number;
+  /** When the build started and ended (ISO 8601; builds run by this run). */
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
   /** Path of the build log. */
   readonly log?: string;
   /** Skips: the plan's skip reason, or `dependency-failed`, `aborted`, `no-eligible-host`. */

@@ -1,5 +1,5 @@
 /** `buildfleet status`: per branch and repo, what is published, the last run, failed packages and their logs, hosts. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { readLedger } from '../../observe/ledger.js';
@@ -7,6 +7,7 @@ import { readRepoEntries } from '../../observe/repo.js';
 import { readStaged } from '../../observe/staging.js';
 import type { RecipeHistory } from '../../observe/types.js';
 import { RUNS_DIR } from '../../run/reconcile.js';
+import { latestReportPath } from '../../run/runReport.js';
 import { displayPath } from '../../config/paths.js';
 import { countStatuses, type RunResult } from '../../run/runResult.js';
 import { ExitCode } from '../exitCodes.js';
@@ -24,6 +25,8 @@ export interface StatusDocument {
     staged: { package: string; version: string; repo: string; stagedAt: string; reason: string }[];
   }[];
   readonly hosts: { name: string; transport: string; power: number; labels: readonly string[] }[];
+  /** The HTML report of the latest run (`<state>/report.html`), null before the first run. */
+  readonly report: string | null;
 }
 
 export function runStatus(global: GlobalOptions, options: { format: 'text' | 'json' }, out: Output): ExitCode {
@@ -70,6 +73,7 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
       };
     }),
     hosts: config.hosts.map((h) => ({ name: h.name, transport: h.transport, power: h.power, labels: h.labels })),
+    report: existsSync(latestReportPath(stateDir)) ? latestReportPath(stateDir) : null,
   };
   out.stdout(options.format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderStatus(doc));
   return ExitCode.ok;
@@ -93,6 +97,7 @@ function renderStatus(doc: StatusDocument): string {
     for (const s of b.staged) lines.push(`  STAGED ${s.package} ${s.version} for repo ${s.repo} since ${s.stagedAt} (${s.reason}): buildfleet review show ${s.package}`);
     for (const f of b.failed) lines.push(`  FAILED ${f.package} ${f.version}${f.phase !== undefined ? ` in step ${f.phase}` : ''} at ${f.at}${f.errorLog !== undefined ? `: ${f.errorLog}` : ''}`);
   }
+  if (doc.report !== null) lines.push(`report: ${doc.report}`);
   lines.push('hosts:');
   for (const h of doc.hosts) lines.push(`  ${h.name} (${h.transport}, power ${h.power}${h.labels.length > 0 ? `, labels ${h.labels.join(', ')}` : ''})`);
   return `${lines.join('\n')}\n`;
