@@ -14,6 +14,7 @@ const benches = [
   ['Isolation overhead', 'bench/isolation.js'],
   ['SSH throughput', 'bench/ssh-throughput.js'],
   ['Prerequisite transfer', 'bench/prereq-transfer.js'],
+  ['HTML report rendering', 'bench/report-render.js'],
 ];
 
 const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });

@@ -76,8 +76,12 @@ const INHERITED = new Set(['dependency-skipped', 'dependency-failed', 'aborted']
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c]!) : text;
 }
+
+const SPECIAL = /[&<>"']/;
+const SPECIALS = /[&<>"']/g;
+const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 const esc = escapeHtml;
 
@@ -119,9 +123,15 @@ export function renderRunHtml(data: ReportData, options: RenderOptions): string 
   }
   parts.push('</ul>');
 
-  parts.push(renderFailures(data, options), renderErrors(data), renderBlastRadius(data), renderTimeline(data), renderSkipped(data), renderPackages(data, options));
-  parts.push(`<footer>written ${esc(data.generatedAt)} by buildfleet</footer></body></html>`);
-  return `${parts.filter((p) => p !== '').join('\n')}\n`;
+  // Sections push their lines into one array, joined once: a large run's page is tens of megabytes.
+  renderFailures(parts, data, options);
+  renderErrors(parts, data);
+  renderBlastRadius(parts, data);
+  renderTimeline(parts, data);
+  renderSkipped(parts, data);
+  renderPackages(parts, data, options);
+  parts.push(`<footer>written ${esc(data.generatedAt)} by buildfleet</footer></body></html>`, '');
+  return parts.filter((p) => p !== '').join('\n') + '\n';
 }
 
 function name(branch: string, pkg: ReportPackage): string {
@@ -135,10 +145,10 @@ function logLinks(pkg: ReportPackage, options: RenderOptions): string {
   return links.join(' ');
 }
 
-function renderFailures(data: ReportData, options: RenderOptions): string {
+function renderFailures(out: string[], data: ReportData, options: RenderOptions): void {
   const failures = data.branches.flatMap((b) => b.packages.filter((p) => p.status === 'failed').map((p) => ({ branch: b.name, p })));
-  if (failures.length === 0) return '';
-  const out = [`<section id="failures"><h2>Failures (${failures.length})</h2>`];
+  if (failures.length === 0) return;
+  out.push(`<section id="failures"><h2>Failures (${failures.length})</h2>`);
   for (const { branch, p } of failures) {
     out.push(
       `<article class="failure" data-package="${esc(p.package)}">`,
@@ -149,27 +159,25 @@ function renderFailures(data: ReportData, options: RenderOptions): string {
     );
   }
   out.push('</section>');
-  return out.filter((x) => x !== '').join('\n');
 }
 
-function renderErrors(data: ReportData): string {
+function renderErrors(out: string[], data: ReportData): void {
   const errors = data.branches.flatMap((b) => b.errors.map((e) => ({ branch: b.name, e })));
-  if (errors.length === 0) return '';
-  return [`<section id="errors"><h2>Publish and hook errors (${errors.length})</h2>`, ...errors.map(({ branch, e }) => `<pre class="error">${esc(branch)}: ${esc(e)}</pre>`), '</section>'].join('\n');
+  if (errors.length === 0) return;
+  out.push(`<section id="errors"><h2>Publish and hook errors (${errors.length})</h2>`, ...errors.map(({ branch, e }) => `<pre class="error">${esc(branch)}: ${esc(e)}</pre>`), '</section>');
 }
 
-function renderBlastRadius(data: ReportData): string {
+function renderBlastRadius(out: string[], data: ReportData): void {
   const rows = data.branches.flatMap((b) => b.blastRadius.filter((r) => r.heldBack.length > 0).map((r) => ({ branch: b.name, r })));
-  if (rows.length === 0) return '';
+  if (rows.length === 0) return;
   rows.sort((a, b) => b.r.heldBack.length - a.r.heldBack.length);
-  const out = ['<section id="blast-radius"><h2>Blast radius</h2>', '<table><thead><tr><th>package</th><th>why</th><th>blocks</th><th>held back</th></tr></thead><tbody>'];
+  out.push('<section id="blast-radius"><h2>Blast radius</h2>', '<table><thead><tr><th>package</th><th>why</th><th>blocks</th><th>held back</th></tr></thead><tbody>');
   for (const { branch, r } of rows) {
     out.push(
       `<tr data-package="${esc(r.package)}"><td>${esc(branch)}/<b>${esc(r.package)}</b></td><td>${esc(r.cause)}${r.detail !== undefined ? `: ${esc(r.detail)}` : ''}</td><td class="blocks">${r.heldBack.length}</td><td class="held-back">${r.heldBack.map(esc).join(', ')}</td></tr>`,
     );
   }
   out.push('</tbody></table></section>');
-  return out.join('\n');
 }
 
 interface Bar {
@@ -179,7 +187,7 @@ interface Bar {
   readonly end: number;
 }
 
-function renderTimeline(data: ReportData): string {
+function renderTimeline(out: string[], data: ReportData): void {
   const t0 = Date.parse(data.startedAt);
   const tEnd = Date.parse(data.finishedAt ?? data.generatedAt);
   const byHost = new Map<string, Bar[]>();
@@ -194,10 +202,10 @@ function renderTimeline(data: ReportData): string {
       byHost.set(p.host, list);
     }
   }
-  if (byHost.size === 0) return '';
+  if (byHost.size === 0) return;
   const span = Math.max(1, tEnd - t0);
   const pct = (ms: number): string => (Math.min(100, Math.max(0, (ms / span) * 100))).toFixed(2);
-  const out = [`<section id="timeline"><h2>Timeline</h2><p class="axis">0s … ${esc(formatSeconds(span / 1000))}</p>`];
+  out.push(`<section id="timeline"><h2>Timeline</h2><p class="axis">0s … ${esc(formatSeconds(span / 1000))}</p>`);
   for (const host of [...byHost.keys()].sort()) {
     const bars = byHost.get(host)!.sort((a, b) => a.start - b.start);
     // Builds at once on one host go on separate lanes.
@@ -227,23 +235,21 @@ function renderTimeline(data: ReportData): string {
     out.push('</div></div>');
   }
   out.push('</section>');
-  return out.join('\n');
 }
 
-function renderSkipped(data: ReportData): string {
+function renderSkipped(out: string[], data: ReportData): void {
   const skipped = data.branches.flatMap((b) => b.packages.filter((p) => p.status === 'skipped').map((p) => ({ branch: b.name, p })));
-  if (skipped.length === 0) return '';
-  const out = [`<section id="skipped"><h2>Skipped (${skipped.length})</h2>`, '<table><thead><tr><th>package</th><th>reason</th><th>blocked by / why</th></tr></thead><tbody>'];
+  if (skipped.length === 0) return;
+  out.push(`<section id="skipped"><h2>Skipped (${skipped.length})</h2>`, '<table><thead><tr><th>package</th><th>reason</th><th>blocked by / why</th></tr></thead><tbody>');
   for (const { branch, p } of skipped) {
     const blocker = p.reason !== undefined && INHERITED.has(p.reason) && p.detail !== undefined ? `<a href="#pkg-${esc(encodeURIComponent(`${branch}/${p.detail}`))}">${esc(p.detail)}</a>` : esc(p.detail ?? '');
     out.push(`<tr data-package="${esc(p.package)}"><td>${name(branch, p)}</td><td>${esc(p.reason ?? '')}</td><td>${blocker}</td></tr>`);
   }
   out.push('</tbody></table></section>');
-  return out.join('\n');
 }
 
-function renderPackages(data: ReportData, options: RenderOptions): string {
-  const out = ['<section id="packages"><h2>Packages</h2>', '<table><thead><tr><th>package</th><th>status</th><th>reason</th><th>host</th><th>duration</th><th>log</th></tr></thead><tbody>'];
+function renderPackages(out: string[], data: ReportData, options: RenderOptions): void {
+  out.push('<section id="packages"><h2>Packages</h2>', '<table><thead><tr><th>package</th><th>status</th><th>reason</th><th>host</th><th>duration</th><th>log</th></tr></thead><tbody>');
   for (const b of data.branches) {
     const rank = (s: ReportStatus): number => STATUS_ORDER.indexOf(s);
     const sorted = [...b.packages].sort((x, y) => rank(x.status) - rank(y.status) || (x.package < y.package ? -1 : x.package > y.package ? 1 : 0));
@@ -255,7 +261,6 @@ function renderPackages(data: ReportData, options: RenderOptions): string {
     }
   }
   out.push('</tbody></table></section>');
-  return out.join('\n');
 }
 
 const CSS = `

@@ -24,7 +24,7 @@ import { appendLedger, LEDGER_FORMAT_VERSION, type BuildRecord } from '../observ
 import type { BuildAction, Plan, SavedPlan } from '../plan/types.js';
 import { stagedDir, type StagedBuild } from '../observe/staging.js';
 import { publishBranch } from '../publish/publishBranch.js';
-import { stageBuild } from '../publish/staging.js';
+import { removeStaged, stageBuild } from '../publish/staging.js';
 import type { PackageToPublish } from '../publish/plainRepo.js';
 import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
 import { hostDownReason, hostOutcomes, warmUp } from './hostFailures.js';
@@ -461,6 +461,12 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     }
     // Not everything desired could be built: a failure remembered from an earlier run counts like one of this run.
     if (results.some((r) => r.status === 'skipped' && r.reason !== undefined && NOT_BUILDABLE.has(r.reason))) failed = true;
+
+    // Staged builds nobody can review any more: their recipe left the source, or they were published (an approval cut short).
+    for (const [recipe, staged] of branch.observed.staged ?? []) {
+      const published = [...branch.observed.repos.values()].some((r) => [...r.entries.values()].some((e) => (e.recipe ?? e.name) === recipe && e.fingerprint === staged.fingerprint));
+      if ((!branch.graph.recipes.has(recipe as RecipeId) && !branch.graph.deps.has(recipe as RecipeId)) || published) await removeStaged(stateDir, name, recipe);
+    }
 
     // Publish: one index update per repo, then hooks; builds not published stay in the artifact cache.
     const publishing = await publishBranch({

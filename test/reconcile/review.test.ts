@@ -4,7 +4,7 @@
  * publishes them like reconcile (old versions removed, hooks run); `review
  * reject` keeps that fingerprint from being built again until its inputs change.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -27,7 +27,7 @@ function reviewedConfig(): Record<string, string | { mode: number; content: stri
 const script = (word: string): string => `echo "building with ${word}"\n{ echo "$BUILDFLEET_PACKAGE $BUILDFLEET_VERSION ${word}"; ls "$BUILDFLEET_DEPS"; } > "$BUILDFLEET_OUT/$BUILDFLEET_PACKAGE-$BUILDFLEET_VERSION.txt"`;
 
 describe('review: manual', () => {
-  it('stages builds, approves them into the repo, rejects a fingerprint until its recipe changes', { timeout: 60_000 }, async () => {
+  it('stages builds and does not build them again; approve publishes them like reconcile', { timeout: 120_000 }, async () => {
     const dir = testdir({ ...reviewedConfig(), ...recipe('lib', { script: script('one') }), ...recipe('app', { depends: ['lib'] }) });
     const repo = path.join(dir, 'repos/main');
     const listStaged = async (): Promise<StagedDoc['staged']> => {
@@ -46,7 +46,7 @@ describe('review: manual', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(resultSummary(JSON.parse(first.stdout) as RunDocument)).toEqual(['app staged', 'lib staged']);
     expect(readIndex(repo)).toBeNull();
-    let staged = await listStaged();
+    const staged = await listStaged();
     expect(staged.map((s) => `${s.package} ${s.version} ${s.reason} ${s.repo}`)).toEqual(['app 1.0-1 new main', 'lib 1.0-1 new main']);
     expect(staged.find((s) => s.package === 'app')!.builtAgainst.map((d) => d.recipe)).toEqual(['lib']);
     expect(await plan()).toEqual(['skip app awaiting-review', 'skip lib awaiting-review']);
@@ -83,42 +83,45 @@ describe('review: manual', () => {
     expect(await listStaged()).toEqual([]);
     expect(readLedgerLines(path.join(dir, 'var')).records.filter((r) => r.kind === 'review').map((r) => `${r.recipe} ${(r as unknown as { decision: string }).decision}`)).toEqual(['lib approved', 'app approved']);
     expect(await plan()).toEqual([]);
+  });
 
-    // 5. A new version is staged; a recipe change before review replaces the staged build.
-    writeFiles(dir, recipe('lib', { version: '2.0', script: script('one') }));
+  it('replaces a staged build when its inputs change; a rejected fingerprint is not built again until they change again', { timeout: 120_000 }, async () => {
+    const dir = testdir({ ...reviewedConfig(), ...recipe('lib', { script: script('one') }), ...recipe('app', { depends: ['lib'] }) });
+    const stateDir = path.join(dir, 'var');
+    const listStaged = async (): Promise<StagedDoc['staged']> => (JSON.parse((await runCli(['-C', dir, 'review', 'list', '--format', 'json'])).stdout) as StagedDoc).staged;
+    const plan = async (): Promise<PlanDocument> => JSON.parse((await runCli(['-C', dir, 'plan', '--format', 'json'])).stdout) as PlanDocument;
     expect((await runCli(['-C', dir, 'reconcile'])).code).toBe(0);
-    const firstTwo = (await listStaged()).find((s) => s.package === 'lib')!;
-    expect(firstTwo.reason).toBe('version-changed');
-    writeFiles(dir, recipe('lib', { version: '2.0', script: script('two') }));
-    expect(await plan()).toEqual(['build app dependency-changed', 'build lib version-changed']);
-    expect((await runCli(['-C', dir, 'reconcile'])).code).toBe(0);
-    staged = await listStaged();
-    expect(staged.map((s) => `${s.package} ${s.version}`)).toEqual(['app 1.0-1', 'lib 2.0-1']);
-    expect(staged.find((s) => s.package === 'lib')!.fingerprint).not.toBe(firstTwo.fingerprint);
-    expect(readdirSync(path.join(dir, 'var/main/staged')).sort()).toEqual(['app', 'lib']);
-    // The repo still has the approved 1.0.
-    expect(readIndex(repo)!.map((e) => `${e.name} ${e.version}`)).toEqual(['app 1.0-1', 'lib 1.0-1']);
+    const before = (await listStaged()).find((s) => s.package === 'lib')!;
 
-    // 6. Reject lib: never built again with that fingerprint; app (built against it) is held back.
+    // A recipe change before review: built again, and the new build replaces the staged one.
+    writeFiles(dir, recipe('lib', { script: script('two') }));
+    expect(planSummary(await plan())).toEqual(['build app new', 'build lib new']);
+    expect((await runCli(['-C', dir, 'reconcile'])).code).toBe(0);
+    const staged = await listStaged();
+    expect(staged.map((s) => `${s.package} ${s.version}`)).toEqual(['app 1.0-1', 'lib 1.0-1']);
+    expect(staged.find((s) => s.package === 'lib')!.fingerprint).not.toBe(before.fingerprint);
+    expect(readdirSync(path.join(stateDir, 'main/staged')).sort()).toEqual(['app', 'lib']);
+
+    // Reject lib: never built again with that fingerprint; app (built against it) is held back.
     const reject = await runCli(['-C', dir, 'review', 'reject', 'lib', '--reason', 'breaks the ABI']);
     expect(reject.code, reject.stderr).toBe(0);
-    expect(reject.stdout).toContain('rejected main/lib 2.0-1');
-    const planDoc = JSON.parse((await runCli(['-C', dir, 'plan', '--format', 'json'])).stdout) as PlanDocument;
+    expect(reject.stdout).toContain('rejected main/lib 1.0-1');
+    const planDoc = await plan();
     expect(planSummary(planDoc)).toEqual(['skip app dependency-failed', 'skip lib rejected']);
     expect(planDoc.branches[0]!.actions.find((a) => a.package === 'lib')!.detail).toBe('breaks the ABI');
     const stuck = await runCli(['-C', dir, 'review', 'approve', 'app']);
     expect(stuck.code).toBe(1);
-    expect(stuck.stderr).toContain('app 1.0-1 was built against lib 2.0-1, which is not published');
-    const buildsBefore = buildsOf(path.join(dir, 'var'), 'lib').length;
+    expect(stuck.stderr).toContain('app 1.0-1 was built against lib 1.0-1, which is not published');
+    const buildsBefore = buildsOf(stateDir, 'lib').length;
     await runCli(['-C', dir, 'reconcile']);
-    expect(buildsOf(path.join(dir, 'var'), 'lib')).toHaveLength(buildsBefore);
+    expect(buildsOf(stateDir, 'lib')).toHaveLength(buildsBefore);
 
-    // 7. Until its recipe changes.
-    writeFiles(dir, recipe('lib', { version: '2.0', script: script('three') }));
-    expect(await plan()).toEqual(['build app dependency-changed', 'build lib version-changed']);
+    // Until its recipe changes.
+    writeFiles(dir, recipe('lib', { script: script('three') }));
+    expect(planSummary(await plan())).toEqual(['build app new', 'build lib new']);
   });
 
-  it('names unknown packages, unknown branches and a missing --reason, exit 1, changing nothing', { timeout: 60_000 }, async () => {
+  it('names unknown packages, unknown branches and a missing --reason, exit 1, changing nothing', { timeout: 120_000 }, async () => {
     const dir = testdir({ ...reviewedConfig(), ...recipe('lib') });
     expect((await runCli(['-C', dir, 'reconcile'])).code).toBe(0);
     const show = await runCli(['-C', dir, 'review', 'show', 'nope']);
@@ -137,5 +140,9 @@ describe('review: manual', () => {
     expect(existsSync(path.join(dir, 'var/main/staged/lib/staged.json'))).toBe(true);
     const text = await runCli(['-C', dir, 'review', 'list']);
     expect(text.stdout).toMatch(/^main\/lib 1\.0-1 -> main {2}built on local in \d+s at .* {2}\(new\)$/m);
+    // A staged build whose recipe left the source is dropped by the next reconcile.
+    rmSync(path.join(dir, 'recipes/lib'), { recursive: true });
+    expect((await runCli(['-C', dir, 'reconcile'])).code).toBe(0);
+    expect(existsSync(path.join(dir, 'var/main/staged/lib'))).toBe(false);
   });
 });
