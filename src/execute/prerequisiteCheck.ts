@@ -63,8 +63,8 @@ export interface CheckOptions {
   readonly configDir: string;
   readonly stateDir: string;
   readonly branches: readonly BranchConfig[];
-  /** Also run the safety check of the entries (reconcile, before uploading). */
-  readonly entries: boolean;
+  /** Also run the safety check of the entries of these branches (reconcile: those with builds, before uploading). */
+  readonly entries: (branch: string) => boolean;
   /** Write the digest cache (reconcile); `plan` only reads it. */
   readonly save: boolean;
 }
@@ -122,7 +122,7 @@ export async function checkPrerequisites(options: CheckOptions): Promise<CheckOu
     }
     if (tarballs.length !== branch.prerequisites.length) continue;
     const key = rootKey(tarballs.map((t) => t.sha256));
-    if (options.entries && !cache.safeRoots.includes(key)) {
+    if (options.entries(branch.name) && !cache.safeRoots.includes(key)) {
       const refusal = await checkTarballs(tarballs.map((t) => t.path));
       if (refusal !== null) {
         const p = branch.prerequisites[refusal.index]!;

@@ -147,8 +147,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   if (checkouts.length > 0) await (await import('../sources/gitSource.js')).pruneGitTrees(stateDir, checkouts);
 
   // Prerequisites are verified locally (digest, entries that stay inside the root) before anything is built or uploaded.
-  const building = outcome.branches.filter((b) => b.plan.actions.some((a) => a.type === 'build'));
-  const checked = await checkPrerequisites({ configDir: config.dir, stateDir, branches: building.map((b) => b.config), entries: true, save: true });
+  const building = new Set(outcome.branches.filter((b) => b.plan.actions.some((a) => a.type === 'build')).map((b) => b.config.name as string));
+  const checked = await checkPrerequisites({ configDir: config.dir, stateDir, branches: outcome.branches.map((b) => b.config), entries: (name) => building.has(name), save: true });
   if (hasErrors(checked.diagnostics)) return { kind: 'error', diagnostics: [...outcome.diagnostics, ...checked.diagnostics] };
 
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;

@@ -99,24 +99,38 @@ describe('prerequisites on the local host', () => {
     expect(readIndex(path.join(dir, 'repos/main'))!.map((e) => e.name).sort()).toEqual(['app', 'libc', 'tool']);
   });
 
-  it('a tarball that does not match its sha256 stops plan and reconcile; nothing is built', async () => {
+  it('a tarball that does not match its sha256 stops plan and reconcile; nothing is built', { timeout: 60_000 }, async () => {
     const { dir, state, sha } = setup();
-    const actual = writeTarball(dir, baseSystem('tampered'));
-    const expected = [
-      `branches/main.yaml:15:13: error: prerequisite "bindist": tarballs/bindist.tar.gz has sha256 ${actual}, but branches/main.yaml says ${sha}`,
-      '  hint: if the tarball was replaced on purpose, put its sha256 (`sha256sum tarballs/bindist.tar.gz`) in branches/main.yaml: every package of the branch is then rebuilt (prerequisite-changed); otherwise restore the tarball that has the configured digest',
-      '',
-    ].join('\n');
+    const tamper = (): string => writeTarball(dir, baseSystem('tampered'));
+    const expected = (actual: string): string =>
+      [
+        `branches/main.yaml:15:13: error: prerequisite "bindist": tarballs/bindist.tar.gz has sha256 ${actual}, but branches/main.yaml says ${sha}`,
+        '  hint: if the tarball was replaced on purpose, put its sha256 (`sha256sum tarballs/bindist.tar.gz`) in branches/main.yaml: every package of the branch is then rebuilt (prerequisite-changed); otherwise restore the tarball that has the configured digest',
+        '',
+      ].join('\n');
+    const actual = tamper();
     const plan = await runCli(['-C', dir, 'plan']);
     expect(plan.code).toBe(1);
-    expect(plan.stderr).toBe(expected);
+    expect(plan.stderr).toBe(expected(actual));
     expect(plan.stdout).toBe('');
     const run = await runCli(['-C', dir, 'reconcile']);
     expect(run.code).toBe(1);
-    expect(scrub(run.stderr, { [dir]: '<dir>' })).toBe(expected);
+    expect(scrub(run.stderr, { [dir]: '<dir>' })).toBe(expected(actual));
     expect(readLedgerLines(state).records).toEqual([]);
     expect(readIndex(path.join(dir, 'repos/main'))).toBeNull();
     expect(existsSync(path.join(state, 'roots'))).toBe(false);
+
+    // Also when everything is built (the digest is in the cache by then): a tarball changed
+    // behind the config's back is refused, though reconcile has nothing to build.
+    writeTarball(dir, baseSystem('release 1'));
+    const good = await runCli(['-C', dir, 'reconcile']);
+    expect(good.code, good.stderr).toBe(0);
+    const records = readLedgerLines(state).records.length;
+    const again = tamper();
+    const refused = await runCli(['-C', dir, 'reconcile']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(expected(again));
+    expect(readLedgerLines(state).records).toHaveLength(records);
   });
 
   it('a tarball with an entry escaping the root stops reconcile before any upload, naming the entry', async () => {

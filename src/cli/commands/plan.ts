@@ -31,7 +31,7 @@ export async function runPlan(global: GlobalOptions, options: PlanCommandOptions
   printDiagnostics(out, outcome.diagnostics);
   if (outcome.plan === null) return ExitCode.error;
   // A tarball that does not match its sha256 is a config error; digests come from reconcile's cache when it is current.
-  const prerequisites = await checkPrerequisites({ configDir: loaded.config.dir, stateDir: global.stateDir(loaded.config.dir), branches: outcome.branches.map((b) => b.config), entries: false, save: false });
+  const prerequisites = await checkPrerequisites({ configDir: loaded.config.dir, stateDir: global.stateDir(loaded.config.dir), branches: outcome.branches.map((b) => b.config), entries: () => false, save: false });
   printDiagnostics(out, prerequisites.diagnostics);
   if (prerequisites.diagnostics.length > 0) return ExitCode.error;
   if (options.out !== undefined) {
