@@ -20,6 +20,9 @@ import { readStaged } from '../observe/staging.js';
 import type { ObservedBranch, RepoState } from '../observe/types.js';
 import { probeIsolation, type IsolationSupport } from '../execute/isolation.js';
 import { LocalShell } from '../execute/localTransport.js';
+import { SshConnections } from '../execute/ssh/connections.js';
+import { SshShell } from '../execute/ssh/sshShell.js';
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS } from '../execute/ssh/sshTransport.js';
 import { computeBranchPlan, recipeDiagnostics, type DependencyLocator } from '../plan/computeBranchPlan.js';
 import { planPrerequisites } from '../plan/prerequisitePlan.js';
 import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.js';
@@ -71,8 +74,16 @@ export interface PlanOutcome {
  * hosts need the SSH transport, which this version lacks.
  */
 export async function probeHostIsolation(host: HostConfig): Promise<IsolationSupport> {
-  if (host.transport !== 'local') return { overlay: false, reason: 'not checked: this version cannot reach ssh hosts' };
-  return probeIsolation(new LocalShell(), tmpdir());
+  if (host.transport === 'local') return probeIsolation(new LocalShell(), tmpdir());
+  const connections = new SshConnections({ host, env: {}, connectTimeoutSeconds: host.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS });
+  try {
+    await connections.connect();
+    return await probeIsolation(new SshShell(connections), host.workdir);
+  } catch (error) {
+    return { overlay: false, reason: `not checked: ${(error as Error).message}` };
+  } finally {
+    await connections.close();
+  }
 }
 
 

@@ -10,12 +10,13 @@ export function scriptCommand(name: string, script: string, args: readonly strin
   return shellCommand(['sh', '-c', script, name, ...args]);
 }
 
-/** $1 workspace: make it and unpack the tar stream on stdin (build/, deps/, out/, tmp/) into it. */
+/** $1 workspace, then its directories (see `workspaceDirs` in isolation.ts): make it and unpack the tar stream on stdin into it. */
 export const PREPARE = `set -e
 mkdir -p "$1"
 cd "$1"
+shift
 tar -xf -
-mkdir -p build deps out tmp`;
+mkdir -p build "$@"`;
 
 /**
  * $1 workspace, $2 the step's command, $3 grace seconds, then NAME=value pairs of the

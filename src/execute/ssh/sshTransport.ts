@@ -22,9 +22,10 @@ import { BuildLog } from '../buildLog.js';
 import { assignArtifacts } from '../localTransport.js';
 import { describeStepOutcome } from '../runStep.js';
 import type { ArtifactFile, BuildRequest, BuildResult, HostShell, Transport } from '../transport.js';
-import { SshConnections, SshError } from './connections.js';
+import { shellCommand, SshConnections, SshError } from './connections.js';
 import { channelResult, SshShell } from './sshShell.js';
 import { COLLECT, KEEP, LIST_BUILD_FILES, PREPARE, REMOVE, scriptCommand } from './remoteScripts.js';
+import { limitExceeded, stepCommand, workspaceDirs } from '../isolation.js';
 import { runRemoteStep } from './remoteStep.js';
 
 /** Default seconds to reach a host (`connectTimeout` in hosts.yaml). */
@@ -106,13 +107,17 @@ export class SshTransport implements Transport {
       BUILDFLEET_DEPS: `${workspace}/deps`,
       ...(request.root !== undefined ? { BUILDFLEET_ROOT: request.root } : {}),
     };
+    const { isolation, limits } = request.pipeline;
     for (const step of request.pipeline.steps) {
       log.header(`step ${step.name}: ${step.run}`);
+      // Isolated steps run the command line of isolation.ts, the same as on a local host.
+      const command = stepCommand({ run: step.run, isolation, workspace, ...(request.root !== undefined ? { root: request.root } : {}), network: step.network, limits });
+      if (!command.ok) return end('failed', step.name, command.message, 'remove');
       const outcome = await runRemoteStep({
         connections: this.connections,
         workspace,
-        run: step.run,
-        env,
+        run: isolation === 'none' ? step.run : `exec ${shellCommand(command.command.argv)}`,
+        env: { ...env, ...command.command.env },
         timeoutSeconds: step.timeoutSeconds,
         ...(step.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: step.idleTimeoutSeconds } : {}),
         graceSeconds: request.graceSeconds,
@@ -123,7 +128,8 @@ export class SshTransport implements Transport {
       if (outcome.kind === 'ok') continue;
       if (outcome.kind === 'dropped') return end('lost', step.name, outcome.message, 'remove');
       const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
-      return end(status, step.name, `step ${describeStepOutcome(outcome)}`, 'keep');
+      const limit = isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail()) : undefined;
+      return end(status, step.name, limit !== undefined ? `${limit}: the step ${describeStepOutcome(outcome)}` : `step ${describeStepOutcome(outcome)}`, 'keep');
     }
 
     // 3. The artifacts, checked against the host's sha256.
@@ -153,7 +159,7 @@ export class SshTransport implements Transport {
     await Promise.all(['out', 'tmp'].map((d) => mkdir(path.join(staging, d))));
     await symlink(request.recipeDir, path.join(staging, 'build'));
     await Promise.all(request.deps.map((dep) => symlink(dep.path, path.join(staging, 'deps', dep.file))));
-    const channel = await this.connections.exec(scriptCommand('buildfleet-prepare', PREPARE, [workspace]));
+    const channel = await this.connections.exec(scriptCommand('buildfleet-prepare', PREPARE, [workspace, ...workspaceDirs(request.pipeline.isolation)]));
     const result = channelResult(channel);
     const stream = tar.c({ cwd: staging, follow: true, portable: true }, ['build', 'deps', 'out', 'tmp']);
     await pipeline(stream as unknown as NodeJS.ReadableStream, channel).catch(() => undefined);

@@ -1,0 +1,63 @@
+/**
+ * Isolated builds on an SSH host (real sshd on loopback, test/helpers/sshd.ts): the
+ * same command line as locally, over the branch's root installed on the host.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { makeBusyboxRootTarball } from '../helpers/busyboxRoot.js';
+import { readIndex, recipe, resultSummary, type RunDocument } from '../helpers/reconcile-fixture.js';
+import { startSshFleet } from '../helpers/sshd.js';
+import { testdir, writeFiles } from '../helpers/testdir.js';
+
+describe('isolation: overlay on an SSH host', () => {
+  it('isolates builds there: the root unchanged, network only where asked, a limit named', { timeout: 120_000 }, async () => {
+    const fleet = await startSshFleet({ hosts: 1 });
+    onTestFinished(() => fleet.stop());
+    const server = createServer((socket) => socket.end('hello from the host\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as { port: number }).port;
+
+    const dir = testdir({});
+    const tarball = await makeBusyboxRootTarball(path.join(dir, 'busybox-root.tar.gz'), dir);
+    const sha = createHash('sha256').update(readFileSync(tarball)).digest('hex');
+    const connect = (file: string): string => `nc 127.0.0.1 ${port} > /out/${file} 2>&1 || echo "connect failed" > /out/${file}`;
+    writeFiles(dir, {
+      'hosts.yaml': `hosts:\n${fleet.hostsYaml([{ power: 2 }])}`,
+      'pipelines/isolated.yaml': [
+        'isolation: overlay',
+        'limits: { memory: 64M }',
+        'steps:',
+        '  - name: offline',
+        `    run: echo offline > /usr/offline; ${connect('offline.txt')}`,
+        '  - name: online',
+        `    run: ${JSON.stringify(connect('online.txt'))}`,
+        '    network: true',
+        '  - name: build',
+        '    run: ./build.sh',
+        '',
+      ].join('\n'),
+      'branches/main.yaml': `source:\n  path: recipes\n  format: recipe\npipeline: isolated\nprerequisites:\n  - name: base\n    path: busybox-root.tar.gz\n    sha256: ${sha}\nrepos:\n  - name: main\n    path: repos/main\n    format: plain\n`,
+      ...recipe('probe', { script: '{ cat /out/offline.txt /out/online.txt; ls /usr; head -1 /etc/os-release; pwd; } > /out/probe-1.0-1.txt; rm /out/offline.txt /out/online.txt' }),
+      ...recipe('greedy', { script: 'dd if=/dev/zero of=/dev/null bs=200M count=1' }),
+    });
+    const run = await runCli(['-C', dir, 'reconcile', '--format', 'json']);
+    expect(run.code, run.stderr).toBe(3);
+    const doc = JSON.parse(run.stdout) as RunDocument;
+    expect(resultSummary(doc)).toEqual(['greedy failed', 'probe built']);
+    const results = doc.branches[0]!.results;
+    expect(results.every((r) => r.host === 'h1')).toBe(true);
+    expect(results.find((r) => r.package === 'greedy')!.detail).toBe('out of memory: limit 64M (limits.memory): the step exited with status 1');
+    const repo = path.join(dir, 'repos/main');
+    const entry = readIndex(repo)!.find((e) => e.name === 'probe')!;
+    expect(readFileSync(path.join(repo, entry.file), 'utf8')).toBe('connect failed\nhello from the host\nbin\noffline\nNAME="buildfleet busybox root"\n/build\n');
+    // The root installed on the host never changed.
+    const roots = path.join(fleet.hosts[0]!.workdir, 'roots/main');
+    const [key] = readdirSync(roots).filter((k) => !k.startsWith('.'));
+    expect(readdirSync(path.join(roots, key!, 'usr'))).toEqual(['bin']);
+  });
+});
