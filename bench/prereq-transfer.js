@@ -13,7 +13,7 @@
 // reconcile. Baseline in the same run: the same tarball copied to every host and extracted
 // there the plain way (`scp` then `ssh … tar -xzf`, hosts in parallel; `cp` + `tar` locally).
 //
-// Hosts: --hosts loopback sshd servers (bench/lib/sshd-fleet.js) when this build has the SSH
+// Hosts: --hosts loopback sshd servers (bench/lib/sshd.js) when this build has the SSH
 // transport (dist/execute/ssh/), else (or with --local) the local host alone.
 // Targets: run 1 uploads the tarball exactly once per host, run 2 uploads 0 bytes and extracts
 // nothing. Exit status 1 when one is missed.
@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startSshFleet } from './lib/sshd-fleet.js';
+import { startSshd } from './lib/sshd.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(projectRoot, 'bin', 'buildfleet.js');
@@ -164,7 +164,10 @@ export async function main(options) {
     fs.rmSync(src, { recursive: true });
     const size = fs.statSync(tarball).size;
     const sha256 = spawnSync('sha256sum', [tarball], { encoding: 'utf8' }).stdout.split(' ')[0];
-    if (useSsh) fleet = await startSshFleet(options.hosts);
+    if (useSsh) {
+      const started = await startSshd(Array.from({ length: options.hosts }, (_, i) => `127.0.0.${i + 2}`));
+      fleet = { ...started, hosts: started.hosts.map((h, i) => ({ ...h, name: `h${i + 1}` })) };
+    }
     const hostCount = fleet === null ? 1 : fleet.hosts.length;
 
     const reps = [];
