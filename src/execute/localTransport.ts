@@ -15,7 +15,7 @@ import { describeStepOutcome, runStep } from './runStep.js';
 import { KEPT_MARKER } from './staleWorkspaces.js';
 import { copyFile, rename } from 'node:fs/promises';
 import { execa } from 'execa';
-import type { ArtifactFile, BuildRequest, BuildResult, HostShell, ShellResult, Transport } from './transport.js';
+import { workspaceStem, type ArtifactFile, type BuildRequest, type BuildResult, type HostShell, type ShellResult, type Transport } from './transport.js';
 
 export interface LocalTransportOptions {
   readonly host: HostConfig;
@@ -72,7 +72,7 @@ export class LocalTransport implements Transport {
     try {
       await mkdir(workRoot, { recursive: true });
       // A FreeBSD origin `category/port` holds a slash: the workspace is one directory of workRoot all the same.
-      workspace = await mkdtemp(path.join(workRoot, `${request.recipeId.replaceAll('/', '_')}-`));
+      workspace = await mkdtemp(path.join(workRoot, `${workspaceStem(request.recipeId)}-`));
       await copyTree(request.recipeDir, path.join(workspace, 'build'));
       for (const dir of workspaceDirs(request.pipeline.isolation)) await mkdir(path.join(workspace, dir));
       await Promise.all(request.deps.map((dep) => linkOrCopy(dep.path, path.join(workspace, 'deps', dep.file))));

@@ -4,6 +4,14 @@
  */
 import type { PipelineConfig } from '../config/types.js';
 
+/**
+ * The file-name stem of a build's workspace: the recipe id with `/` mapped to
+ * `_`, as a FreeBSD origin (`devel/foo`) is not one path component.
+ */
+export function workspaceStem(recipeId: string): string {
+  return recipeId.replaceAll('/', '_');
+}
+
 /** An artifact file to hand to a build (a dependency's package) or that a build produced. */
 export interface ArtifactFile {
   /** Package name. */

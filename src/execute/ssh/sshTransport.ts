@@ -21,7 +21,7 @@ import type { HostConfig } from '../../config/types.js';
 import { BuildLog } from '../buildLog.js';
 import { assignArtifacts } from '../localTransport.js';
 import { describeStepOutcome } from '../runStep.js';
-import type { ArtifactFile, BuildRequest, BuildResult, HostShell, Transport } from '../transport.js';
+import { workspaceStem, type ArtifactFile, type BuildRequest, type BuildResult, type HostShell, type Transport } from '../transport.js';
 import { shellCommand, SshConnections, SshError } from './connections.js';
 import { channelResult, SshShell } from './sshShell.js';
 import { COLLECT, KEEP, LIST_BUILD_FILES, PREPARE, REMOVE, scriptCommand } from './remoteScripts.js';
@@ -69,9 +69,9 @@ export class SshTransport implements Transport {
     log.header(`${request.branch}/${request.recipeId} ${request.version} on ${this.hostName} (run ${request.runId}, fingerprint ${request.fingerprint})`);
     const localRoot = path.join(this.options.stateDir, request.branch, 'work');
     await mkdir(localRoot, { recursive: true });
-    const local = await mkdtemp(path.join(localRoot, `${request.recipeId}-`));
+    const local = await mkdtemp(path.join(localRoot, `${workspaceStem(request.recipeId)}-`));
     const removeLocal = async (): Promise<void> => rm(local, { recursive: true, force: true });
-    const workspace = path.posix.join(this.workdir, 'work', request.branch, `${request.recipeId}-${randomBytes(4).toString('hex')}`);
+    const workspace = path.posix.join(this.workdir, 'work', request.branch, `${workspaceStem(request.recipeId)}-${randomBytes(4).toString('hex')}`);
 
     const end = async (status: 'failed' | 'aborted' | 'lost', phase: string, message: string, remote: 'remove' | 'keep' | 'gone'): Promise<BuildResult> => {
       log.line(`buildfleet: ${phase} ${message}`);
