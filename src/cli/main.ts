@@ -207,6 +207,16 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
       );
     });
 
+  importGroup
+    .command('duds <file>')
+    .description('portbuild duds file (one package or origin per line) to a branch\'s duds: entries, printed (or added with --merge)')
+    .requiredOption('--branch <branch>', 'the branch the duds are for (branches/<branch>.yaml)')
+    .option('--merge', 'add the duds to branches/<branch>.yaml (comments kept) instead of printing them')
+    .action(async (file: string, opts: { branch: string; merge?: boolean }) => {
+      const { runImportDuds } = await import('./commands/importDuds.js');
+      setExit(await runImportDuds(globals(), { file, branch: opts.branch, merge: opts.merge === true }, out));
+    });
+
   return program;
 }
 

@@ -40,7 +40,7 @@ export interface LoadResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-const BRANCH_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const BRANCH_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Reads, parses and schema-checks one YAML file of the config directory. */
 function readConfigFile(dir: string, rel: string, schema: SchemaName, diagnostics: Diagnostic[]): { yaml: YamlFile; data: unknown } | null {
