@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function defaultIndexPath() {
-  const corpora = process.env.BUILDFLEET_CORPORA ?? path.resolve(projectRoot, '..', 'shared', 'corpora');
+  // ../shared/corpora from main, ../../shared/corpora from a worktree under /work/wt/.
+  const candidates = [path.resolve(projectRoot, '..', 'shared', 'corpora'), path.resolve(projectRoot, '..', '..', 'shared', 'corpora')];
+  const corpora = process.env.BUILDFLEET_CORPORA ?? candidates.find((p) => fs.existsSync(p)) ?? candidates[0];
   return path.join(corpora, 'freebsd-INDEX-11.gz');
 }
 
