@@ -5,8 +5,10 @@
  * quarantine. Writes nothing.
  */
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config, HostConfig } from '../config/types.js';
+import { probeIsolation, type IsolationSupport } from '../execute/isolation.js';
 import { LocalShell } from '../execute/localTransport.js';
 import { SshConnections } from '../execute/ssh/connections.js';
 import { SshShell } from '../execute/ssh/sshShell.js';
@@ -38,6 +40,8 @@ export interface HostReport {
   /** Installed prerequisite roots, as `<branch>/<key>`. */
   readonly roots: readonly string[];
   readonly consecutiveFailedRuns: number;
+  /** Whether the host can run `isolation: overlay` builds (and as whom), or why not. */
+  readonly isolation?: IsolationSupport;
   readonly quarantine?: { readonly until: string; readonly failedRuns: number; readonly message?: string };
 }
 
@@ -83,6 +87,7 @@ export async function probeHosts(config: Config, stateDir: string, options: { re
         ...(probed.load !== undefined ? { load: probed.load } : {}),
         running: runInProgress ? probed.workspaces : 0,
         roots: probed.roots,
+        isolation: probed.isolation,
       };
     }),
   );
@@ -91,7 +96,7 @@ export async function probeHosts(config: Config, stateDir: string, options: { re
 
 type Probe =
   | { readonly ok: false; readonly error: string }
-  | { readonly ok: true; readonly connectMs: number; readonly latencyMs: number; readonly load?: [number, number, number]; readonly roots: string[]; readonly workspaces: number };
+  | { readonly ok: true; readonly connectMs: number; readonly latencyMs: number; readonly load?: [number, number, number]; readonly roots: string[]; readonly workspaces: number; readonly isolation: IsolationSupport };
 
 async function probe(host: HostConfig, stateDir: string, env: Readonly<Record<string, string | undefined>>): Promise<Probe> {
   let shell: HostShell;
@@ -118,8 +123,11 @@ async function probe(host: HostConfig, stateDir: string, env: Readonly<Record<st
     const [loadText = '', rootsText = '', workText = ''] = result.stdout.split('---\n');
     const numbers = loadText.trim().split(/\s+/).slice(0, 3).map(Number);
     const load = numbers.length === 3 && numbers.every(Number.isFinite) ? (numbers as [number, number, number]) : undefined;
+    // The local host is probed in the temporary directory, so that `hosts` leaves the state directory as it was.
+    const isolation = await probeIsolation(shell, host.transport === 'local' ? tmpdir() : host.workdir);
     return {
       ok: true,
+      isolation,
       connectMs,
       latencyMs,
       ...(load !== undefined ? { load } : {}),

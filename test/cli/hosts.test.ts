@@ -10,11 +10,11 @@ import { testdir } from '../helpers/testdir.js';
 interface HostsDoc {
   formatVersion: number;
   runInProgress: boolean;
-  hosts: { name: string; reachable: boolean; error?: string; power: number; load?: number[]; latencyMs?: number; running: number; roots: string[]; quarantine?: { until: string; failedRuns: number } }[];
+  hosts: { name: string; reachable: boolean; error?: string; power: number; load?: number[]; latencyMs?: number; running: number; roots: string[]; isolation?: { overlay: boolean; user?: string; reason?: string }; quarantine?: { until: string; failedRuns: number } }[];
 }
 
 describe('buildfleet hosts', () => {
-  it('reports reachability, load, roots and quarantine; exit 3 when a host is down', { timeout: 60_000 }, async () => {
+  it('reports reachability, load, roots, isolation and quarantine; exit 3 when a host is down', { timeout: 60_000 }, async () => {
     const fleet = await startSshFleet({ hosts: 2 });
     onTestFinished(() => fleet.stop());
     mkdirSync(path.join(fleet.hosts[0]!.workdir, 'roots/main/0123abcd'), { recursive: true });
@@ -40,15 +40,19 @@ describe('buildfleet hosts', () => {
     for (const h of [local!, h1!, h2!]) {
       expect(h.load).toHaveLength(3);
       expect(h.latencyMs).toBeGreaterThanOrEqual(0);
+      // The tests' hosts have unshare, overlayfs and bwrap (the isolation tests run on them too).
+      expect(h.isolation?.overlay, JSON.stringify(h.isolation)).toBe(true);
     }
+    expect(down!.isolation).toBeUndefined();
     expect(down!.error).toMatch(/ECONNREFUSED/);
     expect(down!.quarantine).toMatchObject({ until, failedRuns: 2 });
 
     const text = await runCli(['-C', dir, 'hosts']);
     expect(text.code).toBe(3);
-    expect(text.stdout).toMatch(/^HOST +ADDRESS +POWER +STATE +LATENCY +LOAD +RUNNING +ROOTS +QUARANTINE$/m);
-    expect(text.stdout).toMatch(new RegExp(`^closed +${fleet.user}@127\\.0\\.0\\.1:1 +3 +DOWN +- +- +0 +0 +until ${until.replace(/\./g, '\\.')}$`, 'm'));
+    expect(text.stdout).toMatch(/^HOST +ADDRESS +POWER +STATE +LATENCY +LOAD +RUNNING +ROOTS +ISOLATION +QUARANTINE$/m);
+    expect(text.stdout).toMatch(new RegExp(`^closed +${fleet.user}@127\\.0\\.0\\.1:1 +3 +DOWN +- +- +0 +0 +- +until ${until.replace(/\./g, '\\.')}$`, 'm'));
     expect(text.stdout).toContain('h1: root main/0123abcd');
-    expect(text.stdout).toMatch(/^h2 +\S+ +4 +up +\d+ ms +\d+\.\d\d +0 +0 +no$/m);
+    expect(text.stdout).toMatch(/^h2 +\S+ +4 +up +\d+ ms +\d+\.\d\d +0 +0 +overlay +no$/m);
+    expect(text.stdout).toMatch(/^h2: isolation overlay \(as /m);
   });
 });
