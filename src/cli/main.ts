@@ -7,6 +7,7 @@ import type { LogFormat } from './logger.js';
 import { ExitCode } from './exitCodes.js';
 import { globalOptions } from './globalOptions.js';
 import { processOutput, type Output } from './io.js';
+import { DEFAULT_VERSION_SCHEME, VERSION_SCHEMES, type VersionScheme } from '../version/schemes.js';
 
 const VERSION = '0.1.0';
 
@@ -215,6 +216,16 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .action(async (file: string, opts: { branch: string; merge?: boolean }) => {
       const { runImportDuds } = await import('./commands/importDuds.js');
       setExit(await runImportDuds(globals(), { file, branch: opts.branch, merge: opts.merge === true }, out));
+    });
+
+  program
+    .command('vercmp')
+    .description('compare two versions: print -1, 0 or 1 as pacman\'s vercmp; without operands, one result per "A B" line of stdin')
+    .addOption(new Option('--scheme <scheme>', 'version order').choices(Object.keys(VERSION_SCHEMES)).default(DEFAULT_VERSION_SCHEME))
+    .argument('[versions...]', 'two versions A B')
+    .action(async (versions: string[], opts: { scheme: VersionScheme }) => {
+      const { runVercmp } = await import('./commands/vercmp.js');
+      setExit(await runVercmp({ scheme: opts.scheme, operands: versions }, process.stdin, out));
     });
 
   return program;

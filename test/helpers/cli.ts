@@ -21,6 +21,8 @@ export interface CliOptions {
   readonly cwd?: string;
   /** Added to a clean environment (PATH, HOME, TMPDIR of this process). */
   readonly env?: Record<string, string>;
+  /** Written to the command's standard input (then closed). */
+  readonly stdin?: string;
 }
 
 let distChecked = false;
@@ -64,7 +66,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   }
   Object.assign(env, options.env);
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [BIN, ...args],
       { cwd: options.cwd ?? REPO_ROOT, env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
@@ -78,6 +80,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
         }
       },
     );
+    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   });
 }
 
