@@ -13,6 +13,7 @@ import { validateAgainstSchema, type SchemaName } from './schema.js';
 import {
   DEFAULT_INDEX_TIMEOUT_SECONDS,
   DEFAULT_GUARDS,
+  DEFAULT_ARCHITECTURE,
   DEFAULT_STEP_TIMEOUT_SECONDS,
   DEFAULT_WORKDIR,
   parseDuration,
@@ -189,6 +190,7 @@ interface WrittenBranch {
   hosts?: { labels?: string[] };
   rebuild?: BranchConfig['rebuild'];
   guards?: { maxBuilds?: number | null; maxRemovePercent?: number };
+  architecture?: string;
   prerequisites?: { name: string; path: string; sha256: string }[];
   duds?: { package: string; reason: string }[];
   dudsFile?: string;
@@ -227,8 +229,10 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
   } else {
     at(['source'], 'source needs `path` (a directory) or `git` (a repository)', 'add e.g. `path: recipes`');
   }
-  if (w.source.format !== 'recipe' && w.source.format !== 'freebsd-index') {
-    at(['source', 'format'], `source format "${w.source.format}" is not supported by this version of buildfleet yet`, 'use `format: recipe` (native recipe.yaml files)');
+  if (w.source.format !== 'recipe' && w.source.format !== 'srcinfo' && w.source.format !== 'freebsd-index') {
+    at(['source', 'format'], `source format "${w.source.format}" is not supported by this version of buildfleet yet`, 'use `format: recipe` (native recipe.yaml files) or `format: srcinfo` (.SRCINFO files)');
+  } else if (w.source.format !== 'recipe' && w.source.git !== undefined) {
+    at(['source', 'format'], `\`format: ${w.source.format}\` is read from a local directory only, not from a git repository`, 'check the tree out and give it as `path:`, or use `format: recipe`');
   }
   if (source?.kind === 'path' && !isDirectory(source.path)) {
     at(['source', 'path'], `source directory ${JSON.stringify(w.source.path)} does not exist`, 'create it or correct the path (relative to the config directory)');
@@ -276,6 +280,7 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
     pipeline: w.pipeline,
     hostLabels: w.hosts?.labels ?? [],
     rebuild: w.rebuild ?? 'transitive',
+    architecture: w.architecture ?? DEFAULT_ARCHITECTURE,
     prerequisites,
     duds,
     repos,

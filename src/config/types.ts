@@ -68,6 +68,8 @@ export interface FreebsdIndexConfig {
 
 /** Default limit of a freebsd-index `indexCommand`, seconds. */
 export const DEFAULT_INDEX_TIMEOUT_SECONDS = 1800;
+/** The architecture of a branch that names none (`architecture:`). */
+export const DEFAULT_ARCHITECTURE = 'x86_64';
 export type RebuildPolicy = 'transitive' | 'direct' | 'version';
 
 export interface PrerequisiteConfig extends Located {
@@ -105,6 +107,8 @@ export interface BranchConfig {
   /** Hosts must carry all of these labels. */
   readonly hostLabels: readonly string[];
   readonly rebuild: RebuildPolicy;
+  /** The architecture built for (`x86_64`, `aarch64`, …): chooses a .SRCINFO's arch-specific fields. Default `x86_64`. */
+  readonly architecture: string;
   readonly prerequisites: readonly PrerequisiteConfig[];
   readonly duds: readonly DudConfig[];
   readonly repos: readonly RepoConfig[];

@@ -2,8 +2,16 @@
  * The dependency graph of a branch: every recipe's `depends` and `buildDepends`
  * resolved to recipes (directly by package name, or through `provides`),
  * cycles found, and a topological order. Pure.
+ *
+ * Versioned dependencies (`foo>=1.2`) are checked against the candidates'
+ * versions as pacman does, when a version comparator is given: the package
+ * `foo` at its recipe's version, or a recipe providing `foo=VERSION` (a
+ * provide without a version satisfies only unversioned dependencies). The
+ * first candidate that satisfies the constraint is used; when candidates exist
+ * but none does, the dependency is unsatisfied. Trees that build against a
+ * distribution resolve what they lack outside (`externalDependencies`).
  */
-import type { Recipe, RecipeId } from './types.js';
+import { formatVersion, type Recipe, type RecipeId } from './types.js';
 
 export interface DependencyGraph {
   /** Recipes by id (valid ones only). */
@@ -14,6 +22,8 @@ export interface DependencyGraph {
   readonly dependents: ReadonlyMap<RecipeId, readonly RecipeId[]>;
   /** Dependency names no recipe provides, per recipe. */
   readonly unresolved: ReadonlyMap<RecipeId, readonly string[]>;
+  /** Versioned dependencies whose every candidate has the wrong version, per recipe. */
+  readonly unsatisfied: ReadonlyMap<RecipeId, readonly UnsatisfiedDependency[]>;
   /** Strongly connected components with more than one node: each a dependency cycle. Members sorted. */
   readonly cycles: readonly (readonly RecipeId[])[];
   /** One concrete cycle path per entry of `cycles` (first node repeated at the end). */
@@ -33,12 +43,59 @@ export function dependencyName(spec: string): string {
   return spec;
 }
 
+/** A versioned dependency that no candidate satisfies. */
+export interface UnsatisfiedDependency {
+  /** As written: `foo>=1.2`. */
+  readonly spec: string;
+  /** What there is instead: `foo 1.0-1 (recipe foo)`, `foo=0.9 (provided by bar)`. */
+  readonly candidates: readonly string[];
+}
+
+export type VersionConstraintOp = '<' | '<=' | '=' | '>=' | '>';
+
+/** `zlib>=1.3` → `{ name: 'zlib', op: '>=', version: '1.3' }`; no `op` when unversioned. */
+export function parseDependency(spec: string): { name: string; op?: VersionConstraintOp; version?: string } {
+  const name = dependencyName(spec);
+  if (name.length === spec.length) return { name };
+  const rest = spec.slice(name.length);
+  const opLength = rest[1] === '=' ? 2 : 1;
+  const op = rest.slice(0, opLength);
+  if (op !== '<' && op !== '<=' && op !== '=' && op !== '>=' && op !== '>') return { name };
+  return { name, op, version: rest.slice(opLength) };
+}
+
+/** Whether `version` satisfies `op constraint` under `compare` (pacman's dep_vercmp). */
+export function satisfiesConstraint(version: string, op: VersionConstraintOp, constraint: string, compare: (a: string, b: string) => number): boolean {
+  const c = compare(version, constraint);
+  switch (op) {
+    case '<':
+      return c < 0;
+    case '<=':
+      return c <= 0;
+    case '=':
+      return c === 0;
+    case '>=':
+      return c >= 0;
+    case '>':
+      return c > 0;
+  }
+}
+
 export interface GraphInput {
   readonly recipes: readonly Recipe[];
   /** Ids of recipes that could not be read: they are nodes (so dependents are skipped, not unresolvable) without edges. */
   readonly invalidIds: readonly RecipeId[];
   /** Dependencies may also name a recipe by its id (FreeBSD INDEX sources write origins `category/port`). */
   readonly resolveIds?: boolean;
+  /** The branch's version order; without it, version constraints are not checked (only names resolve). */
+  readonly compareVersions?: (a: string, b: string) => number;
+  /**
+   * Dependencies may come from outside the tree (an Arch tree builds against the
+   * distribution's repositories): a name no recipe has is no edge and no error,
+   * and neither is a versioned virtual name whose providers in the tree all have
+   * the wrong version. A package of the tree at the wrong version stays an error.
+   */
+  readonly externalDependencies?: boolean;
 }
 
 export function buildDependencyGraph(input: GraphInput): DependencyGraph {
@@ -46,14 +103,23 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   for (const recipe of input.recipes) recipes.set(recipe.id, recipe);
 
   // Package names first; then virtual names, which never override a real package.
-  const providers = new Map<string, RecipeId>();
-  for (const id of input.invalidIds) providers.set(id, id);
-  if (input.resolveIds === true) for (const recipe of input.recipes) providers.set(recipe.id, recipe.id);
-  for (const recipe of input.recipes) for (const name of recipe.packages) providers.set(name, recipe.id);
+  const owners = new Map<string, RecipeId>();
+  for (const id of input.invalidIds) owners.set(id, id);
+  if (input.resolveIds === true) for (const recipe of input.recipes) owners.set(recipe.id, recipe.id);
+  for (const recipe of input.recipes) for (const name of recipe.packages) owners.set(name, recipe.id);
+  const providers = new Map<string, RecipeId>(owners);
   const virtual = new Map<string, RecipeId[]>();
+  /** Every versioned provide by name (also of names a real package has), for constraints. */
+  const versionedProvides = new Map<string, { id: RecipeId; version: string }[]>();
   for (const recipe of input.recipes) {
     for (const spec of recipe.provides) {
       const name = dependencyName(spec);
+      if (name.length < spec.length && spec[name.length] === '=') {
+        const list = versionedProvides.get(name);
+        const entry = { id: recipe.id, version: spec.slice(name.length + 1) };
+        if (list === undefined) versionedProvides.set(name, [entry]);
+        else list.push(entry);
+      }
       if (providers.has(name)) continue;
       const list = virtual.get(name);
       if (list === undefined) virtual.set(name, [recipe.id]);
@@ -78,6 +144,35 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   const depIdx: number[][] = new Array<number[]>(n);
   const dependentIdx: number[][] = Array.from({ length: n }, () => []);
   const unresolved = new Map<RecipeId, string[]>();
+  const unsatisfied = new Map<RecipeId, UnsatisfiedDependency[]>();
+  const compare = input.compareVersions;
+  /** The provider of a versioned dependency: undefined when nothing has the name, the candidates when none has the version. */
+  const constrainedProvider = (spec: string): number | undefined | UnsatisfiedDependency => {
+    const dep = parseDependency(spec);
+    if (dep.op === undefined || compare === undefined) return providerIndex.get(dep.name);
+    const candidates: string[] = [];
+    const owner = owners.get(dep.name);
+    if (owner !== undefined) {
+      const recipe = recipes.get(owner);
+      // An invalid recipe resolves as before: its dependents are skipped anyway.
+      if (recipe === undefined) return indexOf.get(owner);
+      const version = formatVersion(recipe.version);
+      if (satisfiesConstraint(version, dep.op, dep.version!, compare)) return indexOf.get(owner);
+      candidates.push(`${dep.name} ${version}${owner === dep.name ? '' : ` (recipe ${owner})`}`);
+    }
+    const offers = [...(versionedProvides.get(dep.name) ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const offer of offers) {
+      if (satisfiesConstraint(offer.version, dep.op, dep.version!, compare)) return indexOf.get(offer.id);
+      candidates.push(`${dep.name}=${offer.version} (provided by ${offer.id})`);
+    }
+    if (candidates.length === 0) {
+      const provider = providerIndex.get(dep.name);
+      if (provider === undefined) return undefined;
+      candidates.push(`${dep.name} without a version (provided by ${nodes[provider]})`);
+    }
+    if (owner === undefined && input.externalDependencies === true) return undefined;
+    return { spec, candidates };
+  };
   for (let i = 0; i < n; i++) {
     const recipe = recipes.get(nodes[i]!);
     const resolved: number[] = [];
@@ -86,8 +181,16 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
       for (const list of [recipe.depends, recipe.buildDepends]) {
         for (const spec of list) {
           const name = dependencyName(spec);
-          const provider = providerIndex.get(name);
+          const found = compare !== undefined && name.length < spec.length ? constrainedProvider(spec) : providerIndex.get(name);
+          if (typeof found === 'object') {
+            const list = unsatisfied.get(recipe.id);
+            if (list === undefined) unsatisfied.set(recipe.id, [found]);
+            else if (!list.some((u) => u.spec === found.spec)) list.push(found);
+            continue;
+          }
+          const provider = found;
           if (provider === undefined) {
+            if (input.externalDependencies === true) continue;
             missing ??= [];
             if (!missing.includes(name)) missing.push(name);
           } else if (provider !== i && !resolved.includes(provider)) resolved.push(provider);
@@ -111,7 +214,7 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   const cycles = findCycles(depIdx).map((component) => component.map((i) => nodes[i]!));
   const cyclePaths = cycles.map((c) => shortestCycle(c, deps));
   const order = topologicalOrder(depIdx, dependentIdx).map((i) => nodes[i]!);
-  return { recipes, deps, dependents, unresolved, cycles, cyclePaths, order, providerConflicts };
+  return { recipes, deps, dependents, unresolved, unsatisfied, cycles, cyclePaths, order, providerConflicts };
 }
 
 /** Kahn's algorithm over indexes; nodes that never become ready (on or behind a cycle) are appended in index order. */

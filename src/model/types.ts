@@ -55,6 +55,12 @@ export interface Recipe {
   readonly files: Readonly<Record<string, string>>;
   /** Free-form metadata from the recipe (description, …), not part of the fingerprint unless in a file. */
   readonly description?: string;
+  /**
+   * Set when the recipe is read but cannot be built for the branch (a .SRCINFO
+   * whose `arch` excludes the branch's architecture): the plan skips it with this
+   * reason, and its packages still resolve dependencies (whose recipes are skipped in turn).
+   */
+  readonly notBuilt?: { readonly reason: 'not-for-architecture'; readonly detail: string };
 }
 
 /** A recipe that could not be read: the package is skipped with reason `invalid-recipe`. */

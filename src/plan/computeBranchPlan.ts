@@ -42,6 +42,8 @@ export interface BranchPlanInput {
   readonly isolation?: IsolationMode;
   /** What each host supports, by host name (probed by the caller); a host absent here supports nothing. */
   readonly capabilities?: ReadonlyMap<string, HostCapabilities>;
+  /** The branch's version order (negative: a older than b), to tell a downgrade from an upgrade; never compare versions as numbers. */
+  readonly compareVersions?: (a: string, b: string) => number;
 }
 
 /** What the planner knows of a host beyond its labels. */
@@ -90,8 +92,17 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     const id = recipeByPackage.get(dud.package);
     if (id !== undefined && !skips.has(id)) skips.set(id, { reason: 'dud', detail: dud.reason });
   }
-  for (const [id, missing] of graph.unresolved) {
-    if (!skips.has(id)) skips.set(id, { reason: 'unresolvable', detail: `nothing provides ${missing.join(', ')}` });
+  for (const [id, recipe] of graph.recipes) {
+    if (recipe.notBuilt !== undefined && !skips.has(id)) skips.set(id, { reason: recipe.notBuilt.reason, detail: recipe.notBuilt.detail });
+  }
+  for (const id of new Set([...graph.unresolved.keys(), ...graph.unsatisfied.keys()])) {
+    if (skips.has(id)) continue;
+    const missing = graph.unresolved.get(id);
+    const details = [
+      ...(missing !== undefined ? [`nothing provides ${missing.join(', ')}`] : []),
+      ...(graph.unsatisfied.get(id) ?? []).map((u) => `nothing provides ${u.spec} (only ${u.candidates.join(', ')})`),
+    ];
+    skips.set(id, { reason: 'unresolvable', detail: details.join('; ') });
   }
   const repoOf = repoMatcher(input.branch.repos);
   for (const [id, recipe] of graph.recipes) {
@@ -122,7 +133,8 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     if (inheritedReview !== undefined) unreviewed.set(id, inheritedReview);
     const repoName = repoOf(recipe.name)!;
     const repo = observed.repos.get(repoName);
-    const entry = repo?.entries.get(recipe.name);
+    // A split recipe's packages are published together; any of them tells the published version.
+    const entry = repo?.entries.get(recipe.name) ?? recipe.packages.map((p) => repo?.entries.get(p)).find((e) => e !== undefined);
     const version = formatVersion(recipe.version);
     const published = recipe.packages.every((p) => isUpToDate(repo?.entries.get(p), fingerprinted.fingerprint, version));
     if (published) {
@@ -160,7 +172,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       skips.set(id, { reason: 'no-eligible-host', detail: noHost });
       continue;
     }
-    const why = buildReason(recipe, fingerprinted, entry, history);
+    const why = buildReason(recipe, fingerprinted, entry, history, input.compareVersions);
     if (why.reason === 'dependency-changed') {
       // Name the change that started it when that is further down than a direct dependency.
       const changedDeps = why.changes.flatMap((c) => (c.kind === 'dependency' && c.name !== undefined && rootCauses.has(c.name as RecipeId) ? [c.name as RecipeId] : []));
@@ -313,6 +325,7 @@ function buildReason(
   desired: FingerprintedRecipe,
   entry: RepoEntry | undefined,
   history: RecipeHistory | undefined,
+  compareVersions: ((a: string, b: string) => number) | undefined,
 ): { reason: BuildReason; detail?: string; changes: InputChange[] } {
   const last = history?.last;
   if (last !== undefined && last.fingerprint === desired.fingerprint && last.status !== 'built') {
@@ -325,7 +338,9 @@ function buildReason(
   const before = history?.builtInputs.get(entry.fingerprint);
   const changes = before !== undefined ? diffInputs(before, desired.inputs) : [];
   if (entry.version !== version) {
-    return { reason: 'version-changed', detail: `${entry.version} -> ${version}`, changes };
+    const order = compareVersions?.(version, entry.version);
+    const note = order === undefined || order > 0 ? '' : order < 0 ? ' (a downgrade)' : ' (equal in the version order; written differently)';
+    return { reason: 'version-changed', detail: `${entry.version} -> ${version}${note}`, changes };
   }
   if (before === undefined) {
     return { reason: 'inputs-changed', detail: 'the published fingerprint differs, and the inputs it was built from are not in the ledger', changes };
@@ -372,6 +387,18 @@ export function recipeDiagnostics(input: {
   for (const [id, missing] of graph.unresolved) {
     const recipe = graph.recipes.get(id)!;
     diagnostics.push({ severity: 'warning', file: recipe.file, ...at(recipe, missing[0]), message: `${id} depends on ${missing.join(', ')}, which no recipe provides; it will be skipped`, hint: 'add a recipe that provides it, or fix the dependency name' });
+  }
+  for (const [id, unsatisfied] of graph.unsatisfied) {
+    const recipe = graph.recipes.get(id)!;
+    for (const u of unsatisfied) {
+      diagnostics.push({
+        severity: 'warning',
+        file: recipe.file,
+        ...at(recipe, dependencyName(u.spec)),
+        message: `${id} depends on ${u.spec}, but there is only ${u.candidates.join(', ')}; it will be skipped`,
+        hint: 'update the recipe that provides it, or relax the version constraint',
+      });
+    }
   }
   for (const conflict of graph.providerConflicts) {
     diagnostics.push({

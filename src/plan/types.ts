@@ -26,7 +26,8 @@ export type SkipReason =
   | 'invalid-recipe'
   | 'dependency-cycle'
   | 'no-repo'
-  | 'awaiting-review';
+  | 'awaiting-review'
+  | 'not-for-architecture';
 
 export type RemoveReason = 'not-in-source';
 

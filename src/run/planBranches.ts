@@ -4,7 +4,6 @@
  * `plan`, `validate` and `reconcile`; writes nothing.
  */
 import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../config/diagnostic.js';
 import { displayPath } from '../config/paths.js';
 import type { BranchConfig, Config, HostConfig, PipelineConfig } from '../config/types.js';
@@ -27,10 +26,12 @@ import { computeBranchPlan, recipeDiagnostics, type DependencyLocator } from '..
 import { planPrerequisites } from '../plan/prerequisitePlan.js';
 import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.js';
 import type { ScheduleHost } from '../schedule/index.js';
-import { quarantinedHosts, readHostState } from './hostState.js';
-import { locateDependency, RECIPE_FILE } from '../sources/nativeRecipeFile.js';
+import { locateRecipeDependency } from '../sources/locateDependency.js';
 import { readNativeRecipes } from '../sources/nativeRecipes.js';
 import { readFreebsdIndex } from '../sources/freebsdIndex.js';
+import { readSrcinfoTree } from '../sources/srcinfo.js';
+import { quarantinedHosts, readHostState } from './hostState.js';
+import { DEFAULT_VERSION_SCHEME, VERSION_SCHEMES, type VersionComparator } from '../version/schemes.js';
 
 export interface PlanOptions {
   readonly config: Config;
@@ -127,16 +128,24 @@ export async function readSource(config: Config, branch: BranchConfig, stateDir:
       dudOrigins: new Set(branch.duds.map((d) => d.package)),
     });
   }
+  const locate: DependencyLocator = locateRecipeDependency;
+  if (source.kind === 'path' && source.format === 'srcinfo') {
+    return { ...(await readSrcinfoTree({ root: source.path, displayRoot: displayPath(config.dir, source.path), architecture: branch.architecture })), locate };
+  }
   if (source.format !== 'recipe') {
     // The loader refuses other kinds and formats; this is a bug guard.
     throw new Error(`unsupported source ${source.kind}/${source.format}`);
   }
-  const locate: DependencyLocator = (recipe, dependency) => locateDependency(path.join(recipe.dir, RECIPE_FILE), dependency);
   if (source.kind === 'path') return { ...(await readNativeRecipes({ root: source.path, displayRoot: displayPath(config.dir, source.path) })), locate };
   // Loaded only for git sources: other plans start without simple-git.
   const { readGitSource } = await import('../sources/gitSource.js');
   const snapshot = await readGitSource({ url: source.url, ref: source.ref, subdir: source.subdir, stateDir, displayFile: branch.file }, (tree) => readNativeRecipes(tree));
   return { ...snapshot, locate };
+}
+
+/** The version order of a branch's plan (pacman's for now; see src/version/schemes.ts). */
+export function versionComparator(_branch: BranchConfig): VersionComparator {
+  return VERSION_SCHEMES[DEFAULT_VERSION_SCHEME];
 }
 
 export function observeBranch(config: Config, branch: BranchConfig, ledger: LedgerSnapshot, stateDir: string): { observed: ObservedBranch; digests: string[]; diagnostics: Diagnostic[] } {
@@ -189,7 +198,15 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     observedParts.push(...digests.map((d) => `${branch.name}/${d}`));
     if (hasErrors(source.diagnostics) || hasErrors(repoDiagnostics)) continue;
 
-    const graph = buildDependencyGraph({ recipes: source.recipes, invalidIds: source.invalid.map((r) => r.id), resolveIds: branch.source.format === 'freebsd-index' });
+    const compareVersions = versionComparator(branch);
+    const graph = buildDependencyGraph({
+      recipes: source.recipes,
+      invalidIds: source.invalid.map((r) => r.id),
+      resolveIds: branch.source.format === 'freebsd-index',
+      compareVersions,
+      // An Arch tree builds against the distribution's repositories: what the tree lacks comes from there.
+      externalDependencies: branch.source.format === 'srcinfo',
+    });
     diagnostics.push(
       ...recipeDiagnostics({
         graph,
@@ -220,6 +237,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       capabilities: isolation,
       ...(noneBecause !== undefined ? { noEligibleHost: noneBecause } : {}),
       guards: branch.guards,
+      compareVersions,
       ...(source.commit !== undefined ? { sourceCommit: source.commit } : {}),
     });
     const roots = planPrerequisites({ branch: branch.name, prerequisites: branch.prerequisites, hosts: hosts.map((h) => h.name), installed: installedRoots });

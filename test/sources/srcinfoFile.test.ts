@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDiagnostic } from '../../src/config/diagnostic.js';
+import { buildDependencyGraph } from '../../src/model/graph.js';
+import type { InvalidRecipe, Recipe } from '../../src/model/types.js';
+import { locateSrcinfoDependency, parseSrcinfoFile } from '../../src/sources/srcinfoFile.js';
+import { readSrcinfoTree } from '../../src/sources/srcinfo.js';
+import { compareAlpmVersions } from '../../src/version/alpm.js';
+import { extractSrcinfoCorpus, type SrcinfoCorpus } from '../helpers/srcinfoCorpus.js';
+
+let corpus: SrcinfoCorpus;
+beforeAll(() => {
+  corpus = extractSrcinfoCorpus();
+});
+afterAll(() => corpus.remove());
+
+function parse(dirName: string, text: string, architecture = 'x86_64'): Recipe | InvalidRecipe {
+  return parseSrcinfoFile({ dirName, dir: `/src/${dirName}`, displayFile: `aur/${dirName}/.SRCINFO`, text, files: { '.SRCINFO': 'h' }, architecture });
+}
+
+function valid(dirName: string, text = corpus.text(dirName), architecture?: string): Recipe {
+  const r = parse(dirName, text, architecture);
+  if ('diagnostics' in r) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+  return r;
+}
+
+function errors(text: string): string[] {
+  const r = parse('bad', text);
+  if (!('diagnostics' in r)) throw new Error('expected an invalid recipe');
+  return r.diagnostics.map(formatDiagnostic);
+}
+
+describe('parseSrcinfoFile on real .SRCINFO files', () => {
+  it('a split package: one recipe, seven packages, package sections override depends', () => {
+    const asf = valid('asf');
+    expect(asf.id).toBe('asf');
+    expect(asf.name).toBe('asf');
+    expect(asf.packages).toEqual([
+      'asf-plugin-steamtokendumper',
+      'asf-plugin-itemsmatcher',
+      'asf-plugin-mobileauthenticator',
+      'asf-plugin-monitoring',
+      'asf-plugin-periodicgc',
+      'asf-plugin-signinwithsteam',
+      'asf',
+    ]);
+    expect(asf.version).toEqual({ version: '6.3.8.4', release: '1' });
+    // The plugins depend on asf (the recipe itself); asf on the runtime. No global depends.
+    expect(asf.depends).toEqual(['asf', 'aspnet-runtime>=10']);
+    expect(asf.buildDepends).toEqual(['git', 'dotnet-sdk>=10', 'aspnet-runtime>=10']);
+  });
+
+  it('a split pkgbase whose name is no package and differs from its directory; versioned provides', () => {
+    const dotnet = valid('dotnet-sdk-bin');
+    expect(dotnet.id).toBe('dotnet-sdk-bin');
+    expect(dotnet.packages).toEqual(['dotnet-host-bin', 'aspnet-runtime-bin', 'dotnet-runtime-bin', 'dotnet-sdk-bin', 'dotnet-targeting-pack-bin', 'aspnet-targeting-pack-bin']);
+    expect(dotnet.name).toBe('dotnet-host-bin');
+    expect(dotnet.provides).toContain('aspnet-runtime=10.0.11');
+    expect(dotnet.provides).toContain('dotnet-sdk-10.0=10.0.11.sdk400');
+    expect(dotnet.depends).toContain('dotnet-host>=10.0.11');
+  });
+
+  it('architecture-specific fields are chosen by the branch architecture', () => {
+    const x86 = valid('claude-desktop');
+    expect(x86.depends).toContain('qemu-system-x86');
+    expect(x86.depends).not.toContain('qemu-system-aarch64');
+    const arm = valid('claude-desktop', undefined, 'aarch64');
+    expect(arm.depends).toContain('qemu-system-aarch64');
+    expect(arm.depends).not.toContain('qemu-system-x86');
+    expect(arm.depends.length).toBe(x86.depends.length);
+    const riscv = valid('claude-desktop', undefined, 'riscv64');
+    expect(riscv.notBuilt).toEqual({ reason: 'not-for-architecture', detail: 'arch is x86_64, aarch64, not riscv64 or any' });
+  });
+
+  it('epoch', () => {
+    expect(valid('amdgpu-fan').version).toEqual({ epoch: '1', version: '0.0.24.r2.4dda773eb8', release: '2' });
+  });
+
+  it('arch=(any) builds on every architecture', () => {
+    expect(valid('mindustry-git', undefined, 'riscv64').notBuilt).toBeUndefined();
+    expect(valid('mindustry-git').buildDepends).toEqual(['java-environment=17', 'git', 'libicns']);
+  });
+
+  it('every file of the corpus parses but two, each with a located reason', async () => {
+    const source = await readSrcinfoTree({ root: corpus.root, displayRoot: 'chaotic-aur', architecture: 'x86_64', threads: 2 });
+    expect(source.recipes.length).toBe(2531);
+    expect(source.invalid.flatMap((r) => r.diagnostics.map(formatDiagnostic))).toEqual([
+      'chaotic-aur/stockfish/.SRCINFO:3:2: error: pkgver "20260630-60888387" is not a valid version\n  hint: versions use letters, digits and ._+~ (no "-" or ":")',
+      'chaotic-aur/upscayl-ncnn/.SRCINFO:1:1: error: no pkgbase\n  hint: a .SRCINFO starts with "pkgbase = NAME"; regenerate it with `makepkg --printsrcinfo > .SRCINFO`',
+    ]);
+    // Versioned dependencies resolve across recipes through versioned provides: asf needs aspnet-runtime>=10.
+    const graph = buildDependencyGraph({ recipes: source.recipes, invalidIds: source.invalid.map((r) => r.id), compareVersions: compareAlpmVersions, externalDependencies: true });
+    expect(graph.deps.get('asf' as Recipe['id'])).toContain('dotnet-sdk-bin');
+    expect(graph.unsatisfied.get('zfs-dkms-git' as Recipe['id'])).toEqual([
+      { spec: 'zfs-utils-git=2:2.4.99.r305.gb9b84445ea', candidates: ['zfs-utils-git 2:2.4.99.r778.ge78fa488af-1'] },
+    ]);
+  });
+});
+
+describe('parseSrcinfoFile: per-package overrides and bad files', () => {
+  const split = [
+    'pkgbase = foo',
+    '\tpkgver = 1.0',
+    '\tpkgrel = 1',
+    '\tarch = x86_64',
+    '\tdepends = glibc',
+    '\tdepends_x86_64 = lib32-glibc',
+    '\tprovides = libfoo.so=1-64',
+    '\tmakedepends = cmake',
+    '\tcheckdepends = python',
+    '',
+    'pkgname = foo',
+    '\tdepends = bar>=2',
+    '',
+    'pkgname = foo-docs',
+    '\tarch = any',
+    '\tdepends = ',
+    '\tprovides = ',
+    '',
+  ].join('\n');
+
+  it('a package section replaces one field at a time; an empty value clears it', () => {
+    const r = valid('foo', split);
+    expect(r.packages).toEqual(['foo', 'foo-docs']);
+    // foo: its own depends + the global depends_x86_64; foo-docs: cleared depends + the global depends_x86_64.
+    expect(r.depends).toEqual(['bar>=2', 'lib32-glibc']);
+    expect(r.provides).toEqual(['libfoo.so=1-64']);
+    expect(r.buildDepends).toEqual(['cmake', 'python']);
+  });
+
+  it('a package not for the architecture is not built; the others are', () => {
+    const r = valid('foo', split, 'aarch64');
+    expect(r.packages).toEqual(['foo-docs']);
+    expect(r.notBuilt).toBeUndefined();
+  });
+
+  it.each([
+    ['a line without "="', 'pkgbase = foo\n\tpkgver = 1\n\tpkgrel = 1\n\tdepends glibc\npkgname = foo\n', ['aur/bad/.SRCINFO:4:2: error: expected "key = value", found "depends glibc"']],
+    ['a field before pkgbase', 'pkgver = 1\npkgbase = foo\n', ['aur/bad/.SRCINFO:1:1: error: "pkgver" before pkgbase']],
+    ['no pkgname', 'pkgbase = foo\n\tpkgver = 1\n\tpkgrel = 1\n', ['aur/bad/.SRCINFO:1:1: error: no pkgname section']],
+    ['a bad pkgrel and epoch', 'pkgbase = foo\n\tpkgver = 1\n\tpkgrel = one\n\tepoch = x\npkgname = foo\n', ['aur/bad/.SRCINFO:3:2: error: pkgrel "one" is not a release number', 'aur/bad/.SRCINFO:4:2: error: epoch "x" is not a whole number']],
+    ['pkgver in a package section', 'pkgbase = foo\n\tpkgver = 1\n\tpkgrel = 1\npkgname = foo\n\tpkgver = 2\n', ['aur/bad/.SRCINFO:5:2: error: pkgver is set in the section of package foo']],
+    ['a bad package name', 'pkgbase = foo\n\tpkgver = 1\n\tpkgrel = 1\npkgname = foo;rm\n', ['aur/bad/.SRCINFO:4:11: error: pkgname "foo;rm" is not a valid package name']],
+  ])('%s', (_name, text, expected) => {
+    expect(errors(text).map((e) => e.split('\n')[0])).toEqual(expected);
+  });
+
+  it('locates a dependency for diagnostics', () => {
+    expect(locateSrcinfoDependency(split, 'bar')).toEqual({ line: 12, col: 12 });
+    expect(locateSrcinfoDependency(split, 'python')).toEqual({ line: 9, col: 17 });
+    expect(locateSrcinfoDependency(split, 'nothing')).toBeUndefined();
+  });
+});
