@@ -58,34 +58,61 @@ function generateVersion(random: () => number): string {
   return version;
 }
 
-const vercmpBinary = spawnSync('vercmp', ['1', '2'], { encoding: 'utf8' }).stdout === '-1\n';
+/** Seeded pairs, half of them sharing a prefix, where the interesting decisions are. */
+function generatePairs(seed: number, count: number): [string, string][] {
+  const random = seededRandom(seed);
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < count; i++) {
+    const a = generateVersion(random);
+    const b = random() < 0.5 ? generateVersion(random) : a.slice(0, Math.floor(random() * (a.length + 1))) + generateVersion(random);
+    pairs.push([a, b]);
+  }
+  return pairs;
+}
 
-describe.skipIf(!vercmpBinary)('compareAlpmVersions agrees with pacman\'s vercmp binary', () => {
-  it('on 2,000 generated pairs', async () => {
-    const random = seededRandom(20261123);
-    const pairs: [string, string][] = [];
-    for (let i = 0; i < 2000; i++) {
-      const a = generateVersion(random);
-      // Half the pairs share a prefix, where the interesting decisions are.
-      const b = random() < 0.5 ? generateVersion(random) : a.slice(0, Math.floor(random() * (a.length + 1))) + generateVersion(random);
-      pairs.push([a, b]);
-    }
-    // Two xargs processes (each half in order) start vercmp per pair; NUL-separated so that no version is interpreted.
-    const runHalf = (half: [string, string][]): Promise<number[]> =>
-      new Promise((resolve, reject) => {
-        const child = execFile('xargs', ['-0', '-n', '2', 'vercmp'], { encoding: 'utf8', maxBuffer: 1 << 24 }, (error, stdout) =>
-          error !== null ? reject(new Error(`xargs vercmp: ${error.message}`)) : resolve(stdout.trimEnd().split('\n').map(Number)),
-        );
-        child.stdin!.end(half.flat().join('\0') + '\0');
-      });
-    const middle = pairs.length / 2;
-    const expected = (await Promise.all([runHalf(pairs.slice(0, middle)), runHalf(pairs.slice(middle))])).flat();
-    expect(expected.length).toBe(pairs.length);
-    const disagreements = pairs.flatMap(([a, b], i) => {
-      const ours = compareAlpmVersions(a, b);
-      return ours === expected[i] ? [] : [`${a} vs ${b}: vercmp ${expected[i]}, ours ${ours}`];
-    });
-    if (disagreements.length > 0) console.log(`disagreements with vercmp:\n${disagreements.join('\n')}`);
-    expect(disagreements).toEqual([]);
+/** Runs `command args` with `input` on stdin; resolves its stdout as one number per line. */
+function numbersFrom(command: string, args: readonly string[], input: string): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, args, { encoding: 'utf8', maxBuffer: 1 << 24 }, (error, stdout) =>
+      error !== null ? reject(new Error(`${command}: ${error.message}`)) : resolve(stdout.trimEnd().split('\n').map(Number)),
+    );
+    child.stdin!.end(input);
+  });
+}
+
+function expectAgreement(pairs: readonly [string, string][], theirs: readonly number[], what: string): void {
+  expect(theirs.length).toBe(pairs.length);
+  const disagreements = pairs.flatMap(([a, b], i) => {
+    const ours = compareAlpmVersions(a, b);
+    return ours === theirs[i] ? [] : [`${a} vs ${b}: ${what} ${theirs[i]}, ours ${ours}`];
+  });
+  if (disagreements.length > 0) console.log(`disagreements with ${what}:\n${disagreements.join('\n')}`);
+  expect(disagreements).toEqual([]);
+}
+
+const vercmpBinary = spawnSync('vercmp', ['1', '2'], { encoding: 'utf8' }).stdout === '-1\n';
+/** libalpm's own alpm_pkg_vercmp, called through Python's ctypes: thousands of pairs in one process. */
+const LIBALPM_SCRIPT = `
+import ctypes, sys
+f = ctypes.CDLL('libalpm.so.13').alpm_pkg_vercmp
+f.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+f.restype = ctypes.c_int
+items = sys.stdin.buffer.read().split(b'\\0')[:-1]
+sys.stdout.write(''.join('%d\\n' % max(-1, min(1, f(items[i], items[i + 1]))) for i in range(0, len(items), 2)))
+`;
+const libalpm = spawnSync('python3', ['-c', LIBALPM_SCRIPT], { input: '1\u00002\u0000', encoding: 'utf8' }).stdout === '-1\n';
+
+describe('compareAlpmVersions agrees with pacman', () => {
+  // vercmp compares one pair per process: a few hundred pairs, two xargs in parallel, each half in order.
+  it.skipIf(!vercmpBinary)('the vercmp binary, on 300 generated pairs', async () => {
+    const pairs = generatePairs(20261123, 300);
+    const half = (part: [string, string][]): Promise<number[]> => numbersFrom('xargs', ['-0', '-n', '2', 'vercmp'], part.flat().join('\0') + '\0');
+    const theirs = (await Promise.all([half(pairs.slice(0, 150)), half(pairs.slice(150))])).flat();
+    expectAgreement(pairs, theirs, 'vercmp');
+  });
+
+  it.skipIf(!libalpm)('libalpm\'s alpm_pkg_vercmp, on 20,000 generated pairs', async () => {
+    const pairs = generatePairs(7, 20_000);
+    expectAgreement(pairs, await numbersFrom('python3', ['-c', LIBALPM_SCRIPT], pairs.flat().join('\0') + '\0'), 'libalpm');
   });
 });
