@@ -10,6 +10,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benches = [
   ['Schedule quality', 'bench/schedule-quality.js'],
   ['Plan over native recipe trees', 'bench/plan-native.js'],
+  ['Plan over real .SRCINFO files', 'bench/plan-srcinfo.js'],
   ['Real runs on the local host', 'bench/real-runs.js'],
   ['Isolation overhead', 'bench/isolation.js'],
   ['SSH throughput', 'bench/ssh-throughput.js'],
