@@ -230,7 +230,7 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
     at(['source'], 'source needs `path` (a directory) or `git` (a repository)', 'add e.g. `path: recipes`');
   }
   if (w.source.format !== 'recipe' && w.source.format !== 'srcinfo' && w.source.format !== 'freebsd-index') {
-    at(['source', 'format'], `source format "${w.source.format}" is not supported by this version of buildfleet yet`, 'use `format: recipe` (native recipe.yaml files) or `format: srcinfo` (.SRCINFO files)');
+    at(['source', 'format'], `source format "${String(w.source.format)}" is not supported by this version of buildfleet yet`, 'use `format: recipe` (native recipe.yaml files) or `format: srcinfo` (.SRCINFO files)');
   } else if (w.source.format !== 'recipe' && w.source.git !== undefined) {
     at(['source', 'format'], `\`format: ${w.source.format}\` is read from a local directory only, not from a git repository`, 'check the tree out and give it as `path:`, or use `format: recipe`');
   }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { corpusFile } from './corpora.js';
+import { corpus } from './corpora.js';
 
 export interface SrcinfoCorpus {
   /** The directory of the pkgbase directories. */
@@ -17,7 +17,7 @@ export interface SrcinfoCorpus {
 
 export function extractSrcinfoCorpus(): SrcinfoCorpus {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'buildfleet-srcinfo-corpus-'));
-  execFileSync('tar', ['-xzf', corpusFile('chaotic-aur-srcinfo.tar.gz'), '-C', tmp]);
+  execFileSync('tar', ['-xzf', corpus('chaotic-aur-srcinfo.tar.gz'), '-C', tmp]);
   const root = path.join(tmp, 'chaotic-aur');
   return {
     root,
