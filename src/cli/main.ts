@@ -220,7 +220,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
 
   program
     .command('vercmp')
-    .description('compare two versions: print -1, 0 or 1 as pacman\'s vercmp; without operands, one result per "A B" line of stdin')
+    .description('compare two versions: print -1, 0 or 1 as pacman\'s vercmp (--scheme freebsd: as pkg version -t); without operands, one result per "A B" line of stdin')
     .addOption(new Option('--scheme <scheme>', 'version order').choices(Object.keys(VERSION_SCHEMES)).default(DEFAULT_VERSION_SCHEME))
     .argument('[versions...]', 'two versions A B')
     .action(async (versions: string[], opts: { scheme: VersionScheme }) => {

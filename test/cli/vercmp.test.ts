@@ -1,11 +1,29 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { corpus } from '../helpers/corpora.js';
 
 describe('buildfleet vercmp', () => {
   it('prints -1, 0 or 1 for two operands, like pacman\'s vercmp', async () => {
     expect(await runCli(['vercmp', '1.0a', '1.0.a'])).toEqual({ code: 0, stdout: '-1\n', stderr: '' });
     expect(await runCli(['vercmp', '--scheme', 'alpm', '1:1.0', '2.0'])).toEqual({ code: 0, stdout: '1\n', stderr: '' });
     expect(await runCli(['vercmp', '1.5-1', '1.5'])).toEqual({ code: 0, stdout: '0\n', stderr: '' });
+  });
+
+  it('--scheme freebsd orders as pkg version -t: every pair of the FreeBSD corpora, through standard input', async () => {
+    expect(await runCli(['vercmp', '--scheme', 'freebsd', '1.0_1', '1.0,1'])).toEqual({ code: 0, stdout: '-1\n', stderr: '' });
+    const dir = corpus('vercmp');
+    const rows = readdirSync(dir)
+      .filter((f) => f.startsWith('vercmp-freebsd-') && f.endsWith('.tsv') && !f.includes('constraints'))
+      .flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n').slice(1).filter((l) => l.trim() !== '' && !l.startsWith('#')))
+      .map((l) => l.split('\t'));
+    expect(rows.length).toBeGreaterThan(50);
+    const result = await runCli(['vercmp', '--scheme', 'freebsd'], { stdin: rows.map(([a, b]) => `${a} ${b}`).join('\n') });
+    expect(result.stderr).toBe('');
+    const got = result.stdout.trimEnd().split('\n');
+    const wrong = rows.filter(([, , expected], i) => got[i] !== expected);
+    expect(wrong).toEqual([]);
   });
 
   it('reads "A B" pairs from standard input, one result per line', async () => {
@@ -34,6 +52,6 @@ describe('buildfleet vercmp', () => {
     expect(one.stderr).toContain('vercmp: error: 1 version(s) given; vercmp compares two');
     const scheme = await runCli(['vercmp', '--scheme', 'dpkg', '1', '2']);
     expect(scheme.code).toBe(1);
-    expect(scheme.stderr).toContain("argument 'dpkg' is invalid. Allowed choices are alpm.");
+    expect(scheme.stderr).toContain("argument 'dpkg' is invalid. Allowed choices are alpm, freebsd.");
   });
 });
