@@ -16,6 +16,9 @@ import {
   DEFAULT_ARCHITECTURE,
   DEFAULT_STEP_TIMEOUT_SECONDS,
   DEFAULT_WORKDIR,
+  DEFAULT_LOG_LIMIT_BYTES,
+  MIN_LOG_LIMIT_BYTES,
+  formatSize,
   parseDuration,
   parseSize,
   type BranchConfig,
@@ -130,6 +133,7 @@ interface WrittenPipeline {
   isolation?: IsolationMode;
   limits?: { memory?: string; processes?: number; output?: string };
   requires?: string[];
+  logLimit?: string;
 }
 
 function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagnostic[]): PipelineConfig | null {
@@ -181,7 +185,12 @@ function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagn
     artifacts,
     ...(isolation !== 'none' ? { isolation } : {}),
   });
-  return { name, file: rel, steps, artifacts, isolation, limits, requires: written.requires ?? [], digest };
+  const logLimitBytes = written.logLimit !== undefined ? parseSize(written.logLimit)! : DEFAULT_LOG_LIMIT_BYTES;
+  if (logLimitBytes < MIN_LOG_LIMIT_BYTES) {
+    diagnostics.push(diagnosticAt(file.yaml, ['logLimit'], `logLimit ${written.logLimit ?? ''} is too small to hold a log's head and tail`, `write at least ${formatSize(MIN_LOG_LIMIT_BYTES)}, e.g. logLimit: 10M`));
+    return null;
+  }
+  return { name, file: rel, steps, artifacts, isolation, limits, logLimitBytes, requires: written.requires ?? [], digest };
 }
 
 interface WrittenBranch {

@@ -159,6 +159,8 @@ export interface PipelineConfig {
   readonly artifacts: readonly string[];
   readonly isolation: IsolationMode;
   readonly limits: BuildLimits;
+  /** Most bytes of one build's log file (`logLimit`; absent: {@link DEFAULT_LOG_LIMIT_BYTES}); past it the head and the tail are kept. Not part of the digest. */
+  readonly logLimitBytes?: number;
   /** Commands a host must have on its PATH (none when absent; not part of the digest: they do not change the output). */
   readonly requires?: readonly string[];
   /** sha256 of the parts that determine a build's output (step names and commands, artifact globs). */
@@ -179,6 +181,10 @@ export interface Config {
 /** Default wall-time limit of a pipeline step, in seconds. */
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 3600;
 export const DEFAULT_WORKDIR = '/var/tmp/buildfleet';
+/** Default `logLimit` of a pipeline: 20 MiB per build log. */
+export const DEFAULT_LOG_LIMIT_BYTES = 20 * 1024 ** 2;
+/** Smallest `logLimit`, bytes: the head, the marker line and a useful tail must fit. */
+export const MIN_LOG_LIMIT_BYTES = 4096;
 
 /** `1h30m` → 5400. Returns undefined for text that is not a duration. */
 export function parseDuration(text: string): number | undefined {

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { HostConfig } from '../config/types.js';
-import { BuildLog } from './buildLog.js';
+import { BuildLog, logLimitOf } from './buildLog.js';
 import { copyTree, linkOrCopy } from './fsUtil.js';
 import { limitExceeded, stepCommand, workspaceDirs } from './isolation.js';
 import { describeStepOutcome, runStep } from './runStep.js';
@@ -65,7 +65,7 @@ export class LocalTransport implements Transport {
   async build(request: BuildRequest): Promise<BuildResult> {
     const started = performance.now();
     const seconds = (): number => Math.round((performance.now() - started) / 10) / 100;
-    const log = await BuildLog.open(request.logFile);
+    const log = await BuildLog.open(request.logFile, logLimitOf(request.pipeline));
     log.header(`${request.branch}/${request.recipeId} ${request.version} on ${this.hostName} (run ${request.runId}, fingerprint ${request.fingerprint})`);
     const workRoot = path.join(this.options.stateDir, request.branch, 'work');
     let workspace: string;

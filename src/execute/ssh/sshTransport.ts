@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import picomatch from 'picomatch';
 import * as tar from 'tar';
 import type { HostConfig } from '../../config/types.js';
-import { BuildLog } from '../buildLog.js';
+import { BuildLog, logLimitOf } from '../buildLog.js';
 import { assignArtifacts } from '../localTransport.js';
 import { describeStepOutcome } from '../runStep.js';
 import { workspaceStem, type ArtifactFile, type BuildRequest, type BuildResult, type HostShell, type Transport } from '../transport.js';
@@ -65,7 +65,7 @@ export class SshTransport implements Transport {
   async build(request: BuildRequest): Promise<BuildResult> {
     const started = performance.now();
     const seconds = (): number => Math.round((performance.now() - started) / 10) / 100;
-    const log = await BuildLog.open(request.logFile);
+    const log = await BuildLog.open(request.logFile, logLimitOf(request.pipeline));
     log.header(`${request.branch}/${request.recipeId} ${request.version} on ${this.hostName} (run ${request.runId}, fingerprint ${request.fingerprint})`);
     const localRoot = path.join(this.options.stateDir, request.branch, 'work');
     await mkdir(localRoot, { recursive: true });
