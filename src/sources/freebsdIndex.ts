@@ -11,8 +11,9 @@
  * with `resolveIds`). A dependency no line has stays as written, and the graph
  * finds nothing that provides it: the port is skipped as `unresolvable`. Two
  * origins with the same package name (conflicting ports such as two ruby
- * versions) cannot share a repository, which is keyed by package name: the
- * later line is an invalid recipe.
+ * versions) cannot share a repository, which is keyed by package name: the one
+ * more lines depend on is kept (then the higher version, then the earlier
+ * line), the others are invalid recipes saying which was kept and why.
  *
  * Fingerprints: the fields of the line that shape the package (pkgname, prefix,
  * comment, maintainer, categories, www; not the dependency fields, which are
@@ -27,10 +28,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PACKAGE_NAME_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId, type SourceSnapshot } from '../model/types.js';
-import { splitFreebsdVersion } from '../version/freebsd.js';
+import { compareFreebsdVersions, splitFreebsdVersion } from '../version/freebsd.js';
 import { hashDirectory } from './nativeRecipes.js';
 
 export const INDEX_FIELDS = 13;
+
+/** The dependency fields of an INDEX line: build, run, extract, patch, fetch. */
+const DEPENDENCY_FIELDS = [7, 8, 10, 11, 12] as const;
 
 /** The key under which the INDEX line's digest is kept among a recipe's files. */
 export const INDEX_LINE_KEY = '(INDEX)';
@@ -105,17 +109,19 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
     invalid.push({ id: id as RecipeId, file: display, diagnostics: [{ severity: 'error', file: display, line, col, message, hint }] });
   };
 
-  // Pass 1: fields, origin, name and version of each line; pkgname -> package name.
+  // Pass 1: fields, origin, name and version of each line; pkgname -> origin.
   interface Parsed {
     readonly fields: string[];
     readonly origin: string;
     readonly name: string;
+    readonly line: number;
   }
-  const parsed: Parsed[] = [];
+  let parsed: Parsed[] = [];
   /** pkgname (with version) -> origin. */
   const byPkgname = new Map<string, string>();
   const lineOfOrigin = new Map<string, number>();
-  const originOfName = new Map<string, string>();
+  /** Package name -> the lines (not duds) that make it, when more than one does. */
+  const byName = new Map<string, Parsed[]>();
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i]!;
     const line = i + 1;
@@ -144,20 +150,30 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
       bad(`${origin}@${line}`, line, fields[0]!.length + 2, `origin ${origin} is listed twice (first at line ${first})`, 'keep one line per port');
       continue;
     }
-    const isDud = options.dudOrigins?.has(origin) === true;
-    const other = isDud ? undefined : originOfName.get(name);
-    if (other !== undefined) {
-      bad(origin, line, 1, `package name ${name} is also the package of ${other} (line ${lineOfOrigin.get(other)})`, `a repository holds one package per name: make ${origin} or ${other} a dud`);
-      continue;
-    }
     lineOfOrigin.set(origin, line);
-    if (!isDud) {
-      // A dud named earlier gives its name up to a later port.
-      const earlier = originOfName.get(name);
-      if (earlier === undefined || options.dudOrigins?.has(earlier) === true) originOfName.set(name, origin);
-    }
     byPkgname.set(pkgname, origin);
-    parsed.push({ fields, origin, name });
+    const entry: Parsed = { fields, origin, name, line };
+    parsed.push(entry);
+    // Duds never build, so their package name may be another port's.
+    if (options.dudOrigins?.has(origin) !== true) {
+      const same = byName.get(name);
+      if (same === undefined) byName.set(name, [entry]);
+      else same.push(entry);
+    }
+  }
+  const losers = conflictLosers([...byName.values()].filter((same) => same.length > 1), parsed);
+  if (losers.size > 0) {
+    for (const [entry, { kept, why }] of losers) {
+      bad(
+        entry.origin,
+        entry.line,
+        1,
+        `package name ${entry.name} is also the package of ${kept.origin} (line ${kept.line}), which is built instead: ${why}`,
+        `a repository holds one package per name: make ${entry.origin} a dud to keep ${kept.origin}, or make ${kept.origin} a dud to build ${entry.origin}`,
+      );
+    }
+    parsed = parsed.filter((entry) => !losers.has(entry));
+    invalid.sort((a, b) => (a.diagnostics[0]?.line ?? 0) - (b.diagnostics[0]?.line ?? 0));
   }
 
   // Pass 2: dependencies resolved to origins; unknown pkgnames stay as written (unresolvable).
@@ -226,6 +242,50 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
       return { line, col: 1 };
     },
   };
+}
+
+/**
+ * Among ports that make the same package name (conflicting ports such as two
+ * ruby versions; a repository holds one package per name), the one kept is the
+ * one most other lines of the INDEX depend on (the INDEX was generated with the
+ * tree's default versions, so that is the default), then the one with the
+ * highest version, then the earliest line. Returns every other port, with the
+ * kept one and why it was kept.
+ */
+function conflictLosers<T extends { readonly fields: readonly string[]; readonly line: number }>(
+  groups: readonly (readonly T[])[],
+  all: readonly T[],
+): Map<T, { readonly kept: T; readonly why: string }> {
+  const losers = new Map<T, { readonly kept: T; readonly why: string }>();
+  if (groups.length === 0) return losers;
+  // Lines naming each contested pkgname in a dependency field (an INDEX line lists closures, once each).
+  const dependents = new Map<string, number>();
+  for (const group of groups) for (const entry of group) dependents.set(entry.fields[0]!, 0);
+  for (const entry of all) {
+    const named = new Set<string>();
+    for (const f of DEPENDENCY_FIELDS) {
+      const field = entry.fields[f]!;
+      if (field === '') continue;
+      for (const dep of field.split(' ')) if (dependents.has(dep) && dep !== entry.fields[0]) named.add(dep);
+    }
+    for (const dep of named) dependents.set(dep, dependents.get(dep)! + 1);
+  }
+  const count = (entry: T): number => dependents.get(entry.fields[0]!)!;
+  const depend = (n: number): string => (n === 1 ? '1 port depends' : `${n} ports depend`);
+  for (const group of groups) {
+    const ranked = [...group].sort((a, b) => count(b) - count(a) || compareFreebsdVersions(b.fields[0]!, a.fields[0]!) || a.line - b.line);
+    const kept = ranked[0]!;
+    for (const entry of ranked.slice(1)) {
+      const why =
+        count(kept) !== count(entry)
+          ? `${depend(count(kept))} on it, ${count(entry)} on this one`
+          : compareFreebsdVersions(kept.fields[0]!, entry.fields[0]!) !== 0
+            ? `it has the higher version (${depend(count(kept))} on each)`
+            : 'it comes first (same version and dependents)';
+      losers.set(entry, { kept, why });
+    }
+  }
+  return losers;
 }
 
 /** `/usr/ports/devel/gettext` → `devel/gettext`; undefined when the path has fewer than two valid components. */

@@ -99,6 +99,28 @@ describe('plan over the real FreeBSD INDEX', () => {
     expect(builds.find((a) => a.package === 'devel/gmake')).toMatchObject({ packages: ['gmake'], version: '4.2', reason: 'new', repo: 'main' });
   });
 
+  it('without duds, keeps of two ports making one package the one other ports need, and says so at the other line', async () => {
+    const dir = testdir({ 'hosts.yaml': BASE_HOSTS, 'pipelines/shell.yaml': BASE_PIPELINE, 'branches/11.yaml': BRANCH.replace(/dudsFile: .*\nduds:\n(?: .*\n)*/, ''), 'ports/.keep': '' });
+    writeFileSync(path.join(dir, 'ports', 'INDEX-11.gz'), readFileSync(CORPUS));
+    const result = await runCli(['-C', dir, 'plan', '--format', 'json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      [
+        'ports/INDEX-11.gz:194:1: error: package name ruby is also the package of lang/ruby22 (line 193), which is built instead: 1 port depends on it, 0 on this one',
+        '  hint: a repository holds one package per name: make lang/ruby23 a dud to keep lang/ruby22, or make lang/ruby22 a dud to build lang/ruby23',
+        'ports/INDEX-11.gz:731:1: error: package name xorg-server is also the package of x11/xserver17 (line 732), which is built instead: 6 ports depend on it, 0 on this one',
+        '  hint: a repository holds one package per name: make x11/xserver14 a dud to keep x11/xserver17, or make x11/xserver17 a dud to build x11/xserver14',
+        '',
+      ].join('\n'),
+    );
+    const actions = (JSON.parse(result.stdout) as { branches: { actions: { type: string; package: string; reason: string }[] }[] }).branches[0]!.actions;
+    expect(actions.filter((a) => a.type === 'skip').map((a) => [a.package, a.reason])).toEqual([
+      ['lang/ruby23', 'invalid-recipe'],
+      ['x11/xserver14', 'invalid-recipe'],
+    ]);
+    expect(actions.filter((a) => a.type === 'build').length).toBe(973);
+  });
+
   it('refuses a missing INDEX with a located error and a hint', async () => {
     const dir = testdir({ 'hosts.yaml': BASE_HOSTS, 'pipelines/shell.yaml': BASE_PIPELINE, 'branches/11.yaml': BRANCH.replace('dudsFile: duds.txt\n', ''), 'ports/.keep': '' });
     const result = await runCli(['-C', dir, 'validate']);

@@ -53,7 +53,11 @@ describe('parseFreebsdIndex', () => {
     const messages = snap.invalid.map((r) => ({ id: r.id, at: `${r.diagnostics[0]!.file}:${r.diagnostics[0]!.line}:${r.diagnostics[0]!.col}`, message: r.diagnostics[0]!.message }));
     expect(messages).toEqual([
       { id: 'misc/broken', at: 'ports/INDEX:5:1', message: 'an INDEX line has 13 |-separated fields, this one has 3' },
-      { id: 'devel/gettext-new', at: 'ports/INDEX:7:1', message: 'package name gettext is also the package of devel/gettext (line 2)' },
+      {
+        id: 'devel/gettext-new',
+        at: 'ports/INDEX:7:1',
+        message: 'package name gettext is also the package of devel/gettext (line 2), which is built instead: 2 ports depend on it, 0 on this one',
+      },
       { id: 'devel/gmake@8', at: 'ports/INDEX:8:10', message: 'origin devel/gmake is listed twice (first at line 1)' },
     ]);
     const graph = buildDependencyGraph({ recipes: snap.recipes, invalidIds: snap.invalid.map((r) => r.id), resolveIds: true });
@@ -61,6 +65,34 @@ describe('parseFreebsdIndex', () => {
     expect(graph.deps.get('misc/needs-broken' as never)).toEqual(['misc/broken']);
     expect(graph.unresolved.get('archivers/cabextract' as never)).toEqual(['xz-5.2']);
     expect(graph.deps.get('devel/p5-Foo-Bar' as never)).toEqual(['archivers/cabextract']);
+  });
+
+  it('keeps, of ports making the same package, the one depended on, then the higher version, then the first line', () => {
+    const conflicts = [
+      line('ruby-2.2.4', 'lang/ruby22'),
+      line('ruby-2.3.1', 'lang/ruby23'),
+      line('webkit-1.0', 'www/webkit', { build: 'ruby-2.3.1' }),
+      line('xorg-server-1.14.7', 'x11/xserver14'),
+      line('xorg-server-1.17.4', 'x11/xserver17'),
+      line('tool-1.0', 'misc/tool-a'),
+      line('tool-1.0', 'misc/tool-b'),
+      '',
+    ].join('\n');
+    const snap = parse(conflicts);
+    expect(snap.recipes.map((r) => r.id)).toEqual(['lang/ruby23', 'www/webkit', 'x11/xserver17', 'misc/tool-a']);
+    expect(snap.invalid.map((r) => [r.id, r.diagnostics[0]!.line, r.diagnostics[0]!.message, r.diagnostics[0]!.hint])).toEqual([
+      [
+        'lang/ruby22',
+        1,
+        'package name ruby is also the package of lang/ruby23 (line 2), which is built instead: 1 port depends on it, 0 on this one',
+        'a repository holds one package per name: make lang/ruby22 a dud to keep lang/ruby23, or make lang/ruby23 a dud to build lang/ruby22',
+      ],
+      ['x11/xserver14', 4, 'package name xorg-server is also the package of x11/xserver17 (line 5), which is built instead: it has the higher version (0 ports depend on each)', expect.any(String)],
+      ['misc/tool-b', 7, 'package name tool is also the package of misc/tool-a (line 6), which is built instead: it comes first (same version and dependents)', expect.any(String)],
+    ]);
+    // The same input in another line order keeps the same ports.
+    const reversed = parse(conflicts.split('\n').filter(Boolean).reverse().join('\n'));
+    expect(reversed.recipes.map((r) => r.id).sort()).toEqual(['lang/ruby23', 'www/webkit', 'x11/xserver17', 'misc/tool-b'].sort());
   });
 
   it('lets a dud give its package name up to another port', () => {
@@ -129,5 +161,19 @@ describe('readFreebsdIndex', () => {
     let edges = 0;
     for (const deps of graph.deps.values()) edges += deps.length;
     expect(edges).toBe(refs);
+  });
+
+  it('reads the real INDEX without duds: of its two ruby and two xorg-server ports, keeps the ones other ports need', () => {
+    const snap = readFreebsdIndex({ root: dir, indexFile: corpusFile('freebsd-INDEX-11.gz'), displayIndex: 'INDEX-11.gz' });
+    expect(snap.recipes.length).toBe(973);
+    expect(snap.invalid.map((r) => `${r.diagnostics[0]!.file}:${r.diagnostics[0]!.line}:${r.diagnostics[0]!.col}: ${r.diagnostics[0]!.message}`)).toEqual([
+      'INDEX-11.gz:194:1: package name ruby is also the package of lang/ruby22 (line 193), which is built instead: 1 port depends on it, 0 on this one',
+      'INDEX-11.gz:731:1: package name xorg-server is also the package of x11/xserver17 (line 732), which is built instead: 6 ports depend on it, 0 on this one',
+    ]);
+    // Nothing depends on the ports left out: every reference still resolves to a port that builds.
+    const graph = buildDependencyGraph({ recipes: snap.recipes, invalidIds: snap.invalid.map((r) => r.id), resolveIds: true });
+    expect(graph.unresolved.size).toBe(0);
+    const left = new Set(snap.invalid.map((r) => r.id as string));
+    for (const deps of graph.deps.values()) for (const dep of deps) expect(left.has(dep)).toBe(false);
   });
 });
