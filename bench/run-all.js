@@ -11,6 +11,7 @@ const benches = [
   ['Schedule quality', 'bench/schedule-quality.js'],
   ['Plan over native recipe trees', 'bench/plan-native.js'],
   ['Plan over real .SRCINFO files', 'bench/plan-srcinfo.js'],
+  ['Plan over FreeBSD INDEX files', 'bench/plan-index.js'],
   ['Real runs on the local host', 'bench/real-runs.js'],
   ['Isolation overhead', 'bench/isolation.js'],
   ['SSH throughput', 'bench/ssh-throughput.js'],
