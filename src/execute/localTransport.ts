@@ -10,7 +10,8 @@ import picomatch from 'picomatch';
 import type { HostConfig } from '../config/types.js';
 import { BuildLog, logLimitOf } from './buildLog.js';
 import { copyTree, linkOrCopy } from './fsUtil.js';
-import { limitExceeded, stepCommand, workspaceDirs } from './isolation.js';
+import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, type BuildCgroups, type CgroupHits } from './buildCgroups.js';
+import { limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from './isolation.js';
 import { describeStepOutcome, runStep } from './runStep.js';
 import { KEPT_MARKER } from './staleWorkspaces.js';
 import { copyFile, rename } from 'node:fs/promises';
@@ -23,6 +24,8 @@ export interface LocalTransportOptions {
   readonly stateDir: string;
   /** The environment builds inherit (PATH, HOME, LANG…); secrets are not passed. */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** What the isolation probe found on this machine (once per run): the launcher and the cgroups of isolated builds. */
+  readonly isolation?: IsolationSupport;
 }
 
 /** Variables of the calling environment that builds see; everything else is left out. BUILDFLEET_BUILD_USER: the unprivileged user of pipelines/makepkg.yaml. */
@@ -74,7 +77,7 @@ export class LocalTransport implements Transport {
       // A FreeBSD origin `category/port` holds a slash: the workspace is one directory of workRoot all the same.
       workspace = await mkdtemp(path.join(workRoot, `${workspaceStem(request.recipeId)}-`));
       await copyTree(request.recipeDir, path.join(workspace, 'build'));
-      for (const dir of workspaceDirs(request.pipeline.isolation)) await mkdir(path.join(workspace, dir));
+      await Promise.all(workspaceDirs(request.pipeline.isolation).map((dir) => mkdir(path.join(workspace, dir), { recursive: true })));
       await Promise.all(request.deps.map((dep) => linkOrCopy(dep.path, path.join(workspace, 'deps', dep.file))));
     } catch (error) {
       const message = `could not prepare the workspace: ${(error as Error).message}`;
@@ -90,11 +93,23 @@ export class LocalTransport implements Transport {
       BUILDFLEET_VERSION: request.version,
     };
     const { isolation, limits } = request.pipeline;
-    if (isolation === 'overlay' && limits.processes !== undefined && process.getuid?.() === 0) {
-      log.line('buildfleet: limits.processes is not enforced here: builds run as root, whom the kernel exempts from RLIMIT_NPROC (docs/ISOLATION.md)');
+    const support = this.options.isolation?.overlay === true ? this.options.isolation : undefined;
+    const controllers = isolation === 'overlay' ? cgroupControllersFor(limits, support?.cgroups ?? []) : [];
+    if (isolation === 'overlay' && limits.processes !== undefined && !controllers.includes('pids') && process.getuid?.() === 0) {
+      log.line('buildfleet: limits.processes is not enforced here: builds run as root, whom the kernel exempts from RLIMIT_NPROC, and this host has no pids cgroup for them (docs/ISOLATION.md)');
     }
+    // The build's cgroups: made before its first step, read and removed after its last.
+    let cgroups: BuildCgroups | undefined;
+    const endCgroups = async (): Promise<CgroupHits | undefined> => {
+      if (cgroups === undefined) return undefined;
+      const removed = await removeBuildCgroups(this.shell, cgroups);
+      cgroups = undefined;
+      if (removed.error !== undefined) log.line(`buildfleet: ${removed.error}`);
+      return removed.hits;
+    };
 
     const fail = async (status: 'failed' | 'aborted' | 'lost', phase: string, message: string): Promise<BuildResult> => {
+      await endCgroups();
       log.line(`buildfleet: ${phase} ${message}`);
       await log.close();
       const keep = status === 'failed' && request.keepFailedWorkspace;
@@ -103,9 +118,24 @@ export class LocalTransport implements Transport {
       return { status, phase, message, tail: log.tail(), seconds: seconds(), artifacts: [], ...(keep ? { keptWorkspace: workspace } : {}), release: async () => {} };
     };
 
+    if (controllers.length > 0) {
+      const made = await makeBuildCgroups(this.shell, path.basename(workspace), controllers, limits);
+      if (!made.ok) return fail('lost', 'prepare', made.message);
+      cgroups = made.cgroups;
+    }
+
     for (const step of request.pipeline.steps) {
       log.header(`step ${step.name}: ${step.run}`);
-      const command = stepCommand({ run: step.run, isolation, workspace, ...(request.root !== undefined ? { root: request.root } : {}), network: step.network, limits });
+      const command = stepCommand({
+        run: step.run,
+        isolation,
+        workspace,
+        ...(request.root !== undefined ? { root: request.root } : {}),
+        network: step.network,
+        limits,
+        ...(support !== undefined ? { host: support } : {}),
+        ...(cgroups !== undefined ? { cgroups } : {}),
+      });
       if (!command.ok) return fail('failed', step.name, command.message);
       const outcome = await runStep({
         argv: command.command.argv,
@@ -120,9 +150,12 @@ export class LocalTransport implements Transport {
       });
       if (outcome.kind === 'ok') continue;
       const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
-      const limit = isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail()) : undefined;
+      const held = cgroups?.controllers ?? [];
+      const hits = await endCgroups();
+      const limit = isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail(), hits !== undefined ? { controllers: held, hits } : undefined) : undefined;
       return fail(status, step.name, limit !== undefined ? `${limit}: the step ${describeStepOutcome(outcome)}` : `step ${describeStepOutcome(outcome)}`);
     }
+    await endCgroups();
 
     let artifacts: ArtifactFile[];
     try {

@@ -224,6 +224,19 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     }
     if (pipeline.isolation !== 'none') {
       for (const host of hosts) if (!isolation.has(host.name)) isolation.set(host.name, await probe(host));
+      // A limit a host cannot hold is said, not pretended.
+      for (const host of hosts) {
+        const support = isolation.get(host.name);
+        if (pipeline.limits.processes === undefined || support?.overlay !== true || support.limits.processes !== 'unsupported') continue;
+        diagnostics.push({
+          severity: 'warning',
+          file: branch.file,
+          line: branch.positions.pipeline.line,
+          col: branch.positions.pipeline.col,
+          message: `branch ${branch.name}: host ${host.name} cannot enforce limits.processes (builds run as root there, whom the kernel exempts from RLIMIT_NPROC, and it has no writable pids cgroup); its builds there run without a process limit`,
+          hint: 'run the builds of that host as an unprivileged user, or give them a writable pids cgroup (docs/ISOLATION.md, "Limits")',
+        });
+      }
     }
     const plan = computeBranchPlan({
       branch: { name: branch.name, duds: branch.duds, repos: branch.repos },

@@ -170,10 +170,12 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   for (const host of config.hosts) {
     // Quarantined: planBranches warned about it.
     if (quarantined.has(host.name)) continue;
+    // The isolation probe's answer (hosts of branches that need isolation): the launcher and cgroups of isolated builds.
+    const isolation = outcome.isolation.get(host.name);
     if (host.transport === 'local') {
-      transports.set(host.name, new LocalTransport({ host, stateDir, baseEnv: options.baseEnv }));
+      transports.set(host.name, new LocalTransport({ host, stateDir, baseEnv: options.baseEnv, ...(isolation !== undefined ? { isolation } : {}) }));
     } else {
-      transports.set(host.name, new SshTransport({ host, stateDir, baseEnv: options.baseEnv, sshEnv: options.sshEnv ?? {} }));
+      transports.set(host.name, new SshTransport({ host, stateDir, baseEnv: options.baseEnv, sshEnv: options.sshEnv ?? {}, ...(isolation !== undefined ? { isolation } : {}) }));
     }
   }
   const hostsFailed = new Map<string, string>();

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalShell, LocalTransport } from '../../src/execute/localTransport.js';
-import { limitExceeded, probeIsolation, stepCommand, workspaceDirs } from '../../src/execute/isolation.js';
+import { limitExceeded, probeIsolation, stepCommand, workspaceDirs, type IsolationSupport } from '../../src/execute/isolation.js';
 import { runStep } from '../../src/execute/runStep.js';
 import type { BuildLimits, HostConfig, HostName, PipelineConfig, PipelineStep } from '../../src/config/types.js';
 import type { BuildRequest, BuildResult, HostShell } from '../../src/execute/transport.js';
@@ -24,11 +24,20 @@ let dir: string;
 let root: string;
 let server: Server;
 let port: number;
+/** This machine's probe, as reconcile hands it to the transport (launcher, cgroups). */
+let probed: IsolationSupport & { overlay: true };
+/** The same without the Perl launcher and without cgroups: unshare, sh, mount and rlimits. */
+let shellOnly: IsolationSupport & { overlay: true };
 
 beforeAll(async () => {
   dir = makeTree({ 'host-secret.txt': 'only on the host\n' });
   chmodSync(dir, 0o755);
   root = makeBusyboxRoot(path.join(dir, 'root'));
+  const support = await probeIsolation(new LocalShell(), dir);
+  if (!support.overlay) throw new Error(`this machine cannot isolate: ${support.reason}`);
+  probed = support;
+  const root_ = process.getuid?.() === 0;
+  shellOnly = { ...support, launcher: 'shell', cgroups: [], limits: { memory: 'rlimit', processes: root_ ? 'unsupported' : 'rlimit' } };
   server = createServer((socket) => socket.end('hello from the host\n'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;
@@ -52,13 +61,13 @@ function pipeline(steps: readonly Partial<PipelineStep>[], limits: BuildLimits =
 }
 
 let counter = 0;
-/** Builds a fresh one-file recipe with pipeline `p` on the shared busybox root (`root: null`: none). */
-async function build(p: PipelineConfig, options: { root?: string | null } = {}): Promise<{ result: BuildResult; log: string }> {
+/** Builds a fresh one-file recipe with pipeline `p` on the shared busybox root (`root: null`: none), on this machine as probed (or as `support` says). */
+async function build(p: PipelineConfig, options: { root?: string | null; support?: IsolationSupport } = {}): Promise<{ result: BuildResult; log: string }> {
   const id = `pkg${++counter}`;
   const recipeDir = path.join(dir, 'recipes', id);
   mkdirSync(recipeDir, { recursive: true });
   writeFileSync(path.join(recipeDir, 'recipe.yaml'), `name: ${id}\nversion: "1.0"\n`);
-  const transport = new LocalTransport({ host: HOST, stateDir: path.join(dir, 'state'), baseEnv: { PATH: '/usr/bin:/bin' } });
+  const transport = new LocalTransport({ host: HOST, stateDir: path.join(dir, 'state'), baseEnv: { PATH: '/usr/bin:/bin' }, isolation: options.support ?? probed });
   const logFile = path.join(dir, 'logs', `${id}.log`);
   const request: BuildRequest = {
     runId: 'test',
@@ -87,23 +96,57 @@ function artifact(result: BuildResult): string {
 }
 
 describe('overlay isolation', () => {
-  it('the probe finds this host able to isolate', async () => {
+  it('the probe finds this host able to isolate, with the Perl launcher, and says how it holds the limits', async () => {
     const uid = process.getuid?.() ?? 0;
     const support = await probeIsolation(new LocalShell(), dir);
-    expect(support).toEqual({ overlay: true, user: uid === 0 ? 'root' : `uid ${uid}`, processLimit: uid !== 0 });
+    const arch = execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim();
+    expect(support).toMatchObject({ overlay: true, user: uid === 0 ? 'root' : `uid ${uid}`, launcher: 'perl', arch });
+    if (!support.overlay) return;
+    // cgroups where the user can make them; else rlimits, which hold no process limit for root.
+    expect(support.limits).toEqual({
+      memory: support.cgroups.includes('memory') ? 'cgroup' : 'rlimit',
+      processes: support.cgroups.includes('pids') ? 'cgroup' : uid === 0 ? 'unsupported' : 'rlimit',
+    });
+    // This machine (cgroup v1, root): both controllers are writable; the probe's test cgroups are gone.
+    if (uid === 0 && existsSync('/sys/fs/cgroup/pids/cgroup.procs')) expect(support.cgroups).toEqual(['memory', 'pids']);
+    expect(readdirSync('/sys/fs/cgroup/pids').filter((f) => f.startsWith('buildfleet-probe'))).toEqual([]);
     expect(readdirSync(dir).filter((f) => f.startsWith('buildfleet-probe'))).toEqual([]);
   });
 
-  it('the probe says what is missing on a host without bubblewrap', async () => {
-    // A host whose PATH has everything the probe uses but bwrap.
-    const bin = path.join(dir, 'no-bwrap-bin');
+  /** A shell on this machine whose PATH has only `tools` (links to this machine's). */
+  function shellWith(name: string, tools: readonly string[]): HostShell {
+    const bin = path.join(dir, name);
     mkdirSync(bin);
-    for (const tool of ['sh', 'id', 'mktemp', 'mkdir', 'rm', 'chmod', 'tr', 'cut', 'unshare', 'mount', 'prlimit', 'touch']) {
-      symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(bin, tool));
-    }
+    for (const tool of tools) symlinkSync(execFileSync('which', [tool], { encoding: 'utf8' }).trim(), path.join(bin, tool));
     const local = new LocalShell();
-    const shell: HostShell = { exec: (argv, options) => local.exec(['env', `PATH=${bin}`, ...argv], options), upload: (a, b) => local.upload(a, b) };
+    return { exec: (argv, options) => local.exec(['env', `PATH=${bin}`, ...argv], options), upload: (a, b) => local.upload(a, b) };
+  }
+  const PROBE_TOOLS = ['sh', 'id', 'uname', 'mktemp', 'mkdir', 'rmdir', 'rm', 'chmod', 'tr', 'cut', 'touch', 'true'];
+
+  it('the probe says what is missing on a host without bubblewrap', async () => {
+    const shell = shellWith('no-bwrap-bin', [...PROBE_TOOLS, 'perl', 'unshare', 'mount', 'prlimit']);
     expect(await probeIsolation(shell, dir)).toEqual({ overlay: false, reason: 'bwrap not found (install bubblewrap; overlay isolation is Linux only)' });
+  });
+
+  it('the probe picks the shell launcher on a host without perl, and needs unshare there', async () => {
+    const withoutPerl = await probeIsolation(shellWith('no-perl-bin', [...PROBE_TOOLS, 'bwrap', 'unshare', 'mount', 'prlimit']), dir);
+    expect(withoutPerl, JSON.stringify(withoutPerl)).toMatchObject({ overlay: true, launcher: 'shell' });
+    expect(await probeIsolation(shellWith('bwrap-only-bin', [...PROBE_TOOLS, 'bwrap']), dir)).toEqual({
+      overlay: false,
+      reason: 'unshare not found (install util-linux; overlay isolation is Linux only)',
+    });
+  });
+
+  it('the shell launcher (unshare, sh, mount; rlimits) isolates as the Perl launcher does', { timeout: 30_000 }, async () => {
+    const p = pipeline([
+      { run: 'echo usr > /usr/written' },
+      { run: `{ cat /usr/written; test -e '${path.join(dir, 'host-secret.txt')}' && echo host-visible || echo host-hidden; pwd; } > $BUILDFLEET_OUT/report.txt` },
+    ]);
+    const { result, log } = await build(p, { support: shellOnly });
+    expect(log).toContain('step step1: echo usr > /usr/written');
+    expect(artifact(result)).toBe('usr\nhost-hidden\n/build\n');
+    await result.release();
+    expect(readdirSync(path.join(root, 'usr'))).toEqual(['bin']);
   });
 
   it('shows the build its root, not the host; keeps writes to / between its steps and drops them after', { timeout: 30_000 }, async () => {
@@ -179,8 +222,30 @@ describe('overlay isolation', () => {
     await open.result.release();
   });
 
-  it('fails a build over its memory or output limit, naming the limit', { timeout: 30_000 }, async () => {
+  it('holds memory and process count in the build\'s cgroups, also for root: over either, the build fails with the limit named', { timeout: 60_000 }, async (ctx) => {
+    if (probed.cgroups.length < 2) ctx.skip();
     const memory = await build(pipeline([{ name: 'build', run: 'dd if=/dev/zero of=/dev/null bs=200M count=1' }], { memoryBytes: 64 * 1024 * 1024 }));
+    expect(memory.result.status).toBe('failed');
+    // The kernel's OOM killer ends dd (SIGKILL: 128 + 9); the cgroup counted it.
+    expect(memory.result.message).toBe('out of memory: limit 64M (limits.memory): the step exited with status 137');
+    expect(memory.log).toContain('buildfleet: build out of memory: limit 64M (limits.memory)');
+    const forks = await build(pipeline([{ name: 'build', run: 'for i in $(seq 40); do sleep 1 & done; wait' }], { processes: 16 }));
+    expect(forks.result.status).toBe('failed');
+    expect(forks.result.message).toMatch(/^too many processes: limit 16 \(limits\.processes\): the step exited with status \d+$/);
+    expect(forks.log).not.toContain('not enforced');
+    // Under the limits the same kind of build passes, and no cgroup of a build is left behind.
+    const fine = await build(pipeline([{ run: 'for i in $(seq 4); do sleep 0.1 & done; wait; dd if=/dev/zero of=/out/small bs=1M count=8' }], { memoryBytes: 64 * 1024 * 1024, processes: 16 }));
+    expect(fine.result.status, fine.log).toBe('built');
+    await fine.result.release();
+    const own = (controller: string): string => {
+      const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes(controller));
+      return path.join('/sys/fs/cgroup', controller, line!.split(':')[2]!);
+    };
+    for (const c of ['memory', 'pids']) expect(readdirSync(own(c)).filter((f) => f.startsWith('buildfleet-pkg'))).toEqual([]);
+  });
+
+  it('without cgroups, holds memory and output as rlimits and names them from the signs of the failure', { timeout: 30_000 }, async () => {
+    const memory = await build(pipeline([{ name: 'build', run: 'dd if=/dev/zero of=/dev/null bs=200M count=1' }], { memoryBytes: 64 * 1024 * 1024 }), { support: shellOnly });
     expect(memory.result.status).toBe('failed');
     expect(memory.result.message).toBe('out of memory: limit 64M (limits.memory): the step exited with status 1');
     expect(memory.log).toContain('buildfleet: build out of memory: limit 64M (limits.memory)');
@@ -188,9 +253,9 @@ describe('overlay isolation', () => {
     expect(output.result.status).toBe('failed');
     expect(output.result.message).toMatch(/^output too large: limit 1M \(limits\.output\)/);
     // Under the limits the same kind of build passes.
-    const fine = await build(pipeline([{ run: 'dd if=/dev/zero of=/out/small bs=1K count=8 && dd if=/dev/zero of=/dev/null bs=1M count=1' }], { memoryBytes: 64 * 1024 * 1024, outputBytes: 1024 * 1024, processes: 64 }));
+    const fine = await build(pipeline([{ run: 'dd if=/dev/zero of=/out/small bs=1K count=8 && dd if=/dev/zero of=/dev/null bs=1M count=1' }], { memoryBytes: 64 * 1024 * 1024, outputBytes: 1024 * 1024, processes: 64 }), { support: shellOnly });
     expect(fine.result.status, fine.log).toBe('built');
-    // Root is exempt from RLIMIT_NPROC: the log says the process limit does not hold here.
+    // Root is exempt from RLIMIT_NPROC: without a pids cgroup, the log says the process limit does not hold here.
     expect(fine.log.includes('limits.processes is not enforced here')).toBe(process.getuid?.() === 0);
     await fine.result.release();
   });
@@ -235,8 +300,8 @@ describe('overlay isolation for an unprivileged build user (nobody, via setpriv)
     for (const d of ['build', ...workspaceDirs('overlay')]) mkdirSync(path.join(workspace, d), { recursive: true });
     for (const p of [userDir, ...walk(userRoot), ...walk(workspace)]) lchownSync(p, 65534, 65534);
 
-    const run = async (script: string, limits: BuildLimits): Promise<{ outcome: Awaited<ReturnType<typeof runStep>>; output: string }> => {
-      const command = stepCommand({ run: script, isolation: 'overlay', workspace, root: userRoot, network: false, limits });
+    const run = async (script: string, limits: BuildLimits, host?: IsolationSupport): Promise<{ outcome: Awaited<ReturnType<typeof runStep>>; output: string }> => {
+      const command = stepCommand({ run: script, isolation: 'overlay', workspace, root: userRoot, network: false, limits, ...(host !== undefined ? { host } : {}) });
       if (!command.ok) throw new Error(command.message);
       let output = '';
       const outcome = await runStep({
@@ -257,6 +322,15 @@ describe('overlay isolation for an unprivileged build user (nobody, via setpriv)
     const forks = await run('for i in $(seq 40); do sleep 1 & done; wait', { processes: 16 });
     expect(forks.outcome.kind).toBe('exit-non-zero');
     expect(limitExceeded({ processes: 16 }, forks.outcome, forks.output.split('\n'))).toBe('too many processes: limit 16 (limits.processes)');
+
+    // The same through the Perl launcher (it maps the user and sets the rlimits itself); a nobody's probe finds no cgroups.
+    const perl: IsolationSupport = { ...probed, user: 'uid 65534', cgroups: [], limits: { memory: 'rlimit', processes: 'rlimit' } };
+    const okPerl = await run(`id -u; echo y > /usr/y && cat /usr/y; test -e '${path.join(dir, 'host-secret.txt')}' || echo hidden`, { processes: 16 }, perl);
+    expect(okPerl.outcome, okPerl.output).toEqual({ kind: 'ok' });
+    expect(okPerl.output).toBe('0\ny\nhidden\n');
+    expect(existsSync(path.join(userRoot, 'usr/y'))).toBe(false);
+    const forksPerl = await run('for i in $(seq 40); do sleep 1 & done; wait', { processes: 16 }, perl);
+    expect(limitExceeded({ processes: 16 }, forksPerl.outcome, forksPerl.output.split('\n'))).toBe('too many processes: limit 16 (limits.processes)');
   });
 });
 

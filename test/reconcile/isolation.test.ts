@@ -12,7 +12,7 @@ import { readIndex, recipe, resultSummary, type RunDocument } from '../helpers/r
 import { testdir, writeFiles } from '../helpers/testdir.js';
 
 describe('reconcile with isolation: overlay', () => {
-  it('builds in the root of the prerequisite, keeps the root unchanged, and names a limit a build went over', { timeout: 90_000 }, async () => {
+  it('builds in the root of the prerequisite, keeps the root unchanged, and names the limits builds went over', { timeout: 90_000 }, async () => {
     const dir = testdir({});
     const tarball = await makeBusyboxRootTarball(path.join(dir, 'busybox-root.tar.gz'), dir);
     const sha = createHash('sha256').update(readFileSync(tarball)).digest('hex');
@@ -20,7 +20,7 @@ describe('reconcile with isolation: overlay', () => {
       'hosts.yaml': 'hosts:\n  - name: local\n    transport: local\n    power: 2\n',
       'pipelines/isolated.yaml': [
         'isolation: overlay',
-        'limits: { memory: 64M }',
+        'limits: { memory: 64M, processes: 16 }',
         'steps:',
         '  - name: prepare',
         '    run: echo "prepared by $BUILDFLEET_PACKAGE" > /etc/prepared',
@@ -34,13 +34,16 @@ describe('reconcile with isolation: overlay', () => {
       // Built after base, on the same root: sees base's artifact in /deps, none of base's writes.
       ...recipe('app', { depends: ['base'], script: '{ ls /deps; ls /usr; cat /etc/prepared; } > "$BUILDFLEET_OUT/app-1.0-1.txt"' }),
       ...recipe('greedy', { script: 'dd if=/dev/zero of=/dev/null bs=200M count=1' }),
+      ...recipe('forky', { script: 'for i in $(seq 40); do sleep 1 & done; wait' }),
     });
     const run = await runCli(['-C', dir, 'reconcile', '--format', 'json']);
     expect(run.code, run.stderr).toBe(3);
     const doc = JSON.parse(run.stdout) as RunDocument;
-    expect(resultSummary(doc)).toEqual(['app built', 'base built', 'greedy failed']);
+    expect(resultSummary(doc)).toEqual(['app built', 'base built', 'forky failed', 'greedy failed']);
+    // This machine gives builds cgroups (v1 memory and pids, as root): the OOM killer ends dd; the fork limit holds for root.
     const greedy = doc.branches[0]!.results.find((r) => r.package === 'greedy')!;
-    expect(greedy.detail).toBe('out of memory: limit 64M (limits.memory): the step exited with status 1');
+    expect(greedy.detail).toBe('out of memory: limit 64M (limits.memory): the step exited with status 137');
+    expect(doc.branches[0]!.results.find((r) => r.package === 'forky')!.detail).toMatch(/^too many processes: limit 16 \(limits\.processes\): the step exited with status \d+$/);
     expect(readFileSync(greedy.log!, 'utf8')).toContain('buildfleet: build out of memory: limit 64M (limits.memory)');
 
     const repo = path.join(dir, 'repos/main');

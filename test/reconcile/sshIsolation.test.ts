@@ -14,7 +14,7 @@ import { startSshFleet } from '../helpers/sshd.js';
 import { testdir, writeFiles } from '../helpers/testdir.js';
 
 describe('isolation: overlay on an SSH host', () => {
-  it('isolates builds there: the root unchanged, network only where asked, a limit named', { timeout: 120_000 }, async () => {
+  it('isolates builds there: the root unchanged, network only where asked, memory and process limits named', { timeout: 120_000 }, async () => {
     const fleet = await startSshFleet({ hosts: 1 });
     onTestFinished(() => fleet.stop());
     const server = createServer((socket) => socket.end('hello from the host\n'));
@@ -30,7 +30,7 @@ describe('isolation: overlay on an SSH host', () => {
       'hosts.yaml': `hosts:\n${fleet.hostsYaml([{ power: 2 }])}`,
       'pipelines/isolated.yaml': [
         'isolation: overlay',
-        'limits: { memory: 64M }',
+        'limits: { memory: 64M, processes: 16 }',
         'steps:',
         '  - name: offline',
         `    run: echo offline > /usr/offline; ${connect('offline.txt')}`,
@@ -44,14 +44,17 @@ describe('isolation: overlay on an SSH host', () => {
       'branches/main.yaml': `source:\n  path: recipes\n  format: recipe\npipeline: isolated\nprerequisites:\n  - name: base\n    path: busybox-root.tar.gz\n    sha256: ${sha}\nrepos:\n  - name: main\n    path: repos/main\n    format: plain\n`,
       ...recipe('probe', { script: '{ cat /out/offline.txt /out/online.txt; ls /usr; head -1 /etc/os-release; pwd; } > /out/probe-1.0-1.txt; rm /out/offline.txt /out/online.txt' }),
       ...recipe('greedy', { script: 'dd if=/dev/zero of=/dev/null bs=200M count=1' }),
+      ...recipe('forky', { script: 'for i in $(seq 40); do sleep 1 & done; wait' }),
     });
     const run = await runCli(['-C', dir, 'reconcile', '--format', 'json']);
     expect(run.code, run.stderr).toBe(3);
     const doc = JSON.parse(run.stdout) as RunDocument;
-    expect(resultSummary(doc)).toEqual(['greedy failed', 'probe built']);
+    expect(resultSummary(doc)).toEqual(['forky failed', 'greedy failed', 'probe built']);
     const results = doc.branches[0]!.results;
     expect(results.every((r) => r.host === 'h1')).toBe(true);
-    expect(results.find((r) => r.package === 'greedy')!.detail).toBe('out of memory: limit 64M (limits.memory): the step exited with status 1');
+    // The SSH user is root with cgroups (v1) on this machine: the OOM killer ends dd, and the fork limit holds for root.
+    expect(results.find((r) => r.package === 'greedy')!.detail).toBe('out of memory: limit 64M (limits.memory): the step was killed by SIGKILL');
+    expect(results.find((r) => r.package === 'forky')!.detail).toMatch(/^too many processes: limit 16 \(limits\.processes\): the step exited with status \d+$/);
     const repo = path.join(dir, 'repos/main');
     const entry = readIndex(repo)!.find((e) => e.name === 'probe')!;
     expect(readFileSync(path.join(repo, entry.file), 'utf8')).toBe('connect failed\nhello from the host\nbin\noffline\nNAME="buildfleet busybox root"\n/build\n');

@@ -25,7 +25,8 @@ import { workspaceStem, type ArtifactFile, type BuildRequest, type BuildResult, 
 import { shellCommand, SshConnections, SshError } from './connections.js';
 import { channelResult, SshShell } from './sshShell.js';
 import { COLLECT, KEEP, LIST_BUILD_FILES, PREPARE, REMOVE, scriptCommand } from './remoteScripts.js';
-import { limitExceeded, stepCommand, workspaceDirs } from '../isolation.js';
+import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, type BuildCgroups, type CgroupHits } from '../buildCgroups.js';
+import { limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from '../isolation.js';
 import { runRemoteStep } from './remoteStep.js';
 
 /** Default seconds to reach a host (`connectTimeout` in hosts.yaml). */
@@ -42,6 +43,8 @@ export interface SshTransportOptions {
   readonly baseEnv: Readonly<Record<string, string>>;
   /** Where SSH_AUTH_SOCK and the passphrase variable are read. */
   readonly sshEnv: Readonly<Record<string, string | undefined>>;
+  /** What the isolation probe found on the host (once per run): the launcher and the cgroups of isolated builds. */
+  readonly isolation?: IsolationSupport;
 }
 
 export class SshTransport implements Transport {
@@ -108,11 +111,43 @@ export class SshTransport implements Transport {
       ...(request.root !== undefined ? { BUILDFLEET_ROOT: request.root } : {}),
     };
     const { isolation, limits } = request.pipeline;
+    const support = this.options.isolation?.overlay === true ? this.options.isolation : undefined;
+    const controllers = isolation === 'overlay' ? cgroupControllersFor(limits, support?.cgroups ?? []) : [];
+    if (isolation === 'overlay' && limits.processes !== undefined && support?.limits.processes === 'unsupported') {
+      log.line(`buildfleet: limits.processes is not enforced on ${this.hostName}: builds run as root there, whom the kernel exempts from RLIMIT_NPROC, and it has no pids cgroup for them (docs/ISOLATION.md)`);
+    }
+    // The build's cgroups on the host: made before its first step, read and removed after its last.
+    let cgroups: BuildCgroups | undefined;
+    const endCgroups = async (): Promise<CgroupHits | undefined> => {
+      if (cgroups === undefined) return undefined;
+      const made = cgroups;
+      cgroups = undefined;
+      const removed = await removeBuildCgroups(this.shell, made).catch((error: Error) => ({ hits: undefined, error: error.message }));
+      if (removed.error !== undefined) log.line(`buildfleet: ${removed.error}`);
+      return removed.hits;
+    };
+    if (controllers.length > 0) {
+      const made = await makeBuildCgroups(this.shell, path.posix.basename(workspace), controllers, limits).catch((error: Error) => ({ ok: false as const, message: error.message }));
+      if (!made.ok) return end('lost', 'prepare', made.message, 'remove');
+      cgroups = made.cgroups;
+    }
     for (const step of request.pipeline.steps) {
       log.header(`step ${step.name}: ${step.run}`);
       // Isolated steps run the command line of isolation.ts, the same as on a local host.
-      const command = stepCommand({ run: step.run, isolation, workspace, ...(request.root !== undefined ? { root: request.root } : {}), network: step.network, limits });
-      if (!command.ok) return end('failed', step.name, command.message, 'remove');
+      const command = stepCommand({
+        run: step.run,
+        isolation,
+        workspace,
+        ...(request.root !== undefined ? { root: request.root } : {}),
+        network: step.network,
+        limits,
+        ...(support !== undefined ? { host: support } : {}),
+        ...(cgroups !== undefined ? { cgroups } : {}),
+      });
+      if (!command.ok) {
+        await endCgroups();
+        return end('failed', step.name, command.message, 'remove');
+      }
       const outcome = await runRemoteStep({
         connections: this.connections,
         workspace,
@@ -126,11 +161,14 @@ export class SshTransport implements Transport {
         onOutput: (chunk) => log.write(chunk),
       });
       if (outcome.kind === 'ok') continue;
+      const held = cgroups?.controllers ?? [];
+      const hits = await endCgroups();
       if (outcome.kind === 'dropped') return end('lost', step.name, outcome.message, 'remove');
       const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
-      const limit = isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail()) : undefined;
+      const limit = isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail(), hits !== undefined ? { controllers: held, hits } : undefined) : undefined;
       return end(status, step.name, limit !== undefined ? `${limit}: the step ${describeStepOutcome(outcome)}` : `step ${describeStepOutcome(outcome)}`, 'keep');
     }
+    await endCgroups();
 
     // 3. The artifacts, checked against the host's sha256.
     let artifacts: ArtifactFile[];
