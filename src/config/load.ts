@@ -67,7 +67,7 @@ function readConfigFile(dir: string, rel: string, schema: SchemaName, diagnostic
     diagnostics.push(...syntax);
     return null;
   }
-  const data: unknown = yaml.doc.toJS();
+  const data: unknown = yaml.data;
   if (data === null || data === undefined) {
     diagnostics.push({ severity: 'error', file: rel, line: 1, col: 1, message: 'the file is empty', hint: missingFileHint(rel) });
     return null;

@@ -2,7 +2,7 @@
  * YAML files with positions: parse with the `yaml` library, keep the document so
  * that any JSON-pointer-like path can be mapped back to `line:col`.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 
 export interface YamlFile {
@@ -11,6 +11,11 @@ export interface YamlFile {
   readonly text: string;
   readonly doc: Document.Parsed;
   readonly lineCounter: LineCounter;
+  /**
+   * The document as plain data (`doc.toJS()`), computed once; undefined when
+   * parseYaml returned diagnostics (the document cannot be read as data).
+   */
+  readonly data: unknown;
 }
 
 export interface Position {
@@ -34,7 +39,32 @@ export function parseYaml(file: string, text: string): { yaml: YamlFile; diagnos
       hint: yamlHint(error.code),
     });
   }
-  return { yaml: { file, text, doc, lineCounter }, diagnostics };
+  if (diagnostics.length > 0) return { yaml: { file, text, doc, lineCounter, data: undefined }, diagnostics };
+  const at = (node: Node | null | undefined, message: string, hint: string): void => {
+    const pos = lineCounter.linePos(node?.range?.[0] ?? 0);
+    diagnostics.push({ severity: 'error', file, line: pos.line, col: pos.col, message, hint });
+  };
+  // What the parser accepts but toJS() throws on (or stringifies with a process warning).
+  let firstAlias: Node | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      firstAlias ??= node;
+      if (node.resolve(doc) === undefined) at(node, `alias *${node.source} names no anchor before it`, `define the anchor (&${node.source}) earlier in the file, or write the value out`);
+    },
+    Pair(_, pair) {
+      if (isCollection(pair.key)) at(pair.key, 'a mapping key is a list or mapping', 'keys are plain names: write the key as text');
+    },
+  });
+  if (diagnostics.length > 0) return { yaml: { file, text, doc, lineCounter, data: undefined }, diagnostics };
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // The library's guard against alias expansion bombs ("billion laughs").
+    at(firstAlias, `the document cannot be read: ${(error as Error).message}`, 'write the values out instead of nesting aliases');
+    return { yaml: { file, text, doc, lineCounter, data: undefined }, diagnostics };
+  }
+  return { yaml: { file, text, doc, lineCounter, data }, diagnostics };
 }
 
 function firstLine(message: string): string {

@@ -76,7 +76,7 @@ function parseFast(text: string): WrittenRecipe | null {
 function parseLocated(input: RecipeFileInput): Recipe | InvalidRecipe {
   const { yaml, diagnostics: syntax } = parseYaml(input.displayFile, input.text);
   if (syntax.length > 0) return invalid(input, syntax);
-  const data: unknown = yaml.doc.toJS();
+  const data: unknown = yaml.data;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return invalid(input, [
       {
@@ -139,7 +139,7 @@ export function locateDependency(file: string, dependency: string): { line: numb
     return undefined;
   }
   const { yaml } = parseYaml(file, text);
-  const data = yaml.doc.toJS() as { depends?: unknown; buildDepends?: unknown } | null;
+  const data = yaml.data as { depends?: unknown; buildDepends?: unknown } | null;
   for (const key of ['depends', 'buildDepends'] as const) {
     const list = data?.[key];
     if (!Array.isArray(list)) continue;

@@ -109,7 +109,7 @@ async function mergeIntoBranchFile(
   const merged = doc.toString({ lineWidth: 0 });
   // The result must be a valid branch file; nothing is written otherwise.
   const check = parseYaml(display, merged);
-  const problems = [...check.diagnostics, ...validateAgainstSchema('branch', check.yaml.doc.toJS(), check.yaml)];
+  const problems = [...check.diagnostics, ...validateAgainstSchema('branch', check.yaml.data, check.yaml)];
   if (problems.length > 0) {
     printDiagnostics(out, problems);
     out.stderr(`${formatDiagnostic({ severity: 'error', file: display, message: 'not written: the merged file would not be valid', hint: 'fix the branch file or the duds file, then import again' })}\n`);

@@ -171,7 +171,7 @@ async function mergeIntoHostsFile(global: GlobalOptions, mlist: string, hosts: r
   const merged = doc.toString({ lineWidth: 0 });
   // The result must be a valid hosts.yaml; nothing is written otherwise.
   const check = parseYaml('hosts.yaml', merged);
-  const problems = [...check.diagnostics, ...validateAgainstSchema('hosts', check.yaml.doc.toJS(), check.yaml)];
+  const problems = [...check.diagnostics, ...validateAgainstSchema('hosts', check.yaml.data, check.yaml)];
   if (problems.length > 0) {
     printDiagnostics(out, problems);
     out.stderr(`${formatDiagnostic({ severity: 'error', file: 'hosts.yaml', message: 'not written: the merged file would not be valid', hint: 'fix hosts.yaml or the import options, then import again' })}\n`);
