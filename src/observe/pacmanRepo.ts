@@ -261,6 +261,7 @@ export function readPacmanRepo(repoPath: string, repoName: string, displayPath: 
   for (const dbEntry of parsed) {
     const entry = repoEntryOf(dbEntry);
     if (entry === undefined) return fail(display, `entry ${dbEntry.dir}/desc lacks %NAME%, %VERSION% or %FILENAME%`, dbDigest);
+    if (!isPlainFileName(entry.file)) return fail(display, `entry ${dbEntry.dir}/desc names the file ${JSON.stringify(entry.file)}, which is not a file of the repository directory`, dbDigest);
     entries.set(entry.name, entry);
     dbEntries.set(entry.name, dbEntry);
   }
@@ -280,7 +281,7 @@ export function readPacmanRepo(repoPath: string, repoName: string, displayPath: 
     } catch {
       data = undefined;
     }
-    if (typeof data !== 'object' || data === null || (data as PacmanSidecar).formatVersion !== PACMAN_SIDECAR_FORMAT_VERSION || typeof (data as PacmanSidecar).packages !== 'object') {
+    if (!isSidecar(data)) {
       return fail(
         `${displayPath}/${names.sidecar}`,
         `not a formatVersion ${PACMAN_SIDECAR_FORMAT_VERSION} record of buildfleet's packages`,
@@ -288,14 +289,31 @@ export function readPacmanRepo(repoPath: string, repoName: string, displayPath: 
         'delete the file: the packages of the database are then adopted as they are (their fingerprints are forgotten)',
       );
     }
-    sidecar = data as PacmanSidecar;
+    sidecar = data;
     for (const [name, entry] of entries) {
-      const record = sidecar.packages[entry.file];
+      const record = Object.hasOwn(sidecar.packages, entry.file) ? sidecar.packages[entry.file] : undefined;
       // The record applies only to the very file the database names.
       if (record !== undefined && record.name === name && record.sha256 === entry.sha256) entries.set(name, { ...entry, fingerprint: record.fingerprint, recipe: record.recipe });
     }
   }
   return { entries, dbEntries, sidecar, digest: sha256Hex(`${dbDigest}\n${sha256Hex(sidecarText)}`), diagnostics: [] };
+}
+
+/** A name inside the repository directory: no path separator, not `.` or `..`, no NUL. */
+function isPlainFileName(file: string): boolean {
+  return file !== '' && file !== '.' && file !== '..' && !file.includes('/') && !file.includes('\0');
+}
+
+/** The sidecar's shape: publishing trusts its records (and deletes the files they name), so every one is checked. */
+function isSidecar(data: unknown): data is PacmanSidecar {
+  if (typeof data !== 'object' || data === null || (data as { formatVersion?: unknown }).formatVersion !== PACMAN_SIDECAR_FORMAT_VERSION) return false;
+  const packages = (data as { packages?: unknown }).packages;
+  if (typeof packages !== 'object' || packages === null || Array.isArray(packages)) return false;
+  return Object.entries(packages).every(([file, record]) => {
+    if (!isPlainFileName(file) || typeof record !== 'object' || record === null) return false;
+    const r = record as Record<string, unknown>;
+    return typeof r['name'] === 'string' && typeof r['sha256'] === 'string' && typeof r['fingerprint'] === 'string' && typeof r['recipe'] === 'string';
+  });
 }
 
 function describe(error: unknown): string {
