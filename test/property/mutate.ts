@@ -120,7 +120,9 @@ export function expectLocated(diagnostics: readonly Diagnostic[], lines: number,
 }
 
 /** Runs per property: enough to find shallow bugs, few enough that the directory stays well under a minute. */
-export const RUNS = Number(process.env.BUILDFLEET_PROPERTY_RUNS ?? 150);
+export const RUNS = 150;
+/** BUILDFLEET_PROPERTY_SCALE multiplies every property's runs (e.g. 20 for a longer search by hand). */
+const SCALE = Number(process.env.BUILDFLEET_PROPERTY_SCALE ?? 1);
 
 /**
  * The seed of every property: fixed (so CI and a developer see the same cases), or
@@ -129,6 +131,7 @@ export const RUNS = Number(process.env.BUILDFLEET_PROPERTY_RUNS ?? 150);
  */
 export function propertyParams(numRuns = RUNS): { numRuns: number; seed?: number } {
   const env = process.env.BUILDFLEET_PROPERTY_SEED;
-  if (env === 'random') return { numRuns };
-  return { numRuns, seed: env !== undefined ? Number(env) : 20261124 };
+  const runs = Math.max(1, Math.round(numRuns * SCALE));
+  if (env === 'random') return { numRuns: runs };
+  return { numRuns: runs, seed: env !== undefined ? Number(env) : 20261124 };
 }
