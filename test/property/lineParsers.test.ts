@@ -115,7 +115,7 @@ describe('FreeBSD INDEX lines (freebsdIndex.ts)', () => {
 
   it('the real INDEX reads; its two ports sharing a package name with another are located errors', () => {
     const snapshot = parseFreebsdIndex(`${INDEX_LINES.join('\n')}\n`, { root: '/ports', displayIndex: 'INDEX' });
-    expect(snapshot.invalid.map((r) => `${r.id}:${r.diagnostics[0]!.line}`)).toEqual(['lang/ruby23:194', 'x11/xserver17:732']);
+    expect(snapshot.invalid.map((r) => `${r.id}:${r.diagnostics[0]!.line}`)).toEqual(['lang/ruby23:194', 'x11/xserver14:731']);
     expect(snapshot.recipes.length).toBe(973);
   });
 

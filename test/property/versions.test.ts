@@ -82,13 +82,15 @@ const alpmSegment = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom('.', '.', '_', '+', '~', '..', '__', 'é', '') },
 );
 /**
- * Starting with a digit or letter: pacman's own order is not transitive over parts that start
- * with a separator (vercmp: `__+` > `_alpha_+` > `0` > `__+`), and the port keeps that.
+ * Runs of digits and letters joined by single separators (`1.2.3a`, `2.0_rc1`, `1+git20260101`):
+ * pacman's own order is not transitive over parts that start or end with separators or hold
+ * several in a row (vercmp: `__+` > `_alpha_+` > `0` > `__+`, and `x~_` > `x~_alpha` > `x0~_alpha` > `x~_`),
+ * and the port keeps that; the comparison with vercmp below covers those parts too.
  */
 const alpmPart = fc
-  .tuple(fc.stringMatching(/^[0-9a-zA-Z]$/), fc.array(alpmSegment, { maxLength: 6 }))
-  .map(([first, rest]) => first + rest.join(''))
-  .filter((s) => !s.includes('-') && !s.includes(':'));
+  .tuple(fc.stringMatching(/^[0-9a-zA-Z]{1,4}$/), fc.array(fc.tuple(fc.constantFrom('.', '.', '_', '+', '~', 'é'), fc.stringMatching(/^[0-9a-zA-Z]{1,4}$/)), { maxLength: 4 }))
+  .map(([first, rest]) => first + rest.map(([sep, run]) => sep + run).join(''));
+const ALPM_PART = /^[0-9A-Za-z]+(?:(?:[._+~]|é)[0-9A-Za-z]+)*$/;
 /** With a release always: pacman compares releases only when both sides have one, which is not transitive across the two kinds (1.0-2 = 1.0 = 1.0-1 < 1.0-2). */
 const alpmVersion = fc
   .tuple(fc.option(fc.stringMatching(/^[0-9]{1,2}$/), { freq: 4 }), alpmPart, alpmPart)
@@ -100,10 +102,10 @@ const alpmLoose = fc
   .filter((v) => v !== '' && !v.startsWith('-'));
 const alpmVersionNoRelease = fc.tuple(fc.option(fc.stringMatching(/^[0-9]{1,2}$/), { freq: 4 }), alpmPart).map(([epoch, version]) => `${epoch !== null ? `${epoch}:` : ''}${version}`);
 
-/** Each part starts with a digit or letter; with or without a release. */
+/** Each part of the shape of alpmPart; with or without a release. */
 const alpmDomain = (release: boolean) => (v: string): boolean => {
   const parts = v.replace(/^[0-9]*:/, '').split('-');
-  return parts.length === (release ? 2 : 1) && parts.every((p) => /^[0-9A-Za-z]/.test(p)) && !v.replace(/^[0-9]*:/, '').includes(':');
+  return parts.length === (release ? 2 : 1) && parts.every((p) => ALPM_PART.test(p));
 };
 orderLaws('alpm (versions with a release)', compareAlpmVersions, alpmVersion, alpmDomain(true));
 orderLaws('alpm (versions without a release)', compareAlpmVersions, alpmVersionNoRelease, alpmDomain(false));
