@@ -80,7 +80,7 @@ interface World {
 
 /** Usually recipes listed earlier (a DAG); now and then also a later one (cycles), a missing, versioned or virtual name. */
 const depList = (earlier: readonly string[], max: number): fc.Arbitrary<string[]> => {
-  const earlierOnly = earlier.length > 0 ? fc.uniqueArray(fc.constantFrom(...earlier), { maxLength: max }) : fc.constant([]);
+  const earlierOnly = earlier.length > 0 ? fc.uniqueArray(fc.constantFrom(...earlier), { maxLength: max }) : fc.constant<string[]>([]);
   const odd = fc.constantFrom(...NAMES, 'missing', 'a>=2', 'b<1', 'c=1.0-1', 'virt-d', 'virt-e', 'f-doc');
   return fc.oneof({ weight: 6, arbitrary: earlierOnly }, { weight: 1, arbitrary: fc.tuple(earlierOnly, odd).map(([xs, x]) => [...new Set([...xs, x])]) });
 };
@@ -98,7 +98,7 @@ const recipeSpec = (name: string, earlier: readonly string[]): fc.Arbitrary<Reci
   });
 
 /** Up to `max` items of `items`, usually none or one. */
-const few = (items: readonly string[], max: number): fc.Arbitrary<string[]> => fc.subarray([...items]).map((xs) => xs.slice(0, max)).chain((xs) => fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.constant(xs) }));
+const few = (items: readonly string[], max: number): fc.Arbitrary<string[]> => fc.subarray([...items]).map((xs) => xs.slice(0, max)).chain((xs) => fc.oneof({ weight: 2, arbitrary: fc.constant<string[]>([]) }, { weight: 1, arbitrary: fc.constant(xs) }));
 
 const repoSpecs = fc.oneof(
   fc.tuple(fc.boolean(), fc.constantFrom('auto' as const, 'manual' as const)).map(([prune, review]): RepoSpec[] => [{ name: 'main', packages: ['*'], prune, review }]),
