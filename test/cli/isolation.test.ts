@@ -5,6 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import { describeIsolationSupport, parseProbe } from '../../src/execute/isolation.js';
+import { planBranches } from '../../src/run/planBranches.js';
 import { runCli } from '../helpers/cli.js';
 import { BASE_BRANCH, BASE_HOSTS, baseConfig, testdir } from '../helpers/testdir.js';
 
@@ -64,5 +68,33 @@ describe('planning an isolated branch', () => {
     expect(far.actions.map((a) => `${a.type} ${a.package} ${a.reason}`)).toEqual(['skip app no-eligible-host', 'skip libc no-eligible-host', 'skip zlib no-eligible-host']);
     // The ssh host has no key to log in with: it cannot be checked, so it cannot isolate.
     expect(far.actions[0]!.detail).toMatch(/^the pipeline needs overlay isolation, which no eligible host supports \(far: not checked: no key to log in to build@127\.0\.0\.9:22/);
+  });
+});
+
+describe('how a host holds the limits', () => {
+  // What the probe prints on such hosts (see PROBE_SCRIPT and CGROUP_PROBE in src/execute).
+  const cases: [string, string, string][] = [
+    ['root with cgroup v1 memory and pids', 'uid 0\nok perl x86_64\ncgroup memory v1\ncgroup pids v1\n', 'overlay (as root; limits memory: cgroup, processes: cgroup)'],
+    ['root without cgroups', 'uid 0\nok shell aarch64\n', 'overlay (as root; limits memory: rlimit, processes: not enforced (root without a pids cgroup))'],
+    ['an unprivileged user without cgroups', 'uid 1000\nok perl x86_64\n', 'overlay (as uid 1000; limits memory: rlimit, processes: rlimit)'],
+    ['an unprivileged user with a delegated v2 pids controller', 'uid 1000\nok perl x86_64\ncgroup pids v2\n', 'overlay (as uid 1000; limits memory: rlimit, processes: cgroup)'],
+  ];
+  it.each(cases)('%s', (_, stdout, text) => {
+    expect(describeIsolationSupport(parseProbe(0, stdout, ''))).toBe(text);
+  });
+
+  it('plan warns, per host, when a branch sets limits.processes and the host cannot hold it', async () => {
+    const dir = testdir({ ...baseConfig(), 'root.tar.gz': ROOT_TARBALL, 'pipelines/shell.yaml': OVERLAY_PIPELINE, 'branches/main.yaml': WITH_ROOT });
+    const loaded = loadConfig(dir);
+    expect(loaded.diagnostics).toEqual([]);
+    const rootWithoutCgroups = parseProbe(0, 'uid 0\nok perl x86_64\ncgroup memory v1\n', '');
+    const outcome = await planBranches({ config: loaded.config!, stateDir: path.join(dir, 'var'), probeIsolation: async () => rootWithoutCgroups });
+    expect(outcome.plan!.branches[0]!.actions.filter((a) => a.type === 'build')).toHaveLength(3);
+    expect(outcome.diagnostics.map((d) => `${d.severity} ${d.file}: ${d.message} (${d.hint})`)).toEqual([
+      'warning branches/main.yaml: branch main: host local cannot enforce limits.processes (builds run as root there, whom the kernel exempts from RLIMIT_NPROC, and it has no writable pids cgroup); its builds there run without a process limit (run the builds of that host as an unprivileged user, or give them a writable pids cgroup (docs/ISOLATION.md, "Limits"))',
+    ]);
+    // A host with a pids cgroup holds it: no warning.
+    const withCgroups = parseProbe(0, 'uid 0\nok perl x86_64\ncgroup memory v1\ncgroup pids v1\n', '');
+    expect((await planBranches({ config: loaded.config!, stateDir: path.join(dir, 'var'), probeIsolation: async () => withCgroups })).diagnostics).toEqual([]);
   });
 });
