@@ -158,3 +158,19 @@ export async function removeBuildCgroups(shell: HostShell, cgroups: BuildCgroups
   }
   return { hits: { memory, processes }, ...(result.code !== 0 ? { error: result.stderr.trim() || `status ${result.code}` } : {}) };
 }
+
+/** Then names: removes the (empty) build cgroups `buildfleet-<name>` below this shell's own cgroups, where they exist. */
+const REMOVE_STALE = `${CG_PARENT}
+for ctl in memory pids; do
+  cg_parent "$ctl" || continue
+  for name in "$@"; do [ ! -d "$cg_dir/buildfleet-$name" ] || rmdir "$cg_dir/buildfleet-$name" 2>/dev/null || true; done
+done`;
+
+/**
+ * Removes the cgroups of builds whose workspaces (`names`) a run that died left behind
+ * (their processes died with it: `--die-with-parent`), as their workspaces are removed.
+ */
+export async function removeStaleBuildCgroups(shell: HostShell, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  await shell.exec(['sh', '-c', REMOVE_STALE, 'buildfleet-cgroups', ...names], { timeoutSeconds: 30 });
+}

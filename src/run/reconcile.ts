@@ -14,7 +14,8 @@ import { ArtifactCache, type CachedBuild } from '../execute/artifactCache.js';
 import { writeFileAtomic } from '../execute/fsUtil.js';
 import { localHasCommand } from '../execute/hostCommands.js';
 import { cleanStaleWorkspaces } from '../execute/staleWorkspaces.js';
-import { LocalTransport } from '../execute/localTransport.js';
+import { removeStaleBuildCgroups } from '../execute/buildCgroups.js';
+import { LocalShell, LocalTransport } from '../execute/localTransport.js';
 import { checkPrerequisites } from '../execute/prerequisiteCheck.js';
 import { PrerequisiteRoots } from '../execute/prerequisiteRoots.js';
 import { SshTransport } from '../execute/ssh/sshTransport.js';
@@ -188,6 +189,9 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       options.events?.warning?.(
         `removed ${cleanup.removed.length} workspace(s) left by a run that died${cleanup.killed.length > 0 ? `, and killed ${cleanup.killed.length} process(es) still running in them` : ''}`,
       );
+      // And their build cgroups, where this machine gives builds cgroups.
+      const local = outcome.isolation.get(config.hosts.find((h) => h.transport === 'local')?.name ?? '');
+      if (local?.overlay === true && local.cgroups.length > 0) await removeStaleBuildCgroups(new LocalShell(), cleanup.removed.map((d) => path.basename(d)));
     }
   }
 

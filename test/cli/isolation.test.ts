@@ -88,13 +88,13 @@ describe('how a host holds the limits', () => {
     const loaded = loadConfig(dir);
     expect(loaded.diagnostics).toEqual([]);
     const rootWithoutCgroups = parseProbe(0, 'uid 0\nok perl x86_64\ncgroup memory v1\n', '');
-    const outcome = await planBranches({ config: loaded.config!, stateDir: path.join(dir, 'var'), probeIsolation: async () => rootWithoutCgroups });
+    const outcome = await planBranches({ config: loaded.config!, stateDir: path.join(dir, 'var'), probeIsolation: () => Promise.resolve(rootWithoutCgroups) });
     expect(outcome.plan!.branches[0]!.actions.filter((a) => a.type === 'build')).toHaveLength(3);
     expect(outcome.diagnostics.map((d) => `${d.severity} ${d.file}: ${d.message} (${d.hint})`)).toEqual([
       'warning branches/main.yaml: branch main: host local cannot enforce limits.processes (builds run as root there, whom the kernel exempts from RLIMIT_NPROC, and it has no writable pids cgroup); its builds there run without a process limit (run the builds of that host as an unprivileged user, or give them a writable pids cgroup (docs/ISOLATION.md, "Limits"))',
     ]);
     // A host with a pids cgroup holds it: no warning.
     const withCgroups = parseProbe(0, 'uid 0\nok perl x86_64\ncgroup memory v1\ncgroup pids v1\n', '');
-    expect((await planBranches({ config: loaded.config!, stateDir: path.join(dir, 'var'), probeIsolation: async () => withCgroups })).diagnostics).toEqual([]);
+    expect((await planBranches({ config: loaded.config!, stateDir: path.join(dir, 'var'), probeIsolation: () => Promise.resolve(withCgroups) })).diagnostics).toEqual([]);
   });
 });

@@ -3,9 +3,9 @@
  * real busybox root tarball and whose pipeline says `isolation: overlay`.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { makeBusyboxRootTarball } from '../helpers/busyboxRoot.js';
 import { readIndex, recipe, resultSummary, type RunDocument } from '../helpers/reconcile-fixture.js';
@@ -36,7 +36,14 @@ describe('reconcile with isolation: overlay', () => {
       ...recipe('greedy', { script: 'dd if=/dev/zero of=/dev/null bs=200M count=1' }),
       ...recipe('forky', { script: 'for i in $(seq 40); do sleep 1 & done; wait' }),
     });
+    // What a run killed (-9) in the middle of a limited build leaves: its workspace and its (empty) build cgroups.
+    mkdirSync(path.join(dir, 'var/main/work/lost-Ab12Cd/build'), { recursive: true });
+    const staleCgroups = ['memory', 'pids'].map((c) => path.join(ownCgroup(c), 'buildfleet-lost-Ab12Cd'));
+    for (const d of staleCgroups) mkdirSync(d);
+    onTestFinished(() => staleCgroups.forEach((d) => existsSync(d) && rmdirSync(d)));
     const run = await runCli(['-C', dir, 'reconcile', '--format', 'json']);
+    expect(run.stderr).toContain('removed 1 workspace(s) left by a run that died');
+    for (const d of staleCgroups) expect(existsSync(d), d).toBe(false);
     expect(run.code, run.stderr).toBe(3);
     const doc = JSON.parse(run.stdout) as RunDocument;
     expect(resultSummary(doc)).toEqual(['app built', 'base built', 'forky failed', 'greedy failed']);
@@ -57,3 +64,9 @@ describe('reconcile with isolation: overlay', () => {
     expect(readdirSync(path.join(roots, key!, 'etc'))).toEqual(['os-release']);
   });
 });
+
+/** This process's cgroup directory in the cgroup v1 hierarchy of `controller` (the CLI it starts is in the same). */
+function ownCgroup(controller: string): string {
+  const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes(controller));
+  return path.join('/sys/fs/cgroup', controller, line!.split(':')[2]!);
+}

@@ -11,7 +11,7 @@ import { runCli } from '../helpers/cli.js';
 import { makeBusyboxRootTarball } from '../helpers/busyboxRoot.js';
 import { readIndex, recipe, resultSummary, type RunDocument } from '../helpers/reconcile-fixture.js';
 import { startSshFleet } from '../helpers/sshd.js';
-import { testdir, writeFiles } from '../helpers/testdir.js';
+import { testdir, writeFiles, type Files } from '../helpers/testdir.js';
 
 describe('isolation: overlay on an SSH host', () => {
   it('isolates builds there: the root unchanged, two builds at once apart, network only where asked, memory and process limits named', { timeout: 120_000 }, async () => {
@@ -31,7 +31,7 @@ describe('isolation: overlay on an SSH host', () => {
     await new Promise<void>((resolve) => barrier.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => new Promise<void>((resolve) => barrier.close(() => resolve())));
     const barrierPort = (barrier.address() as { port: number }).port;
-    const twin = (name: string): Record<string, { mode: number; content: string } | string> => ({
+    const twin = (name: string): Files => ({
       [`recipes/${name}/twin.sh`]: { mode: 0o755, content: `#!/bin/sh\nset -eu\necho ${name} > /etc/mine-${name}\necho ${name} > /tmp/mine-${name}\nnc -w 60 127.0.0.1 ${barrierPort} </dev/null > /tmp/go\ngrep -q go /tmp/go\n` },
       ...recipe(name, { script: `rm /out/offline.txt /out/online.txt\n{ ls /etc; ls /tmp; } > /out/${name}-1.0-1.txt` }),
     });
