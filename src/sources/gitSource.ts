@@ -94,6 +94,18 @@ function firstLine(error: unknown): string {
   return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? 'unknown error';
 }
 
+/**
+ * Text with the credentials of every `scheme://user:password@` or `https://token@` URL in it
+ * replaced by `***`, for messages: a token written into source.git never reaches a log.
+ */
+export function withoutUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/gi, (_, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    if (colon >= 0) return `${scheme}${userinfo.slice(0, colon)}:***@`;
+    return /^https?:\/\/$/i.test(scheme) ? `${scheme}***@` : `${scheme}${userinfo}@`;
+  });
+}
+
 /** The commit a git source's ref names now, after a fetch (or the one fetched last, with a warning). */
 export type ResolvedRef = { readonly ok: true; readonly commit: string; readonly mirror: string; readonly diagnostics: readonly Diagnostic[] } | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
@@ -106,7 +118,7 @@ export async function resolveGitRef(request: GitSourceRequest): Promise<Resolved
   const cache = gitCacheDir(request.stateDir, request.url);
   const mirror = path.join(cache, 'repo.git');
   const diagnostics: Diagnostic[] = [];
-  const at = (message: string, hint: string, severity: Diagnostic['severity'] = 'error'): Diagnostic => ({ severity, file: request.displayFile, message, hint });
+  const at = (message: string, hint: string, severity: Diagnostic['severity'] = 'error'): Diagnostic => ({ severity, file: request.displayFile, message: withoutUrlCredentials(message), hint });
 
   const cloned = existsSync(path.join(mirror, 'HEAD'));
   if (request.offline !== true) {
@@ -155,7 +167,7 @@ export async function checkoutGitSource(request: GitSourceRequest): Promise<GitS
   const { commit, mirror } = resolved;
   const cache = path.dirname(mirror);
   const diagnostics: Diagnostic[] = [...resolved.diagnostics];
-  const at = (message: string, hint: string): Diagnostic => ({ severity: 'error', file: request.displayFile, message, hint });
+  const at = (message: string, hint: string): Diagnostic => ({ severity: 'error', file: request.displayFile, message: withoutUrlCredentials(message), hint });
   const repo = git(mirror);
   const subdir = (request.subdir ?? '').replace(/^\/+|\/+$/g, '');
   let tree: string;
