@@ -41,6 +41,8 @@ interface Connection {
   /** Channels the server accepted at most (learnt from a refusal); Infinity until then. */
   limit: number;
   closed: boolean;
+  /** Why it ended, once it has (the client's error, or the host closing it). */
+  endReason?: string;
 }
 
 /** Quotes one argument for a POSIX shell: the remote shell sees exactly `arg`. */
@@ -64,12 +66,22 @@ export class SshConnections {
   opened = 0;
   /** Connections that dropped while in use. */
   drops = 0;
+  /** The last drop: why, and when (ms since epoch). */
+  private lastDrop: { readonly reason: string; readonly at: number } | undefined;
 
   constructor(private readonly options: SshConnectionsOptions) {}
 
   get label(): string {
     const { host } = this.options;
     return `${host.user ?? ''}@${host.address ?? ''}:${host.port}`;
+  }
+
+  /**
+   * `: <why>` when a connection dropped in the last few seconds (a channel that closed
+   * without an exit status is told why), else ''.
+   */
+  dropReason(): string {
+    return this.lastDrop !== undefined && Date.now() - this.lastDrop.at < 5000 ? `: ${this.lastDrop.reason}` : '';
   }
 
   /** Whether some connection is open now. */
@@ -224,7 +236,10 @@ export class SshConnections {
         resolve(conn);
       });
       client.on('error', (error: Error & { level?: string }) => {
-        if (ready) return; // followed by 'close'
+        if (ready) {
+          conn.endReason ??= error.message; // followed by 'close'
+          return;
+        }
         if (refusal !== undefined) return reject(new SshError(refusal, 'host-key'));
         if (error.level === 'client-authentication') return reject(new SshError(`${this.label} refused the login (${error.message}); check user, identityFile and the host's authorized_keys`, 'auth'));
         if (error.level === 'client-timeout') return reject(new SshError(`${this.label} did not answer within ${this.options.connectTimeoutSeconds}s (connectTimeout)`, 'connect'));
@@ -235,7 +250,10 @@ export class SshConnections {
         const i = this.connections.indexOf(conn);
         if (i >= 0) this.connections.splice(i, 1);
         if (!ready) reject(new SshError(refusal ?? `${this.label} closed the connection during the handshake`, refusal !== undefined ? 'host-key' : 'connect'));
-        else if (!this.closing) this.drops++;
+        else if (!this.closing) {
+          this.drops++;
+          this.lastDrop = { reason: conn.endReason ?? 'the host closed the connection', at: Date.now() };
+        }
       });
       try {
         client.connect(config);

@@ -78,7 +78,7 @@ export async function runRemoteStep(request: RemoteStepRequest): Promise<RemoteS
       request.signal?.removeEventListener('abort', onAbort);
       request.killSignal?.removeEventListener('abort', onKill);
       if (stopReason !== undefined) return resolve(stopReason);
-      if (exit === undefined) return resolve({ kind: 'dropped', message: `the connection to ${request.connections.label} dropped while the step ran` });
+      if (exit === undefined) return resolve({ kind: 'dropped', message: `the connection to ${request.connections.label} dropped while the step ran${request.connections.dropReason()}` });
       if (exit.code === null) return resolve({ kind: 'dropped', message: `the step's session on ${request.connections.label} ended by ${exit.signal ?? 'a signal'}` });
       if (exit.code === 0) return resolve({ kind: 'ok' });
       if (exit.code === 125) return resolve({ kind: 'spawn-error', message: 'the workspace is missing on the host' });

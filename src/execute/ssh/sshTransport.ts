@@ -233,7 +233,7 @@ export class SshTransport implements Transport {
       (error: Error) => error,
     );
     const [status, extractError] = await Promise.all([exit, extracting]);
-    if (status === undefined) throw new SshError(`the connection to ${this.connections.label} dropped while the artifacts came back`, 'dropped');
+    if (status === undefined) throw new SshError(`the connection to ${this.connections.label} dropped while the artifacts came back${this.connections.dropReason()}`, 'dropped');
     if (status.code === 3) throw new Error(`the build produced no artifact: put package files in $BUILDFLEET_OUT or list them in the pipeline's artifacts`);
     if (status.code !== 0) throw new TransferError(`could not fetch the artifacts from ${this.hostName} (exit ${status.code}): ${Buffer.concat(stderr).toString('utf8').trim()}`);
     if (extractError !== undefined) throw new TransferError(`could not unpack the artifacts from ${this.hostName}: ${extractError.message}`);
