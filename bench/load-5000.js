@@ -59,14 +59,14 @@ try {
       problems.push(`reconcile of ${n} builds exited ${m.code}`);
       for (const line of m.stderr.split('\n')) if (/"level":(40|50|60)/.test(line)) problems.push(`log: ${line.slice(0, 400)}`);
     }
-    let check = { problems: [], logBytes: NaN };
+    let check = { problems: [], logBytes: NaN, lost: NaN };
     try {
       check = checkLoadRun({ stateDir, repo, names });
     } catch (error) {
       problems.push(`could not check the run: ${error.message}`);
     }
     problems.push(...check.problems);
-    const row = { builds: n, seconds: m.seconds, peakRssMiB: m.peakRssMiB, cpuSeconds: m.cpuSeconds, othersCpuSeconds: m.othersCpuSeconds, logBytes: check.logBytes, problems };
+    const row = { builds: n, seconds: m.seconds, peakRssMiB: m.peakRssMiB, cpuSeconds: m.cpuSeconds, othersCpuSeconds: m.othersCpuSeconds, logBytes: check.logBytes, lost: check.lost, problems };
     // The next run's hosts start empty; the state of this one is kept only to look into a problem.
     if (problems.length > 0 || keep) console.error(`kept ${dir} (state in var/, run result in run.json)`);
     else fs.rmSync(dir, { recursive: true, force: true });
@@ -86,13 +86,13 @@ try {
     load = os.loadavg().join(' ');
   }
   const fmt = (r) =>
-    `| ${r.builds} | ${r.seconds.toFixed(1)} s | ${(r.builds / r.seconds).toFixed(1)} | ${r.peakRssMiB.toFixed(0)} MiB | ${r.cpuSeconds.toFixed(1)} s | ${r.othersCpuSeconds.toFixed(0)} s | ${(r.logBytes / 1e6).toFixed(1)} MB | ${r.problems.length === 0 ? 'clean' : `${r.problems.length} problem(s)`} |`;
+    `| ${r.builds} | ${r.seconds.toFixed(1)} s | ${(r.builds / r.seconds).toFixed(1)} | ${r.peakRssMiB.toFixed(0)} MiB | ${r.cpuSeconds.toFixed(1)} s | ${r.othersCpuSeconds.toFixed(0)} s | ${(r.logBytes / 1e6).toFixed(1)} MB | ${r.lost} | ${r.problems.length === 0 ? 'clean' : `${r.problems.length} problem(s)`} |`;
   console.log(
     [
       `${count} small builds over ${hostCount} loopback SSH hosts of power ${power}; baseline ${baseline} builds, same run; peak RSS by ${rssMethod()}`,
       '',
-      '| builds | wall | builds/s | peak RSS | buildfleet CPU | others\' CPU meanwhile | logs | checks |',
-      '|---:|---:|---:|---:|---:|---:|---:|---|',
+      '| builds | wall | builds/s | peak RSS | buildfleet CPU | others\' CPU meanwhile | logs | lost, retried | checks |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---|',
       fmt(base),
       fmt(full),
       '',

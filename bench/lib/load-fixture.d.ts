@@ -8,4 +8,4 @@ export interface LoadFleet {
 }
 export declare function loadRecipeNames(count: number, bases: number): string[];
 export declare function writeLoadConfig(dir: string, options: { count: number; bases?: number; fleet: LoadFleet; power?: number }): { names: string[]; repo: string };
-export declare function checkLoadRun(options: { stateDir: string; repo: string; names: readonly string[] }): { problems: string[]; logBytes: number; results: number };
+export declare function checkLoadRun(options: { stateDir: string; repo: string; names: readonly string[] }): { problems: string[]; logBytes: number; results: number; lost: number };

@@ -80,7 +80,8 @@ function expectedOutput(pkg) {
  * (<state>/runs/latest.json), every build log, the repo (index, files, sha256) and the ledger:
  * every recipe built once in this run, its log complete (all lines, the end marker, then
  * buildfleet's `built` line), every index entry's file present and intact, and the ledger and
- * the repo naming the same packages with the same fingerprints, nothing else.
+ * the repo naming the same packages with the same fingerprints, nothing else. `lost`: build
+ * attempts the ledger records as lost (host or connection faults, retried).
  */
 export function checkLoadRun({ stateDir, repo, names }) {
   const problems = [];
@@ -130,9 +131,11 @@ export function checkLoadRun({ stateDir, repo, names }) {
   }
 
   const built = new Map();
+  let lost = 0;
   for (const line of fs.readFileSync(path.join(stateDir, 'ledger.jsonl'), 'utf8').split('\n')) {
     if (line === '') continue;
     const rec = JSON.parse(line);
+    if (rec.kind === 'build' && rec.status === 'lost') lost++;
     if (rec.kind !== 'build' || rec.status !== 'built') continue;
     if (built.has(rec.recipe)) add(`ledger: ${rec.recipe} built twice`);
     built.set(rec.recipe, rec.fingerprint);
@@ -149,5 +152,5 @@ export function checkLoadRun({ stateDir, repo, names }) {
   for (const name of built.keys()) if (!wanted.has(name)) add(`ledger: unexpected built record ${name}`);
   const files = fs.readdirSync(repo).filter((f) => !f.startsWith('.') && f !== 'index.json');
   if (files.length !== entries.size) add(`repo: ${files.length} files beside the index, ${entries.size} entries`);
-  return { problems, logBytes, results: results.length };
+  return { problems, logBytes, results: results.length, lost };
 }
