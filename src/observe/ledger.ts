@@ -144,6 +144,11 @@ export function parseLedger(text: string, display: string): LedgerSnapshot {
       diagnostics.push({ severity: 'warning', file: display, line: i + 1, col: 1, message: 'ledger line of an unknown format; it is ignored', hint: 'a newer buildfleet may have written it: upgrade buildfleet' });
       continue;
     }
+    if (!isLedgerRecord(record)) {
+      // The planner trusts what it reads here (a build's inputs are compared field by field).
+      diagnostics.push({ severity: 'warning', file: display, line: i + 1, col: 1, message: 'ledger line with a field missing or of the wrong type; it is ignored', hint: 'the line was edited by hand or written by another tool: correct it or delete it' });
+      continue;
+    }
     records++;
     let recipes = branches.get(record.branch);
     if (recipes === undefined) branches.set(record.branch, (recipes = new Map<string, MutableHistory>()));
@@ -162,6 +167,42 @@ export function parseLedger(text: string, display: string): LedgerSnapshot {
     });
   }
   return { branches, records, digest: sha256Hex(text), diagnostics };
+}
+
+const BUILD_STATUSES: ReadonlySet<unknown> = new Set<LedgerBuildStatus>(['built', 'failed', 'aborted', 'lost']);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const optional = (v: unknown, test: (v: unknown) => boolean): boolean => v === undefined || test(v);
+const isStringRecord = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isString);
+
+/** The fingerprint inputs of a successful build, as computeFingerprints makes them. */
+function isInputs(v: unknown): v is FingerprintInputs {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const i = v as Record<string, unknown>;
+  return typeof i['format'] === 'number' && isString(i['version']) && isString(i['pipeline']) && isString(i['rebuild']) && isStringRecord(i['recipe']) && isStringRecord(i['prerequisites']) && isStringRecord(i['dependencies']);
+}
+
+/** Whether a line of the current format has every field the readers use, of the right type. */
+function isLedgerRecord(v: object): v is LedgerRecord {
+  const r = v as Record<string, unknown>;
+  if (!isString(r['branch']) || !isString(r['recipe']) || !isString(r['fingerprint']) || !isString(r['at']) || !isString(r['version'])) return false;
+  switch (r['kind']) {
+    case 'build':
+      return (
+        BUILD_STATUSES.has(r['status']) &&
+        optional(r['host'], isString) &&
+        optional(r['log'], isString) &&
+        optional(r['phase'], isString) &&
+        optional(r['sourceCommit'], isString) &&
+        optional(r['seconds'], (s) => typeof s === 'number' && Number.isFinite(s) && s >= 0) &&
+        optional(r['inputs'], isInputs)
+      );
+    case 'review':
+      return (r['decision'] === 'approved' || r['decision'] === 'rejected') && optional(r['reason'], isString);
+    case 'staged':
+      return isString(r['repo']);
+    default:
+      return false;
+  }
 }
 
 function applyRecord(history: MutableHistory, record: LedgerRecord): void {
