@@ -7,10 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/config/diagnostic.js';
-import { diffInputs } from '../../src/model/fingerprint.js';
+import { diffInputs, type FingerprintInputs } from '../../src/model/fingerprint.js';
 import { parseLedger } from '../../src/observe/ledger.js';
 
-const INPUTS = { format: 1, recipe: { 'recipe.yaml': 'h' }, version: '1.0-1', pipeline: 'p', prerequisites: {}, rebuild: 'transitive', dependencies: {} };
+const INPUTS: FingerprintInputs = { format: 1, recipe: { 'recipe.yaml': 'h' }, version: '1.0-1', pipeline: 'p', prerequisites: {}, rebuild: 'transitive', dependencies: {} };
 const build = (extra: Record<string, unknown>): string =>
   JSON.stringify({ formatVersion: 1, kind: 'build', at: '2026-11-24T00:00:00.000Z', runId: 'r', branch: 'main', recipe: 'zlib', packages: ['zlib'], version: '1.0-1', fingerprint: 'f', status: 'built', inputs: INPUTS, ...extra });
 const WARNING = 'state/ledger.jsonl:2:1: warning: ledger line with a field missing or of the wrong type; it is ignored\n  hint: the line was edited by hand or written by another tool: correct it or delete it';
