@@ -24,8 +24,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 
 /** How a tarball is compressed, from its first bytes. */
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2';
@@ -83,6 +82,8 @@ export async function checkTarballs(files: readonly string[]): Promise<TarballRe
 async function checkOne(file: string, index: number, symlinks: Set<string>): Promise<TarballRefusal | null> {
   let refusal: TarballRefusal | null = null;
   let entries = 0;
+  // Loaded on use: `plan` imports this module, and most plans check no tarball.
+  const [{ Parser }, { execa }] = await Promise.all([import('tar'), import('execa')]);
   const parser = new Parser({
     strict: true,
     onReadEntry: (entry: ReadEntry) => {

@@ -18,10 +18,6 @@ import { readRepoEntries } from '../observe/repo.js';
 import { readStaged } from '../observe/staging.js';
 import type { ObservedBranch, RepoState } from '../observe/types.js';
 import { probeIsolation, type IsolationSupport } from '../execute/isolation.js';
-import { LocalShell } from '../execute/localTransport.js';
-import { SshConnections } from '../execute/ssh/connections.js';
-import { SshShell } from '../execute/ssh/sshShell.js';
-import { DEFAULT_CONNECT_TIMEOUT_SECONDS } from '../execute/ssh/sshTransport.js';
 import { computeBranchPlan, recipeDiagnostics, type DependencyLocator } from '../plan/computeBranchPlan.js';
 import { planPrerequisites } from '../plan/prerequisitePlan.js';
 import { PLAN_FORMAT_VERSION, type BranchPlan, type Plan } from '../plan/types.js';
@@ -75,7 +71,16 @@ export interface PlanOutcome {
  * hosts need the SSH transport, which this version lacks.
  */
 export async function probeHostIsolation(host: HostConfig): Promise<IsolationSupport> {
-  if (host.transport === 'local') return probeIsolation(new LocalShell(), tmpdir());
+  // Loaded here: most plans probe nothing, and these modules (execa, ssh2) cost start-up time.
+  if (host.transport === 'local') {
+    const { LocalShell } = await import('../execute/localTransport.js');
+    return probeIsolation(new LocalShell(), tmpdir());
+  }
+  const [{ SshConnections }, { SshShell }, { DEFAULT_CONNECT_TIMEOUT_SECONDS }] = await Promise.all([
+    import('../execute/ssh/connections.js'),
+    import('../execute/ssh/sshShell.js'),
+    import('../execute/ssh/sshTransport.js'),
+  ]);
   const connections = new SshConnections({ host, env: {}, connectTimeoutSeconds: host.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS });
   try {
     await connections.connect();
