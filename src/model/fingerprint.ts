@@ -60,26 +60,43 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     prerequisites: canonicalJson(context.prerequisites),
     rebuild: JSON.stringify(context.rebuild),
   };
+  /**
+   * Per dependency id, its value and its `"id":"value"` member of the canonical JSON, computed
+   * once: an INDEX lists dependency closures, so a popular port is named by thousands of others.
+   */
+  const members = new Map<RecipeId, { readonly value: string; readonly member: string }>();
+  const memberOf = (depId: RecipeId): { readonly value: string; readonly member: string } => {
+    const known = members.get(depId);
+    if (known !== undefined) return known;
+    const dep = graph.recipes.get(depId);
+    let value: string;
+    if (dep === undefined) value = 'invalid';
+    else if (context.rebuild === 'transitive') value = 'cycle'; // not fingerprinted yet: on a cycle, skipped anyway
+    else if (context.rebuild === 'direct') value = localDigest(dep);
+    else value = formatVersion(dep.version);
+    const computed = { value, member: `${JSON.stringify(depId)}:${JSON.stringify(value)}` };
+    // A transitive dependency on a cycle gets its fingerprint later: that is not kept.
+    if (dep === undefined || context.rebuild !== 'transitive') members.set(depId, computed);
+    return computed;
+  };
   for (const id of graph.order) {
     const recipe = graph.recipes.get(id);
     if (recipe === undefined) continue;
     const depIds = graph.deps.get(id) ?? [];
     const depValues: string[] = new Array<string>(depIds.length);
-    for (let i = 0; i < depIds.length; i++) {
-      const depId = depIds[i]!;
-      const dep = graph.recipes.get(depId);
-      if (dep === undefined) depValues[i] = 'invalid';
-      else if (context.rebuild === 'transitive') depValues[i] = result.get(depId)?.fingerprint ?? 'cycle'; // on a cycle: skipped anyway
-      else if (context.rebuild === 'direct') depValues[i] = localDigest(dep);
-      else depValues[i] = formatVersion(dep.version);
-    }
-    const version = formatVersion(recipe.version);
     // Exactly canonicalJson(inputs), built without materializing the object (35,000 recipes).
     let deps = '{';
-    for (let i = 0; i < depIds.length; i++) deps += `${i > 0 ? ',' : ''}${JSON.stringify(depIds[i])}:${JSON.stringify(depValues[i])}`;
+    for (let i = 0; i < depIds.length; i++) {
+      const { value, member } = memberOf(depIds[i]!);
+      depValues[i] = value;
+      deps += i > 0 ? `,${member}` : member;
+    }
     deps += '}';
+    const version = formatVersion(recipe.version);
     const canonical = `{"dependencies":${deps},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":${canonicalJson(recipe.files)},"version":${JSON.stringify(version)}}`;
-    result.set(id, new LazyFingerprint(sha256Hex(canonical) as Fingerprint, recipe, version, context, depIds, depValues));
+    const fingerprint = sha256Hex(canonical) as Fingerprint;
+    result.set(id, new LazyFingerprint(fingerprint, recipe, version, context, depIds, depValues));
+    if (context.rebuild === 'transitive') members.set(id, { value: fingerprint, member: `${JSON.stringify(id)}:${JSON.stringify(fingerprint)}` });
   }
   return result;
 }

@@ -138,7 +138,9 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   const indexOf = new Map<string, number>();
   nodes.forEach((id, i) => indexOf.set(id, i));
   const providerIndex = new Map<string, number>();
-  for (const [name, id] of providers) providerIndex.set(name, indexOf.get(id)!);
+  // A name with a version operator is never looked up (lookups strip the operator): leaving it out
+  // lets a dependency found as written be taken for a plain name.
+  for (const [name, id] of providers) if (dependencyName(name) === name) providerIndex.set(name, indexOf.get(id)!);
 
   const n = nodes.length;
   const depIdx: number[][] = new Array<number[]>(n);
@@ -173,6 +175,8 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
     if (owner === undefined && input.externalDependencies === true) return undefined;
     return { spec, candidates };
   };
+  /** `seen[p] === i + 1` while node i's edges are collected: p is already among them. */
+  const seen = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const recipe = recipes.get(nodes[i]!);
     const resolved: number[] = [];
@@ -180,8 +184,10 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
     if (recipe !== undefined) {
       for (const list of [recipe.depends, recipe.buildDepends]) {
         for (const spec of list) {
-          const name = dependencyName(spec);
-          const found = compare !== undefined && name.length < spec.length ? constrainedProvider(spec) : providerIndex.get(name);
+          // Provider names hold no version operator: a spec found as it is is a plain name.
+          const direct = providerIndex.get(spec);
+          const name = direct !== undefined ? spec : dependencyName(spec);
+          const found = direct ?? (compare !== undefined && name.length < spec.length ? constrainedProvider(spec) : providerIndex.get(name));
           if (typeof found === 'object') {
             const list = unsatisfied.get(recipe.id);
             if (list === undefined) unsatisfied.set(recipe.id, [found]);
@@ -193,7 +199,10 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
             if (input.externalDependencies === true) continue;
             missing ??= [];
             if (!missing.includes(name)) missing.push(name);
-          } else if (provider !== i && !resolved.includes(provider)) resolved.push(provider);
+          } else if (provider !== i && seen[provider] !== i + 1) {
+            seen[provider] = i + 1;
+            resolved.push(provider);
+          }
         }
       }
     }

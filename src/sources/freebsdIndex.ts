@@ -117,8 +117,19 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
     readonly line: number;
   }
   let parsed: Parsed[] = [];
-  /** pkgname (with version) -> origin. */
-  const byPkgname = new Map<string, string>();
+  /** Every origin a pkgname resolves to, once; dependencies are resolved to indexes into it. */
+  const origins: string[] = [];
+  const originIndex = new Map<string, number>();
+  const intern = (origin: string): number => {
+    let index = originIndex.get(origin);
+    if (index === undefined) {
+      index = origins.push(origin) - 1;
+      originIndex.set(origin, index);
+    }
+    return index;
+  };
+  /** pkgname (with version) -> index of its origin in `origins`. */
+  const byPkgname = new Map<string, number>();
   const lineOfOrigin = new Map<string, number>();
   /** Package name -> the lines (not duds) that make it, when more than one does. */
   const byName = new Map<string, Parsed[]>();
@@ -129,7 +140,7 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
     const fields = text.split('|');
     const origin = originOf(fields[1] ?? '');
     // Dependents of a bad line name it by its pkgname: they are then skipped as dependency-skipped.
-    if (origin !== undefined && fields[0] !== undefined && !byPkgname.has(fields[0]) && !lineOfOrigin.has(origin)) byPkgname.set(fields[0], origin);
+    if (origin !== undefined && fields[0] !== undefined && !byPkgname.has(fields[0]) && !lineOfOrigin.has(origin)) byPkgname.set(fields[0], intern(origin));
     if (fields.length !== INDEX_FIELDS) {
       bad(origin ?? `${display}:${line}`, line, 1, `an INDEX line has ${INDEX_FIELDS} |-separated fields, this one has ${fields.length}`, 'regenerate the INDEX (`make index`) or fix the line');
       continue;
@@ -151,7 +162,7 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
       continue;
     }
     lineOfOrigin.set(origin, line);
-    byPkgname.set(pkgname, origin);
+    byPkgname.set(pkgname, intern(origin));
     const entry: Parsed = { fields, origin, name, line };
     parsed.push(entry);
     // Duds never build, so their package name may be another port's.
@@ -178,24 +189,35 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
 
   // Pass 2: dependencies resolved to origins; unknown pkgnames stay as written (unresolvable).
   const recipes: Recipe[] = [];
-  for (const { fields, origin, name } of parsed) {
-    const resolve = (field: string, out: string[], seen: Set<string>): void => {
-      if (field === '') return;
-      for (const dep of field.split(' ')) {
-        if (dep === '') continue;
-        const target = byPkgname.get(dep) ?? dep;
-        if (!seen.has(target)) {
-          seen.add(target);
-          out.push(target);
+  /** `seenAt[o] === stamp` while one port's dependencies are collected: origin o is among them. */
+  const seenAt = new Int32Array(origins.length);
+  let stamp = 0;
+  /** Dependencies no line has, as written, of the port being read. */
+  let unknown: string[] = [];
+  const resolve = (field: string, out: string[]): void => {
+    if (field === '') return;
+    for (const dep of field.split(' ')) {
+      if (dep === '') continue;
+      const target = byPkgname.get(dep) ?? originIndex.get(dep);
+      if (target === undefined) {
+        if (!unknown.includes(dep)) {
+          unknown.push(dep);
+          out.push(dep);
         }
+      } else if (seenAt[target] !== stamp) {
+        seenAt[target] = stamp;
+        out.push(origins[target]!);
       }
-    };
+    }
+  };
+  for (const { fields, origin, name } of parsed) {
+    stamp++;
+    unknown = [];
     const depends: string[] = [];
     const buildDepends: string[] = [];
-    const runSeen = new Set<string>();
-    resolve(fields[8]!, depends, runSeen);
-    const buildSeen = new Set<string>(runSeen);
-    for (const f of [7, 10, 11, 12]) resolve(fields[f]!, buildDepends, buildSeen);
+    // A run dependency that is also a build dependency is listed once, as a run dependency.
+    resolve(fields[8]!, depends);
+    for (const f of [7, 10, 11, 12]) resolve(fields[f]!, buildDepends);
     const pkgname = fields[0]!;
     const parts = splitFreebsdVersion(pkgname);
     // What shapes the package besides its version and dependencies.
@@ -233,7 +255,7 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
           const words = fields[f]!.split(' ');
           let at = 0;
           for (const word of words) {
-            if (word === dependency || byPkgname.get(word) === dependency) return { line, col: offset + at + 1 };
+            if (word === dependency || origins[byPkgname.get(word) ?? -1] === dependency) return { line, col: offset + at + 1 };
             at += word.length + 1;
           }
         }
