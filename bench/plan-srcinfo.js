@@ -6,12 +6,14 @@
 // its fields (bench/lib/srcinfo-baseline.js). Also: parsing the real pacman databases of
 // ../shared/corpora/archdb/ (about 10,000 packages) as observed state, with the product's reader.
 //
-//   node bench/plan-srcinfo.js [--runs 7] [--json FILE] [--no-wait-quiet] [--keep]
+//   node bench/plan-srcinfo.js [--runs 7] [--json FILE] [--no-wait-quiet] [--fresh]
 //
-// The repository: a plain index.json written from an empty-repo plan of the same tree (every
-// other build action, by recipe id, with all its packages at the planned version and fingerprint),
-// so that the plan finds exactly that half up to date. (The pacman repository format's reader
-// lands separately; this benchmark plans against a plain repository.)
+// The repository: a `format: pacman` repo (repo/repo.db.tar.gz and the rest) written by the
+// product's pacman repository writer from an empty-repo plan of the same tree (every other build
+// action, by recipe id, with all its packages at the planned version and fingerprint, as minimal
+// package files), so that the plan finds exactly that half up to date. The config directory is
+// cached in $TMPDIR/buildfleet-bench-srcinfo/ (publishing runs bsdtar twice per package); --fresh
+// makes it in a new temporary directory and removes it afterwards.
 // Each timed run waits (up to 2 minutes) for the CPUs to be at most 20% busy unless
 // --no-wait-quiet; runs during which other processes used more than 0.15 CPU-seconds per second
 // are re-run (up to 3 times). Wall time and peak RSS: bench/lib/measure.js.
@@ -21,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { measure, median, rssMethod, waitForQuiet } from './lib/measure.js';
 import { cliAvailable, planArgs, planJson, projectRoot, summarizePlan } from './lib/tree-cache.js';
 
@@ -39,35 +41,82 @@ function corporaDir() {
   }
 }
 
-/** A config directory: the extracted tree as pkgs/, one local host, a shell pipeline, branch `arch`, repo `repo/`. */
-function makeConfig(corpora, log) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildfleet-bench-srcinfo-'));
+/** Written when the config's files change, so that a cached directory made by an older harness is rebuilt. */
+const SETUP_VERSION = 'pacman-1';
+const cacheDir = path.join(os.tmpdir(), 'buildfleet-bench-srcinfo');
+
+/**
+ * A config directory (cached in $TMPDIR/buildfleet-bench-srcinfo/ unless --fresh): the extracted
+ * tree as pkgs/, one local host, a shell pipeline, branch `arch` with a `format: pacman` repo `repo`
+ * (its database is repo/repo.db.tar.gz).
+ */
+function makeConfig(corpora, log, fresh) {
+  const dir = fresh ? fs.mkdtempSync(path.join(os.tmpdir(), 'buildfleet-bench-srcinfo-')) : cacheDir;
+  const stamp = path.join(dir, '.bench-setup');
+  if (!fresh && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === SETUP_VERSION) return dir;
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
   execFileSync('tar', ['-xzf', path.join(corpora, 'chaotic-aur-srcinfo.tar.gz'), '-C', dir]);
   fs.renameSync(path.join(dir, 'chaotic-aur'), path.join(dir, 'pkgs'));
   fs.mkdirSync(path.join(dir, 'branches'));
   fs.mkdirSync(path.join(dir, 'pipelines'));
   fs.writeFileSync(path.join(dir, 'hosts.yaml'), 'hosts:\n  - name: local\n    transport: local\n    power: 2\n');
   fs.writeFileSync(path.join(dir, 'pipelines', 'shell.yaml'), 'steps:\n  - name: build\n    run: makepkg\n');
-  fs.writeFileSync(path.join(dir, 'branches', 'arch.yaml'), 'source:\n  path: pkgs\n  format: srcinfo\narchitecture: x86_64\npipeline: shell\nrepos:\n  - name: repo\n    path: repo\n    format: plain\n    prune: true\n');
+  fs.writeFileSync(path.join(dir, 'branches', 'arch.yaml'), 'source:\n  path: pkgs\n  format: srcinfo\narchitecture: x86_64\npipeline: shell\nrepos:\n  - name: repo\n    path: repo\n    format: pacman\n    prune: true\n');
+  fs.writeFileSync(stamp, SETUP_VERSION);
   log(`extracted the corpus into ${dir}`);
   return dir;
 }
 
-/** Writes repo/index.json holding every other built recipe (by id) at its planned version and fingerprint. */
-async function writeHalfRepo(dir) {
+/**
+ * Makes repo/ a pacman repository holding every other built recipe (by id) with all its packages
+ * at the planned version and fingerprint, written by the product's own pacman repository writer
+ * (dist/publish/pacmanRepo.js: repo.db.tar.gz, repo.files.tar.gz, the links and the fingerprint
+ * sidecar) from minimal package files (a .pkg.tar.gz holding a .PKGINFO). Kept when the plan
+ * already finds that half up to date (the cached directory of an earlier run).
+ */
+async function writeHalfRepo(dir, log) {
+  const repoDir = path.join(dir, 'repo');
+  const aside = `${repoDir}.aside`;
+  fs.rmSync(aside, { recursive: true, force: true });
+  if (fs.existsSync(repoDir)) fs.renameSync(repoDir, aside);
   const empty = await planJson(dir);
   const builds = empty.branches[0].actions.filter((a) => a.type === 'build').sort((a, b) => (a.package < b.package ? -1 : 1));
   const held = builds.filter((_, i) => i % 2 === 0);
-  const packages = held.flatMap((b) =>
-    b.packages.map((name) => ({ name, version: b.version, file: `${name}-${b.version}-x86_64.pkg.tar.zst`, sha256: '0'.repeat(64), size: 1, depends: [], provides: [], fingerprint: b.fingerprint, recipe: b.package })),
-  );
-  fs.mkdirSync(path.join(dir, 'repo'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'repo', 'index.json'), JSON.stringify({ formatVersion: 1, packages }));
-  // Recipes whose packages the index now holds at their fingerprint: the held half, plus any recipe
+  // A repository holds one package per name: of two held recipes making the same package, the first.
+  const versions = new Map();
+  for (const b of held) for (const name of b.packages) if (!versions.has(name)) versions.set(name, { version: b.version, fingerprint: b.fingerprint, recipe: b.package });
+  // Recipes whose packages the repository holds at their fingerprint: the held half, plus any recipe
   // identical to a held one (the corpus has a few pkgbase directories with the same content).
-  const index = new Map(packages.map((p) => [p.name, p.fingerprint]));
-  const upToDate = builds.filter((b) => b.packages.every((name) => index.get(name) === b.fingerprint)).length;
-  return { recipes: builds.length, held: held.length, upToDate, packages: packages.length, empty: summarizePlan(empty) };
+  const upToDate = builds.filter((b) => b.packages.every((name) => versions.get(name)?.fingerprint === b.fingerprint)).length;
+  const summary = { recipes: builds.length, held: held.length, upToDate, packages: versions.size, empty: summarizePlan(empty) };
+  if (fs.existsSync(aside)) {
+    fs.renameSync(aside, repoDir);
+    if (summarizePlan(await planJson(dir)).upToDate === upToDate) return summary;
+    fs.rmSync(repoDir, { recursive: true, force: true });
+  }
+  const { publishPacmanRepo } = await import(pathToFileURL(path.join(projectRoot, 'dist', 'publish', 'pacmanRepo.js')).href);
+  const { create } = await import('tar');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'buildfleet-bench-pkgs-'));
+  try {
+    const add = [];
+    for (const b of held) {
+      for (const name of b.packages) {
+        if (versions.get(name).recipe !== b.package) continue;
+        const file = `${name}-${b.version}-x86_64.pkg.tar.gz`;
+        const pkgDir = path.join(work, name);
+        fs.mkdirSync(pkgDir);
+        fs.writeFileSync(path.join(pkgDir, '.PKGINFO'), `pkgname = ${name}\npkgbase = ${b.package}\npkgver = ${b.version}\npkgdesc = ${name} (benchmark package)\nbuilddate = 1700000000\npackager = bench\nsize = 0\narch = x86_64\n`);
+        create({ gzip: true, sync: true, file: path.join(work, file), cwd: pkgDir, portable: true }, ['.PKGINFO']);
+        add.push({ source: path.join(work, file), entry: { name, version: b.version, file, sha256: '', size: 0, depends: [], provides: [], fingerprint: b.fingerprint, recipe: b.package } });
+      }
+    }
+    log(`publishing ${add.length} packages into ${repoDir} with the product's pacman repository writer`);
+    await publishPacmanRepo({ repoPath: repoDir, repoName: 'repo', displayPath: 'repo', add, remove: [] });
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  return summary;
 }
 
 async function timed(args, what) {
@@ -76,12 +125,12 @@ async function timed(args, what) {
   return r;
 }
 
-export async function run({ runs = 7, waitQuiet = true, keep = false, log = (l) => process.stderr.write(`${l}\n`) } = {}) {
+export async function run({ runs = 7, waitQuiet = true, fresh = false, log = (l) => process.stderr.write(`${l}\n`) } = {}) {
   if (!cliAvailable()) throw new Error('dist/ is missing: run `npm run build` first');
   const corpora = corporaDir();
-  const dir = makeConfig(corpora, log);
+  const dir = makeConfig(corpora, log, fresh);
   try {
-    const repo = await writeHalfRepo(dir);
+    const repo = await writeHalfRepo(dir, log);
     const baselineArgs = [path.join(projectRoot, 'bench', 'lib', 'srcinfo-baseline.js'), path.join(dir, 'pkgs')];
     const plan = summarizePlan(await planJson(dir)); // warm-up, and the check
     if (plan.upToDate !== repo.upToDate) throw new Error(`the plan finds ${plan.upToDate} recipes up to date, not the ${repo.upToDate} the repository holds`);
@@ -122,7 +171,7 @@ export async function run({ runs = 7, waitQuiet = true, keep = false, log = (l) 
     }
     return summarize({ rows, repo, plan, archdb, runs, waitQuiet });
   } finally {
-    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+    if (fresh) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -169,7 +218,7 @@ function parseArgs(argv) {
     if (a === '--runs') opts.runs = Number(argv[++i]);
     else if (a === '--json') opts.json = path.resolve(argv[++i]);
     else if (a === '--no-wait-quiet') opts.waitQuiet = false;
-    else if (a === '--keep') opts.keep = true;
+    else if (a === '--fresh') opts.fresh = true;
     else throw new Error(`unknown option ${a}`);
   }
   if (opts.runs !== undefined && !(Number.isInteger(opts.runs) && opts.runs >= 1)) throw new Error('--runs must be a positive integer');
