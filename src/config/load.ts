@@ -102,6 +102,9 @@ interface WrittenHost {
   knownHostsFile?: string;
   workdir?: string;
   connectTimeout?: string;
+  maxLoad?: number;
+  loadCheckInterval?: string;
+  loadFile?: string;
 }
 
 function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[]; quarantine?: QuarantineConfig } | null {
@@ -121,6 +124,9 @@ function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[
     ...(h.knownHostsFile !== undefined ? { knownHostsFile: resolvePath(dir, h.knownHostsFile) } : {}),
     workdir: h.workdir ?? DEFAULT_WORKDIR,
     ...(h.connectTimeout !== undefined ? { connectTimeoutSeconds: parseDuration(h.connectTimeout) ?? 0 } : {}),
+    ...(h.maxLoad !== undefined ? { maxLoad: h.maxLoad } : {}),
+    ...(h.loadCheckInterval !== undefined ? { loadCheckIntervalSeconds: parseDuration(h.loadCheckInterval) ?? 0 } : {}),
+    ...(h.loadFile !== undefined ? { loadFile: h.loadFile } : {}),
     file: 'hosts.yaml',
     position: positionOf(file.yaml, ['hosts', i]),
   }));

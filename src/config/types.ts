@@ -33,6 +33,12 @@ export interface HostConfig extends Located {
   readonly workdir: string;
   /** SSH: seconds to reach the host before it counts as down (absent: the transport's default). */
   readonly connectTimeoutSeconds?: number;
+  /** The 1-minute load average above which the host gets no new builds (absent: the load is not read). */
+  readonly maxLoad?: number;
+  /** Seconds a load reading is trusted before the host is asked again. */
+  readonly loadCheckIntervalSeconds?: number;
+  /** Absolute path on the host of the file the load is read from (absent: /proc/loadavg, else `sysctl vm.loadavg`). */
+  readonly loadFile?: string;
 }
 
 /** `quarantine:` of hosts.yaml: hosts failing in `after` consecutive runs get no builds for `forSeconds`. */

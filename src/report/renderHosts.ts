@@ -10,7 +10,7 @@ export function renderHostsText(doc: HostsDocument): string {
     String(h.power),
     h.reachable ? 'up' : 'DOWN',
     h.reachable ? `${h.latencyMs ?? 0} ms` : '-',
-    h.load !== undefined ? h.load[0].toFixed(2) : '-',
+    `${h.load !== undefined ? h.load[0].toFixed(2) : '-'}${h.maxLoad !== undefined ? ` (max ${h.maxLoad})` : ''}`,
     String(h.running),
     String(h.roots.length),
     h.isolation === undefined ? '-' : h.isolation.overlay ? 'overlay' : 'none',

@@ -33,8 +33,10 @@ export interface HostReport {
   readonly connectMs?: number;
   /** Milliseconds of one command's round trip once connected. */
   readonly latencyMs?: number;
-  /** 1, 5 and 15-minute load averages (absent when /proc/loadavg cannot be read). */
+  /** 1, 5 and 15-minute load averages (absent when they cannot be read: /proc/loadavg, `sysctl vm.loadavg` or the host's loadFile). */
   readonly load?: readonly [number, number, number];
+  /** The host's `maxLoad`: above it, reconcile gives it no new builds. */
+  readonly maxLoad?: number;
   /** Builds running there now (0 when no reconcile holds the lock). */
   readonly running: number;
   /** Installed prerequisite roots, as `<branch>/<key>`. */
@@ -52,8 +54,8 @@ export interface HostsDocument {
   readonly hosts: readonly HostReport[];
 }
 
-/** $1 the host's workdir, $2 `local` or `ssh`: load average, roots and workspaces, one section each. */
-const PROBE = `cat /proc/loadavg 2>/dev/null || echo
+/** $1 the host's workdir, $2 `local` or `ssh`, $3 its loadFile or empty: load average, roots and workspaces, one section each. */
+const PROBE = `cat "\${3:-/proc/loadavg}" 2>/dev/null || { [ -z "$3" ] && sysctl -n vm.loadavg 2>/dev/null; } || echo
 echo ---
 for d in "$1"/roots/*/*; do [ -d "$d" ] && echo "\${d#"$1"/roots/}"; done
 echo ---
@@ -74,6 +76,7 @@ export async function probeHosts(config: Config, stateDir: string, options: { re
         ...(host.transport === 'ssh' ? { address: `${host.user ?? ''}@${host.address ?? ''}:${host.port}` } : {}),
         power: host.power,
         labels: host.labels,
+        ...(host.maxLoad !== undefined ? { maxLoad: host.maxLoad } : {}),
         consecutiveFailedRuns: health.hosts[host.name]?.consecutiveFailedRuns ?? 0,
         ...(q !== undefined ? { quarantine: q } : {}),
       };
@@ -117,11 +120,11 @@ async function probe(host: HostConfig, stateDir: string, env: Readonly<Record<st
   }
   try {
     const started = performance.now();
-    const result = await shell.exec(['sh', '-c', PROBE, 'buildfleet-probe', host.transport === 'local' ? stateDir : host.workdir, host.transport], { timeoutSeconds: 30 });
+    const result = await shell.exec(['sh', '-c', PROBE, 'buildfleet-probe', host.transport === 'local' ? stateDir : host.workdir, host.transport, host.loadFile ?? ''], { timeoutSeconds: 30 });
     const latencyMs = Math.round(performance.now() - started);
     if (result.code !== 0) return { ok: false, error: `the probe failed (exit ${result.code}): ${result.stderr.trim()}` };
     const [loadText = '', rootsText = '', workText = ''] = result.stdout.split('---\n');
-    const numbers = loadText.trim().split(/\s+/).slice(0, 3).map(Number);
+    const numbers = loadText.trim().replace(/^\{\s*/, '').split(/\s+/).slice(0, 3).map(Number);
     const load = numbers.length === 3 && numbers.every(Number.isFinite) ? (numbers as [number, number, number]) : undefined;
     // The local host is probed in the temporary directory, so that `hosts` leaves the state directory as it was.
     const isolation = await probeIsolation(shell, host.transport === 'local' ? tmpdir() : host.workdir);

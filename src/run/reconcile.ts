@@ -29,6 +29,7 @@ import { removeStaged, stageBuild } from '../publish/staging.js';
 import type { PackageToPublish } from '../publish/plainRepo.js';
 import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
 import { hostDownReason, hostOutcomes, warmUp } from './hostFailures.js';
+import { LoadGate } from './loadGate.js';
 import { nextHostState, quarantinedHosts, readHostState, writeHostState } from './hostState.js';
 import { describeViolation } from '../plan/guards.js';
 import { configRepositoryState } from '../sources/configRepository.js';
@@ -167,6 +168,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     power: h.power,
     labels: [...(outcome.isolation.get(h.name)?.overlay === true ? [...h.labels, OVERLAY_LABEL] : h.labels), ...commandLabels(h, config)],
     up: !quarantined.has(h.name),
+    ...(h.maxLoad !== undefined ? { maxLoad: h.maxLoad } : {}),
   }));
   for (const host of config.hosts) {
     // Quarantined: planBranches warned about it.
@@ -216,6 +218,8 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     }
   }
   const scheduler = new Scheduler(scheduleJobs, scheduleHosts);
+  // Hosts with a maxLoad are full while their load is above it (read before builds are handed out).
+  const loadGate = new LoadGate(scheduler, config.hosts, transports, { isUp: (h) => !hostsFailed.has(h), note: (m, data) => options.events?.note?.(m, data) });
   const roots = new PrerequisiteRoots({ stateDir, runId, roots: checked.roots, note: (m) => options.events?.note?.(m) });
   const caches = new Map(outcome.branches.map((b) => [b.config.name, new ArtifactCache(path.join(stateDir, b.config.name, 'artifacts'))]));
   const finished = new Map<string, { result: PackageResult; cached?: CachedBuild }>();
@@ -327,6 +331,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const running = new Map<string, Promise<Awaited<ReturnType<typeof runJob>>>>();
   for (;;) {
     if (!options.stop.noNewBuilds.aborted) {
+      await loadGate.update();
       for (const assignment of scheduler.nextAssignments()) {
         const job = jobs.get(assignment.jobId)!;
         scheduler.started(job.id, assignment.host);
@@ -340,8 +345,14 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
         );
       }
     }
-    if (running.size === 0) break;
-    const done = await Promise.race(running.values());
+    // Work waits for a host's load to drop: look again after the load interval (or when a build ends).
+    const recheck = options.stop.noNewBuilds.aborted ? undefined : loadGate.recheckDelay();
+    if (running.size === 0 && recheck === undefined) break;
+    if (running.size === 0) loadGate.announceWait();
+    const timer = recheck !== undefined ? abortableDelay(recheck, options.stop.noNewBuilds) : undefined;
+    const done = await Promise.race([...running.values(), ...(timer !== undefined ? [timer.done] : [])]);
+    timer?.cancel();
+    if (done === undefined) continue;
     running.delete(done.job.id);
     if (done.hostUnusable === true) {
       // Not the package's fault: the host is unusable for this branch for the run; its builds go elsewhere.
@@ -556,6 +567,24 @@ function guardRefusals(branches: readonly BranchState[]): Diagnostic[] {
       hint: 'check the plan (`buildfleet plan`); if it is what you want, run reconcile with --allow-large, or raise the limit under `guards:` in the branch file',
     })),
   );
+}
+
+/** Resolves (undefined) after `ms`, or at once when `signal` aborts; `cancel` clears the timer. */
+function abortableDelay(ms: number, signal: AbortSignal): { done: Promise<undefined>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const done = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    timer = setTimeout(onAbort, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return {
+    done,
+    cancel: () => {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** Promises to wait for later; the first failure is rethrown by `settle`. */

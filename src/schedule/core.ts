@@ -56,6 +56,8 @@ export class SchedulerCore {
   /** Running builds per fair share. */
   private readonly runningShare: Int32Array;
   readonly up: boolean[];
+  /** Hosts whose last reported load is above their `maxLoad`: no new builds (but not down). */
+  readonly full: boolean[];
   /** Block reason (index into REASONS) and cause of blocked jobs. */
   private readonly blockReason: Uint8Array;
   private readonly blockCause: Int32Array;
@@ -98,6 +100,7 @@ export class SchedulerCore {
     this.running = new Int32Array(hosts.length);
     this.runningShare = new Int32Array(g.shareCount);
     this.up = hosts.map((h) => h.up);
+    this.full = hosts.map(() => false);
     this.blockReason = new Uint8Array(n);
     this.blockCause = new Int32Array(n).fill(-1);
     this.depsLeft = g.indegree.slice();
@@ -197,7 +200,7 @@ export class SchedulerCore {
         const j = heap.peek();
         const sr = shareRun[share[j]!]!;
         if (bestJob >= 0 && (sr > bestShareRun || (sr === bestShareRun && !before(j, bestJob)))) continue;
-        const h = chooseHost(this.groups[gi]!.hosts, g.power, run, this.up);
+        const h = chooseHost(this.groups[gi]!.hosts, g.power, run, this.up, this.full);
         if (h < 0) continue;
         bestG = gi;
         bestJob = j;
@@ -217,11 +220,19 @@ export class SchedulerCore {
     if (!commit) for (let k = 0; k < out.length; k += 2) heaps[g.group[out[k]!]!]!.push(out[k]!);
   }
 
+  /** Jobs in the ready queues (call after {@link flush}). */
+  readyCount(): number {
+    let n = 0;
+    for (const heap of this.heaps) n += heap.size;
+    return n;
+  }
+
   /** Why `job` cannot start on `host` now, or undefined when it can. */
   cannotStart(job: number, host: number): string | undefined {
     const st = this.status[job]!;
     if (st !== St.Ready) return `job is ${STATUS_NAMES[st]!}, not ready`;
     if (!this.up[host]) return 'host is down';
+    if (this.full[host]) return 'host is above its maxLoad';
     if (!this.groups[this.g.group[job]!]!.hosts.includes(host)) return 'host lacks a required label or was excluded for this job';
     if (this.running[host]! >= this.g.power[host]!) return 'host has no free slot';
     return undefined;

@@ -56,6 +56,7 @@ export function hasLabels(offered: readonly string[], required: readonly string[
  * The host rule of {@link pickHost} over host indices.
  *
  * @param candidates indices of the hosts whose labels fit, ascending (host order).
+ * @param full hosts above their load threshold: treated as having no free slot.
  * @returns the chosen index, or -1.
  */
 export function chooseHost(
@@ -63,13 +64,14 @@ export function chooseHost(
   power: ArrayLike<number>,
   running: ArrayLike<number>,
   up: ArrayLike<boolean>,
+  full?: ArrayLike<boolean>,
 ): number {
   let best = -1;
   let bestTier = 0;
   let bestFree = 0;
   for (let k = 0; k < candidates.length; k++) {
     const i = candidates[k]!;
-    if (!up[i]) continue;
+    if (!up[i] || full?.[i] === true) continue;
     const p = power[i]!;
     const r = running[i]!;
     if (r >= p) continue;

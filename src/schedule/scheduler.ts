@@ -35,6 +35,8 @@ import type {
  */
 export class Scheduler {
   private readonly core: SchedulerCore;
+  /** `maxLoad` of each host, by host index. */
+  private readonly maxLoad: readonly (number | undefined)[];
 
   /**
    * @param jobs the builds of this run; ids must be unique.
@@ -43,6 +45,10 @@ export class Scheduler {
    */
   constructor(jobs: readonly ScheduleJob[], hosts: readonly ScheduleHost[], options: ScheduleOptions = {}) {
     this.core = new SchedulerCore(jobs, hosts, options.order ?? 'critical-path');
+    this.maxLoad = hosts.map((h) => {
+      if (h.maxLoad !== undefined && !(Number.isFinite(h.maxLoad) && h.maxLoad > 0)) throw new RangeError(`schedule: invalid maxLoad ${String(h.maxLoad)} for host ${h.name}`);
+      return h.maxLoad;
+    });
   }
 
   /**
@@ -103,6 +109,44 @@ export class Scheduler {
   setHostUp(name: string, up: boolean): SchedulerUpdate {
     this.core.setHostUp(this.host(name), up);
     return this.update();
+  }
+
+  /**
+   * Reports a host's 1-minute load average (undefined: unknown). A host with a
+   * `maxLoad` is full while its last reported load is above it: it gets no new builds,
+   * builds running there go on, and its jobs stay schedulable (they wait for it or go
+   * to other hosts). A host without `maxLoad` ignores the load.
+   * @returns whether the host is full now.
+   * @throws on an unknown host or a negative or non-finite load.
+   */
+  setHostLoad(name: string, load: number | undefined): boolean {
+    const h = this.host(name);
+    if (load !== undefined && !(Number.isFinite(load) && load >= 0)) throw new RangeError(`schedule: invalid load ${String(load)} for host ${name}`);
+    const max = this.maxLoad[h];
+    this.core.full[h] = max !== undefined && load !== undefined && load > max;
+    return this.core.full[h];
+  }
+
+  /** Hosts full because of their load (see {@link setHostLoad}), in host order. */
+  fullHosts(): string[] {
+    return this.core.g.hostNames.filter((_, h) => this.core.full[h]);
+  }
+
+  /**
+   * True when jobs are ready but nothing runs and nothing can start because every host
+   * that could take them is full: the caller must wait for a load to drop.
+   */
+  waitingForLoad(): boolean {
+    const c = this.core;
+    if (c.runningCount > 0 || !c.full.some((f) => f)) return false;
+    const proposed: number[] = [];
+    c.assign(false, proposed);
+    return proposed.length === 0 && c.readyCount() > 0;
+  }
+
+  /** Whether some job is ready to start (cheap: no sorting). */
+  hasReadyJobs(): boolean {
+    return this.core.readyCount() > 0;
   }
 
   /**

@@ -36,6 +36,12 @@ export interface ScheduleHost {
   readonly labels: readonly string[];
   /** False when the host must not get new builds. */
   readonly up: boolean;
+  /**
+   * The 1-minute load average above which the host counts as full: it gets no new
+   * builds until a lower load is reported ({@link Scheduler.setHostLoad}). Absent: the
+   * load is not looked at. Unlike a down host, a full host keeps its jobs schedulable.
+   */
+  readonly maxLoad?: number;
 }
 
 /**

@@ -83,3 +83,24 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBe(seconds);
   });
 });
+
+describe('loadConfig: host load keys', () => {
+  it('normalizes maxLoad, loadCheckInterval and loadFile', () => {
+    const dir = testdir({ ...baseConfig(), 'hosts.yaml': 'hosts:\n  - { name: local, transport: local, power: 2, labels: [x86_64], maxLoad: 3.5, loadCheckInterval: 30s, loadFile: /run/load }\n' });
+    const { config, diagnostics } = loadConfig(dir);
+    expect(diagnostics).toEqual([]);
+    expect(config!.hosts[0]).toMatchObject({ maxLoad: 3.5, loadCheckIntervalSeconds: 30, loadFile: '/run/load' });
+  });
+
+  it.each([
+    ['maxLoad: 0', 'maxLoad is a load average greater than 0'],
+    ['maxLoad: high', 'maxLoad is a load average greater than 0'],
+    ['loadFile: proc/loadavg', 'loadFile must be an absolute path on the host'],
+    ['loadCheckInterval: soon', 'write a duration like 90s'],
+  ])('refuses %s with a located error', (entry, hint) => {
+    const dir = testdir({ ...baseConfig(), 'hosts.yaml': `hosts:\n  - { name: local, transport: local, power: 2, labels: [x86_64], ${entry} }\n` });
+    const { config, diagnostics } = loadConfig(dir);
+    expect(config).toBeNull();
+    expect(diagnostics.map((d) => formatDiagnostic(d))).toEqual([expect.stringMatching(new RegExp(`^hosts\\.yaml:2:\\d+: error: .*\\n  hint: ${hint}`))]);
+  });
+});
