@@ -34,7 +34,7 @@ describe('HostLoadMonitor', () => {
   it('reads a host once per interval, and only the hosts asked for', async () => {
     let now = 0;
     const reads: string[] = [];
-    const host = (name: string, intervalSeconds: number, load: number) => ({ name, maxLoad: 1, intervalSeconds, read: async () => (reads.push(name), load) });
+    const host = (name: string, intervalSeconds: number, load: number) => ({ name, maxLoad: 1, intervalSeconds, read: () => (reads.push(name), Promise.resolve(load)) });
     const monitor = new HostLoadMonitor([host('a', 10, 2), host('b', 0, 3)], { now: () => now });
     expect(await monitor.refresh()).toEqual(new Map([['a', 2], ['b', 3]]));
     now = 500;
