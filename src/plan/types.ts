@@ -140,9 +140,21 @@ export interface PrerequisitePlan {
   readonly hosts: readonly { readonly host: string; readonly status: 'installed' | 'install' | 'replace'; readonly installedRoot?: string }[];
 }
 
+/** A host the plan leaves out because it failed in consecutive runs (hosts.yaml `quarantine:`). */
+export interface QuarantinedHost {
+  readonly host: string;
+  /** ISO 8601 end of the quarantine. */
+  readonly until: string;
+  readonly failedRuns: number;
+  /** The last failure's message. */
+  readonly lastError?: string;
+}
+
 export interface Plan {
   readonly formatVersion: typeof PLAN_FORMAT_VERSION;
   readonly branches: readonly BranchPlan[];
+  /** Hosts under quarantine: they get no builds (absent when none is). */
+  readonly quarantinedHosts?: readonly QuarantinedHost[];
 }
 
 /** A plan saved with `plan --out FILE`, to be applied exactly by `reconcile --plan FILE`. */

@@ -4,7 +4,7 @@
  * post on a pull request). Pure.
  */
 import { describeViolation } from '../plan/guards.js';
-import type { BranchPlan, BuildAction, Plan, PlanAction, PrerequisitePlan, RemoveAction, SkipAction } from '../plan/types.js';
+import type { BranchPlan, BuildAction, Plan, PlanAction, PrerequisitePlan, QuarantinedHost, RemoveAction, SkipAction } from '../plan/types.js';
 import { formatSeconds, plural } from './format.js';
 
 export type PlanFormat = 'text' | 'json' | 'markdown';
@@ -102,8 +102,15 @@ function summaryLine(c: Counts): string {
   return `${c.build} to build, ${c.remove} to remove, ${c.skip} skipped, ${c.upToDate} up to date`;
 }
 
+/** `h1 until 2026-…Z (failed in 3 consecutive runs; last: …)`. */
+export function describeQuarantine(q: QuarantinedHost): string {
+  return `${q.host} until ${q.until} (failed in ${q.failedRuns} consecutive runs${q.lastError !== undefined ? `; last: ${q.lastError}` : ''})`;
+}
+
 function renderText(plan: Plan): string {
   const lines: string[] = [];
+  for (const q of plan.quarantinedHosts ?? []) lines.push(`quarantined host ${describeQuarantine(q)}: no builds there`);
+  if ((plan.quarantinedHosts ?? []).length > 0) lines.push('');
   for (const branch of plan.branches) {
     const c = countActions(branch);
     lines.push(`branch ${branch.name}${branch.sourceCommit !== undefined ? ` (source ${branch.sourceCommit.slice(0, 12)})` : ''}: ${summaryLine(c)}`);
@@ -131,6 +138,7 @@ function renderMarkdown(plan: Plan): string {
   const out: string[] = [];
   out.push('### buildfleet plan', '');
   out.push(t.build + t.remove === 0 ? `**No changes.** ${summaryLine(t)}.` : `**Plan:** ${summaryLine(t)}.`, '');
+  for (const q of plan.quarantinedHosts ?? []) out.push('> [!WARNING]', `> quarantined host ${escapeHtml(describeQuarantine(q))}: no builds there.`, '');
   for (const branch of plan.branches) {
     for (const v of branch.guardViolations ?? []) out.push(`> [!WARNING]`, `> **${escapeHtml(branch.name)}**: ${escapeHtml(describeViolation(v))}; \`reconcile\` refuses this plan without \`--allow-large\`.`, '');
   }

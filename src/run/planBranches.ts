@@ -26,7 +26,7 @@ import { locateRecipeDependency } from '../sources/locateDependency.js';
 import { readNativeRecipes } from '../sources/nativeRecipes.js';
 import { readFreebsdIndex } from '../sources/freebsdIndex.js';
 import { readSrcinfoTree } from '../sources/srcinfo.js';
-import { quarantinedHosts, readHostState } from './hostState.js';
+import { quarantinedHosts, readHostState, type Quarantine } from './hostState.js';
 import { DEFAULT_VERSION_SCHEME, VERSION_SCHEMES, type VersionComparator } from '../version/schemes.js';
 
 export interface PlanOptions {
@@ -115,6 +115,12 @@ export function hostsWithCommands(hosts: readonly HostConfig[], pipeline: Pipeli
   if (able.length > 0 || hosts.length === 0) return { hosts: able };
   const why = [...missing.entries()].map(([host, lacks]) => `${host} lacks ${lacks.join(', ')}`).join('; ');
   return { hosts: able, noneBecause: `no host has the commands pipeline ${pipeline.name} requires (${why})` };
+}
+
+/** When a branch has hosts and every one of them is quarantined: why it has none (the `no-eligible-host` detail). */
+export function allQuarantined(hosts: readonly HostConfig[], quarantined: ReadonlyMap<string, Quarantine>): string | undefined {
+  if (hosts.length === 0 || !hosts.every((h) => quarantined.has(h.name))) return undefined;
+  return `every eligible host is quarantined (${hosts.map((h) => `${h.name} until ${quarantined.get(h.name)!.until}`).join(', ')})`;
 }
 
 /** Hosts as the scheduler sees them; quarantined ones are down. */
@@ -223,8 +229,10 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     const pipeline = config.pipelines.get(branch.pipeline)!;
     const prerequisites = Object.fromEntries(branch.prerequisites.map((p) => [p.name, p.sha256]));
     const fingerprints = computeFingerprints(graph, { pipelineDigest: pipeline.digest, prerequisites, rebuild: branch.rebuild });
-    const { hosts, noneBecause } = hostsWithCommands(eligibleHosts(config, branch), pipeline);
-    if (noneBecause !== undefined) {
+    const withCommands = hostsWithCommands(eligibleHosts(config, branch), pipeline);
+    const { hosts } = withCommands;
+    const noneBecause = withCommands.noneBecause ?? allQuarantined(hosts, quarantined);
+    if (withCommands.noneBecause !== undefined) {
       diagnostics.push({ severity: 'warning', file: branch.file, line: branch.positions.pipeline.line, col: branch.positions.pipeline.col, message: `branch ${branch.name}: ${noneBecause}; its builds are skipped`, hint: `install them on a host (see docs/ARCH.md for makepkg), or add a host that has them` });
     }
     if (pipeline.isolation !== 'none') {
@@ -258,7 +266,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       compareVersions,
       ...(source.commit !== undefined ? { sourceCommit: source.commit } : {}),
     });
-    const roots = planPrerequisites({ branch: branch.name, prerequisites: branch.prerequisites, hosts: hosts.map((h) => h.name), installed: installedRoots });
+    const roots = planPrerequisites({ branch: branch.name, prerequisites: branch.prerequisites, hosts: hosts.filter((h) => !quarantined.has(h.name)).map((h) => h.name), installed: installedRoots });
     states.push({ config: branch, source, graph, fingerprints, observed, hosts, plan: roots !== undefined ? { ...plan, prerequisites: roots } : plan });
     desiredParts.push({
       branch: branch.name,
@@ -271,7 +279,13 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   const sorted = sortDiagnostics(diagnostics);
   const stopped = selectionFailed || states.length !== selected.length || selected.length === 0 || hasErrors(ledger.diagnostics);
   return {
-    plan: stopped ? null : { formatVersion: PLAN_FORMAT_VERSION, branches: states.map((s) => s.plan) },
+    plan: stopped
+      ? null
+      : {
+          formatVersion: PLAN_FORMAT_VERSION,
+          branches: states.map((s) => s.plan),
+          ...(quarantined.size > 0 ? { quarantinedHosts: [...quarantined].map(([host, q]) => ({ host, until: q.until, failedRuns: q.failedRuns, ...(q.message !== undefined ? { lastError: q.message } : {}) })) } : {}),
+        },
     branches: states,
     diagnostics: sorted,
     isolation,
