@@ -6,11 +6,14 @@
 import { SshTransport } from '../execute/ssh/sshTransport.js';
 import type { Transport } from '../execute/transport.js';
 
-/** Starts connecting to every SSH host at once, so that builds find the connection ready; settles when every attempt has. */
+/**
+ * Starts connecting to every SSH host at once, so that builds find the connection ready,
+ * and cleaning what a dead run left there; settles when every attempt has.
+ */
 export async function warmUp(transports: Iterable<Transport>): Promise<void> {
   const attempts: Promise<unknown>[] = [];
   for (const t of transports) {
-    if (t instanceof SshTransport) attempts.push(t.connections.connect().catch(() => undefined));
+    if (t instanceof SshTransport) attempts.push(t.connections.connect().then(() => t.cleanStaleWorkspaces(), () => undefined));
   }
   await Promise.all(attempts);
 }

@@ -18,7 +18,7 @@ import { removeStaleBuildCgroups } from '../execute/buildCgroups.js';
 import { LocalShell, LocalTransport } from '../execute/localTransport.js';
 import { checkPrerequisites } from '../execute/prerequisiteCheck.js';
 import { PrerequisiteRoots } from '../execute/prerequisiteRoots.js';
-import { SshTransport } from '../execute/ssh/sshTransport.js';
+import { SshTransport, workspaceOwner, type RemoteCleanup } from '../execute/ssh/sshTransport.js';
 import type { ArtifactFile, BuildResult, Transport } from '../execute/transport.js';
 import type { RecipeId } from '../model/types.js';
 import { appendLedger, LEDGER_FORMAT_VERSION, type BuildRecord } from '../observe/ledger.js';
@@ -162,6 +162,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const hostState = readHostState(stateDir);
   const quarantined = quarantinedHosts(config, hostState, new Date());
   const transports = new Map<string, Transport>();
+  const owner = workspaceOwner(stateDir);
   // Hosts that support overlay isolation carry a label no user label can be (':' is not allowed there).
   const scheduleHosts: ScheduleHost[] = config.hosts.map((h) => ({
     name: h.name,
@@ -178,7 +179,14 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
     if (host.transport === 'local') {
       transports.set(host.name, new LocalTransport({ host, stateDir, baseEnv: options.baseEnv, ...(isolation !== undefined ? { isolation } : {}) }));
     } else {
-      transports.set(host.name, new SshTransport({ host, stateDir, baseEnv: options.baseEnv, sshEnv: options.sshEnv ?? {}, ...(isolation !== undefined ? { isolation } : {}) }));
+      // Workspaces an earlier run of this state directory left on the host are cleaned before its first build.
+      const workspaces = {
+        owner,
+        runId,
+        report: (c: RemoteCleanup) =>
+          options.events?.warning?.(`host ${host.name}: removed ${c.removed.length} workspace(s) left by a run that died${c.killed.length > 0 ? `, and killed ${c.killed.length} process(es) still running in them` : ''}`),
+      };
+      transports.set(host.name, new SshTransport({ host, stateDir, baseEnv: options.baseEnv, sshEnv: options.sshEnv ?? {}, workspaces, ...(isolation !== undefined ? { isolation } : {}) }));
     }
   }
   const hostsFailed = new Map<string, string>();

@@ -10,13 +10,51 @@ export function scriptCommand(name: string, script: string, args: readonly strin
   return shellCommand(['sh', '-c', script, name, ...args]);
 }
 
-/** $1 workspace, then its directories (see `workspaceDirs` in isolation.ts): make it and unpack the tar stream on stdin into it. */
+/**
+ * $1 workspace, $2 its owner line (`<owner> <run id>`, see {@link CLEAN_STALE}), then its
+ * directories (see `workspaceDirs` in isolation.ts): make it, mark it, and unpack the
+ * tar stream on stdin into it.
+ */
 export const PREPARE = `set -e
 mkdir -p "$1"
 cd "$1"
-shift
+printf '%s\\n' "$2" > .buildfleet-owner
+shift 2
 tar -xf -
 mkdir -p build "$@"`;
+
+/**
+ * $1 the host's workdir, $2 the owner (one state directory of one controller), $3 the
+ * current run id. Workspaces under $1/work/<branch>/ that this owner made in another
+ * run, and that were not kept on purpose (.buildfleet-kept), are left by a run that
+ * died: every process still working in one (current directory inside it, or
+ * BUILDFLEET_OUT pointing into it; Linux /proc) is killed with its process group,
+ * then the workspace is removed. Prints `killed PID` and `removed WORKSPACE` lines.
+ * Workspaces of other owners (another controller sharing the workdir) are left alone.
+ */
+export const CLEAN_STALE = `wd=$1 owner=$2 run=$3
+self=$(sed 's/.*) //' /proc/$$/stat 2>/dev/null | cut -d' ' -f3)
+for ws in "$wd"/work/*/*; do
+  [ -d "$ws" ] || continue
+  [ -e "$ws/.buildfleet-kept" ] && continue
+  read -r o r < "$ws/.buildfleet-owner" 2>/dev/null || continue
+  [ "$o" = "$owner" ] && [ "$r" != "$run" ] || continue
+  if [ -d /proc/self ]; then
+    for p in /proc/[0-9]*; do
+      pid=\${p#/proc/}
+      [ "$pid" = "$$" ] && continue
+      hit=
+      case "$(readlink "$p/cwd" 2>/dev/null)" in "$ws"|"$ws"/*) hit=1 ;; esac
+      if [ -z "$hit" ] && tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qxF "BUILDFLEET_OUT=$ws/out"; then hit=1; fi
+      [ -n "$hit" ] || continue
+      pg=$(sed 's/.*) //' "$p/stat" 2>/dev/null | cut -d' ' -f3)
+      if [ -n "$pg" ] && [ "$pg" != 0 ] && [ "$pg" != "$self" ]; then kill -KILL -- "-$pg" 2>/dev/null; fi
+      kill -KILL "$pid" 2>/dev/null && echo "killed $pid"
+    done
+  fi
+  rm -rf -- "$ws" 2>/dev/null || { sleep 1; rm -rf -- "$ws"; } && echo "removed $ws"
+done
+exit 0`;
 
 /**
  * $1 workspace, $2 the step's command, $3 grace seconds, then NAME=value pairs of the

@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import picomatch from 'picomatch';
@@ -24,7 +25,7 @@ import { describeStepOutcome } from '../runStep.js';
 import { workspaceStem, type ArtifactFile, type BuildRequest, type BuildResult, type HostShell, type Transport } from '../transport.js';
 import { shellCommand, SshConnections, SshError } from './connections.js';
 import { channelResult, SshShell } from './sshShell.js';
-import { COLLECT, KEEP, LIST_BUILD_FILES, PREPARE, REMOVE, scriptCommand } from './remoteScripts.js';
+import { CLEAN_STALE, COLLECT, KEEP, LIST_BUILD_FILES, PREPARE, REMOVE, scriptCommand } from './remoteScripts.js';
 import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, type BuildCgroups, type CgroupHits } from '../buildCgroups.js';
 import { limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from '../isolation.js';
 import { runRemoteStep } from './remoteStep.js';
@@ -45,6 +46,30 @@ export interface SshTransportOptions {
   readonly sshEnv: Readonly<Record<string, string | undefined>>;
   /** What the isolation probe found on the host (once per run): the launcher and the cgroups of isolated builds. */
   readonly isolation?: IsolationSupport;
+  /**
+   * Who makes this run's workspaces: they are marked with the owner and run id, and
+   * before the host's first build, workspaces the same owner left in another run (a run
+   * that died) are cleaned: what still runs in them is killed, they are removed, and
+   * `report` is told. Absent: workspaces are not marked and nothing is cleaned.
+   */
+  readonly workspaces?: { readonly owner: string; readonly runId: string; readonly report: (cleanup: RemoteCleanup) => void };
+}
+
+/** What {@link SshTransport.cleanStaleWorkspaces} did on the host. */
+export interface RemoteCleanup {
+  /** Workspaces removed (paths on the host). */
+  readonly removed: readonly string[];
+  /** Pids on the host killed because they still worked in one. */
+  readonly killed: readonly number[];
+}
+
+/**
+ * The owner of the workspaces a state directory's runs make on SSH hosts: this
+ * machine's name and the state directory's absolute path, hashed. Two controllers (or
+ * two state directories) sharing a host's workdir never clean each other's workspaces.
+ */
+export function workspaceOwner(stateDir: string): string {
+  return createHash('sha256').update(`${hostname()}\0${path.resolve(stateDir)}`).digest('hex').slice(0, 16);
 }
 
 export class SshTransport implements Transport {
@@ -63,6 +88,29 @@ export class SshTransport implements Transport {
 
   async close(): Promise<void> {
     await this.connections.close();
+  }
+
+  private cleaning: Promise<void> | undefined;
+
+  /**
+   * Once per run (again after a failed attempt): kills what still runs in the
+   * workspaces an earlier run of the same owner left on the host, and removes them
+   * (see CLEAN_STALE). Never throws: a host it cannot reach is found down by the builds.
+   */
+  cleanStaleWorkspaces(): Promise<void> {
+    const spec = this.options.workspaces;
+    if (spec === undefined) return Promise.resolve();
+    this.cleaning ??= (async () => {
+      const done = await this.run(scriptCommand('buildfleet-clean', CLEAN_STALE, [this.workdir, spec.owner, spec.runId]));
+      if (done.dropped || done.code !== 0) throw new Error(done.stderr);
+      const lines = done.stdout.split('\n');
+      const removed = lines.flatMap((l) => (l.startsWith('removed ') ? [l.slice('removed '.length)] : []));
+      const killed = lines.flatMap((l) => (/^killed \d+$/.test(l) ? [Number(l.slice('killed '.length))] : []));
+      if (removed.length + killed.length > 0) spec.report({ removed, killed });
+    })().catch(() => {
+      this.cleaning = undefined;
+    });
+    return this.cleaning;
   }
 
   async build(request: BuildRequest): Promise<BuildResult> {
@@ -91,7 +139,8 @@ export class SshTransport implements Transport {
       return { status, phase, message, tail: log.tail(), seconds: seconds(), artifacts: [], ...(keptWorkspace !== undefined ? { keptWorkspace } : {}), release: async () => {} };
     };
 
-    // 1. The workspace: recipe files and dependency artifacts in one tar stream.
+    // 1. The workspace: recipe files and dependency artifacts in one tar stream (after what a dead run left is gone).
+    await this.cleanStaleWorkspaces();
     try {
       await this.prepare(request, local, workspace);
     } catch (error) {
@@ -197,7 +246,7 @@ export class SshTransport implements Transport {
     await Promise.all(['out', 'tmp'].map((d) => mkdir(path.join(staging, d))));
     await symlink(request.recipeDir, path.join(staging, 'build'));
     await Promise.all(request.deps.map((dep) => symlink(dep.path, path.join(staging, 'deps', dep.file))));
-    const channel = await this.connections.exec(scriptCommand('buildfleet-prepare', PREPARE, [workspace, ...workspaceDirs(request.pipeline.isolation)]));
+    const channel = await this.connections.exec(scriptCommand('buildfleet-prepare', PREPARE, [workspace, this.options.workspaces !== undefined ? `${this.options.workspaces.owner} ${request.runId}` : '', ...workspaceDirs(request.pipeline.isolation)]));
     const result = channelResult(channel);
     const stream = tar.c({ cwd: staging, follow: true, portable: true }, ['build', 'deps', 'out', 'tmp']);
     await pipeline(stream as unknown as NodeJS.ReadableStream, channel).catch(() => undefined);
