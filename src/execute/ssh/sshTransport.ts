@@ -26,7 +26,7 @@ import { workspaceStem, type ArtifactFile, type BuildRequest, type BuildResult, 
 import { shellCommand, SshConnections, SshError } from './connections.js';
 import { channelResult, SshShell } from './sshShell.js';
 import { CLEAN_STALE, COLLECT, KEEP, LIST_BUILD_FILES, PREPARE, REMOVE, scriptCommand } from './remoteScripts.js';
-import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, type BuildCgroups, type CgroupHits } from '../buildCgroups.js';
+import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, removeStaleBuildCgroups, type BuildCgroups, type CgroupHits } from '../buildCgroups.js';
 import { limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from '../isolation.js';
 import { runRemoteStep } from './remoteStep.js';
 
@@ -106,6 +106,9 @@ export class SshTransport implements Transport {
       const lines = done.stdout.split('\n');
       const removed = lines.flatMap((l) => (l.startsWith('removed ') ? [l.slice('removed '.length)] : []));
       const killed = lines.flatMap((l) => (/^killed \d+$/.test(l) ? [Number(l.slice('killed '.length))] : []));
+      // And their build cgroups, where the host gives builds cgroups (named after the workspace).
+      const isolation = this.options.isolation;
+      if (isolation?.overlay === true && isolation.cgroups.length > 0) await removeStaleBuildCgroups(this.shell, removed.map((r) => path.posix.basename(r))).catch(() => undefined);
       if (removed.length + killed.length > 0) spec.report({ removed, killed });
     })().catch(() => {
       this.cleaning = undefined;
