@@ -18,9 +18,28 @@ export interface Diagnostic {
   readonly hint?: string;
 }
 
+/** Longest string quoted whole in a message; longer ones are cut (a 64 KiB value makes no readable error). */
+const QUOTED_MAX = 80;
+
+/** `value` as a JSON string, cut to its first 80 characters with its length said when longer. */
+export function quoteShort(value: string): string {
+  if (value.length <= QUOTED_MAX) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, QUOTED_MAX)).slice(0, -1)}…" (${value.length} characters)`;
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 /** `file:line:col: error: message` then an indented `hint:` line. */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.line !== undefined ? `${d.file}:${d.line}:${d.col ?? 1}` : d.file;
+  // A file name holding a newline or another control character is quoted, so that the message stays one line.
+  const file = hasControlCharacter(d.file) ? JSON.stringify(d.file) : d.file;
+  const where = d.line !== undefined ? `${file}:${d.line}:${d.col ?? 1}` : file;
   const head = `${where}: ${d.severity}: ${d.message}`;
   return d.hint !== undefined ? `${head}\n  hint: ${d.hint}` : head;
 }

@@ -3,7 +3,7 @@
  * schema error mapped back to the YAML node it is about.
  */
 import type { ErrorObject } from 'ajv';
-import type { Diagnostic } from './diagnostic.js';
+import { quoteShort, type Diagnostic } from './diagnostic.js';
 import * as validators from './validators.generated.js';
 import { diagnosticAt, type YamlFile, type YamlPath } from './yamlFile.js';
 
@@ -87,7 +87,7 @@ function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'empty';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `the string ${quoteShort(value)}`;
   if (typeof value === 'number') return Number.isInteger(value) ? `the number ${value}` : `the number ${value}`;
   if (typeof value === 'boolean') return String(value);
   return typeof value;
@@ -149,6 +149,13 @@ function toDiagnostic(error: ErrorObject, yaml: YamlFile): Diagnostic | null {
       return diagnosticAt(yaml, path, `${where}: ${describeValue(error.data)} is not allowed here`, hintOf(error) ?? `it must match ${String(params.pattern)}`);
     case 'minItems':
       return diagnosticAt(yaml, path, `${where} must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`, hintOf(error) ?? 'add the missing items, or remove the key');
+    case 'maxLength':
+      return diagnosticAt(
+        yaml,
+        path,
+        `${where} is ${typeof error.data === 'string' ? error.data.length : '?'} characters long; at most ${String(params.limit)} are allowed`,
+        `shorten it: names and versions become file names, which file systems cap at 255 bytes`,
+      );
     case 'minLength':
       return diagnosticAt(yaml, path, `${where} must not be empty`, hintOf(error) ?? 'write a value, or remove the key');
     case 'minimum':

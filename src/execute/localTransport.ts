@@ -71,7 +71,7 @@ export class LocalTransport implements Transport {
     const log = await BuildLog.open(request.logFile, logLimitOf(request.pipeline));
     log.header(`${request.branch}/${request.recipeId} ${request.version} on ${this.hostName} (run ${request.runId}, fingerprint ${request.fingerprint})`);
     const workRoot = path.join(this.options.stateDir, request.branch, 'work');
-    let workspace: string;
+    let workspace = '';
     try {
       await mkdir(workRoot, { recursive: true });
       // A FreeBSD origin `category/port` holds a slash: the workspace is one directory of workRoot all the same.
@@ -81,6 +81,8 @@ export class LocalTransport implements Transport {
       await Promise.all(request.deps.map((dep) => linkOrCopy(dep.path, path.join(workspace, 'deps', dep.file))));
     } catch (error) {
       const message = `could not prepare the workspace: ${(error as Error).message}`;
+      // A half-made workspace (the recipe directory vanished, the disk is full) is not left behind.
+      if (workspace !== '') await rm(workspace, { recursive: true, force: true });
       log.line(`buildfleet: ${message}`);
       await log.close();
       return { status: 'lost', phase: 'prepare', message, tail: log.tail(), seconds: seconds(), artifacts: [], release: async () => {} };

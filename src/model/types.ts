@@ -11,8 +11,18 @@ export type RecipeId = string & { readonly __brand: 'RecipeId' };
 /** A sha256 hex digest of canonical fingerprint data. */
 export type Fingerprint = string & { readonly __brand: 'Fingerprint' };
 
-export const PACKAGE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9@._+-]*$/;
-export const VERSION_PART_PATTERN = /^[A-Za-z0-9._+~]+$/;
+/**
+ * Longest package name and version part, in characters. Names and versions make
+ * artifact, log and workspace file names, which file systems cap at 255 bytes:
+ * name (100) + epoch (10) + version (100) + release (20) + separators and suffix fit.
+ */
+export const MAX_NAME_LENGTH = 100;
+export const MAX_VERSION_LENGTH = 100;
+export const MAX_RELEASE_LENGTH = 20;
+export const MAX_EPOCH_LENGTH = 10;
+
+export const PACKAGE_NAME_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9@._+-]{0,${MAX_NAME_LENGTH - 1}}$`);
+export const VERSION_PART_PATTERN = new RegExp(`^[A-Za-z0-9._+~]{1,${MAX_VERSION_LENGTH}}$`);
 
 /** A package version `[epoch:]version[-release]`, kept as the strings the recipe wrote. */
 export interface Version {

@@ -27,7 +27,8 @@ import crypto from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { PACKAGE_NAME_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId, type SourceSnapshot } from '../model/types.js';
+import { quoteShort } from '../config/diagnostic.js';
+import { MAX_NAME_LENGTH, MAX_VERSION_LENGTH, PACKAGE_NAME_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId, type SourceSnapshot } from '../model/types.js';
 import { compareFreebsdVersions, splitFreebsdVersion } from '../version/freebsd.js';
 import { hashDirectory } from './nativeRecipes.js';
 
@@ -35,6 +36,9 @@ export const INDEX_FIELDS = 13;
 
 /** The dependency fields of an INDEX line: build, run, extract, patch, fetch. */
 const DEPENDENCY_FIELDS = [7, 8, 10, 11, 12] as const;
+
+/** The version of a PKGNAME (`version[_revision][,epoch]`). */
+const FREEBSD_VERSION_PATTERN = new RegExp(`^[A-Za-z0-9._+~,]{1,${MAX_VERSION_LENGTH}}$`);
 
 /** The key under which the INDEX line's digest is kept among a recipe's files. */
 export const INDEX_LINE_KEY = '(INDEX)';
@@ -146,14 +150,25 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
       continue;
     }
     if (origin === undefined) {
-      bad(`${display}:${line}`, line, fields[0]!.length + 2, `the path field ${JSON.stringify(fields[1])} does not end in category/port`, 'regenerate the INDEX (`make index`) or fix the path field');
+      bad(`${display}:${line}`, line, fields[0]!.length + 2, `the path field ${quoteShort(fields[1] ?? '')} does not end in category/port`, 'regenerate the INDEX (`make index`) or fix the path field');
       continue;
     }
     const pkgname = fields[0]!;
     const dash = pkgname.lastIndexOf('-');
     const name = dash > 0 ? pkgname.slice(0, dash) : '';
     if (name === '' || dash === pkgname.length - 1 || !PACKAGE_NAME_PATTERN.test(name)) {
-      bad(origin, line, 1, `${JSON.stringify(pkgname)} is not a package name followed by -version`, 'the first field is PKGNAME, e.g. gettext-0.19.8.1: regenerate the INDEX or fix the line');
+      bad(origin, line, 1, `${quoteShort(pkgname)} is not a package name followed by -version`, `the first field is PKGNAME, e.g. gettext-0.19.8.1, with a name of at most ${MAX_NAME_LENGTH} characters: regenerate the INDEX or fix the line`);
+      continue;
+    }
+    // The version names log and package files: no '/', no shell characters, no control bytes.
+    if (!FREEBSD_VERSION_PATTERN.test(pkgname.slice(dash + 1))) {
+      bad(
+        origin,
+        line,
+        dash + 2,
+        `${quoteShort(pkgname.slice(dash + 1))} is not a version`,
+        `a FreeBSD version uses letters, digits and ._+~, with _REVISION and ,EPOCH (e.g. 1.0_1,1), at most ${MAX_VERSION_LENGTH} characters: regenerate the INDEX or fix the line`,
+      );
       continue;
     }
     const first = lineOfOrigin.get(origin);

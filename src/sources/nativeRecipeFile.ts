@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import jsyaml from 'js-yaml';
-import type { Diagnostic } from '../config/diagnostic.js';
+import { quoteShort, type Diagnostic } from '../config/diagnostic.js';
 import { schemaAccepts, validateAgainstSchema } from '../config/schema.js';
 import { diagnosticAt, parseYaml, positionOf, scalarSource } from '../config/yamlFile.js';
 import { dependencyName } from '../model/graph.js';
@@ -47,7 +47,7 @@ export function parseRecipeFile(input: RecipeFileInput): Recipe | InvalidRecipe 
       {
         severity: 'error',
         file: input.displayFile,
-        message: `directory name ${JSON.stringify(input.dirName)} is not a valid package name`,
+        message: `directory name ${quoteShort(input.dirName)} is not a valid package name`,
         hint: 'rename the directory: package names use letters, digits and @._+- and start with a letter or digit',
       },
     ]);

@@ -12,9 +12,9 @@
  * whose `arch` holds neither `A` nor `any` is not built; a pkgbase with no
  * package left is a recipe that is not for this architecture.
  */
-import type { Diagnostic } from '../config/diagnostic.js';
+import { quoteShort, type Diagnostic } from '../config/diagnostic.js';
 import { dependencyName } from '../model/graph.js';
-import { PACKAGE_NAME_PATTERN, VERSION_PART_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId } from '../model/types.js';
+import { MAX_EPOCH_LENGTH, MAX_NAME_LENGTH, MAX_RELEASE_LENGTH, MAX_VERSION_LENGTH, PACKAGE_NAME_PATTERN, VERSION_PART_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId } from '../model/types.js';
 
 export const SRCINFO_FILE = '.SRCINFO';
 
@@ -79,7 +79,7 @@ export function splitSrcinfo(text: string, displayFile: string): { sections?: Sr
     if (i === j || raw.charCodeAt(i) === 35 /* # */) continue;
     const eq = raw.indexOf('=', i);
     if (eq < 0) {
-      error(lineNo, i + 1, `expected "key = value", found ${JSON.stringify(raw.slice(i, j))}`, 'regenerate the file with `makepkg --printsrcinfo > .SRCINFO`');
+      error(lineNo, i + 1, `expected "key = value", found ${quoteShort(raw.slice(i, j))}`, 'regenerate the file with `makepkg --printsrcinfo > .SRCINFO`');
       continue;
     }
     let keyEnd = eq;
@@ -89,7 +89,7 @@ export function splitSrcinfo(text: string, displayFile: string): { sections?: Sr
     while (valueStart < j && raw.charCodeAt(valueStart) === 32) valueStart++;
     const value = valueStart < j ? raw.slice(valueStart, j) : '';
     if (!/^[A-Za-z0-9_]+$/.test(key)) {
-      error(lineNo, i + 1, `${JSON.stringify(key)} is not a field name`, 'field names are letters, digits and _, as in "depends = zlib"');
+      error(lineNo, i + 1, `${quoteShort(key)} is not a field name`, 'field names are letters, digits and _, as in "depends = zlib"');
       continue;
     }
     if (key === 'pkgbase') {
@@ -102,7 +102,7 @@ export function splitSrcinfo(text: string, displayFile: string): { sections?: Sr
         continue;
       }
       pkgbase = value;
-      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueStart + 1, `pkgbase ${JSON.stringify(value)} is not a valid package name`, PACKAGE_NAME_HINT);
+      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueStart + 1, `pkgbase ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
       continue;
     }
     if (pkgbase === undefined) {
@@ -110,7 +110,7 @@ export function splitSrcinfo(text: string, displayFile: string): { sections?: Sr
       continue;
     }
     if (key === 'pkgname') {
-      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueStart + 1, `pkgname ${JSON.stringify(value)} is not a valid package name`, PACKAGE_NAME_HINT);
+      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueStart + 1, `pkgname ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
       else if (packages.some((p) => p.name === value)) error(lineNo, valueStart + 1, `package ${value} is listed twice`, 'remove the repeated pkgname section');
       current = new Map();
       packages.push({ name: value, line: lineNo, fields: current });
@@ -143,7 +143,7 @@ export function splitSrcinfo(text: string, displayFile: string): { sections?: Sr
   return { sections: { pkgbase, global, packages }, diagnostics };
 }
 
-const PACKAGE_NAME_HINT = 'package names use letters, digits and @._+- and start with a letter or digit';
+const PACKAGE_NAME_HINT = `package names use letters, digits and @._+-, start with a letter or digit and have at most ${MAX_NAME_LENGTH} characters`;
 
 /** The packages of a .SRCINFO with fields resolved for `architecture`. */
 export function resolvePackages(sections: SrcinfoSections, architecture: string): SrcinfoPackage[] {
@@ -173,7 +173,7 @@ export function parseSrcinfoFile(input: SrcinfoInput): Recipe | InvalidRecipe {
   const id = input.dirName as RecipeId;
   const invalid = (diagnostics: Diagnostic[]): InvalidRecipe => ({ id, file: input.displayFile, diagnostics });
   if (!PACKAGE_NAME_PATTERN.test(input.dirName)) {
-    return invalid([{ severity: 'error', file: input.displayFile, message: `directory name ${JSON.stringify(input.dirName)} is not a valid package name`, hint: `rename the directory: ${PACKAGE_NAME_HINT}` }]);
+    return invalid([{ severity: 'error', file: input.displayFile, message: `directory name ${quoteShort(input.dirName)} is not a valid package name`, hint: `rename the directory: ${PACKAGE_NAME_HINT}` }]);
   }
   const { sections, diagnostics } = splitSrcinfo(input.text, input.displayFile);
   if (sections === undefined || diagnostics.length > 0) return invalid(diagnostics);
@@ -184,10 +184,10 @@ export function parseSrcinfoFile(input: SrcinfoInput): Recipe | InvalidRecipe {
   const epoch = global.get('epoch')?.[0];
   const problems: Diagnostic[] = [];
   if (pkgver === undefined) problems.push({ severity: 'error', file: input.displayFile, line: 1, col: 1, message: 'no pkgver', hint: 'write "pkgver = 1.0" in the pkgbase section' });
-  else if (!VERSION_PART_PATTERN.test(pkgver)) problems.push(located('pkgver', `pkgver ${JSON.stringify(pkgver)} is not a valid version`, 'versions use letters, digits and ._+~ (no "-" or ":")'));
+  else if (!VERSION_PART_PATTERN.test(pkgver)) problems.push(located('pkgver', `pkgver ${quoteShort(pkgver)} is not a valid version`, pkgver.length > MAX_VERSION_LENGTH ? `a version has at most ${MAX_VERSION_LENGTH} characters` : 'versions use letters, digits and ._+~ (no "-" or ":")'));
   if (pkgrel === undefined) problems.push({ severity: 'error', file: input.displayFile, line: 1, col: 1, message: 'no pkgrel', hint: 'write "pkgrel = 1" in the pkgbase section' });
-  else if (!/^[0-9]+(\.[0-9]+)?$/.test(pkgrel)) problems.push(located('pkgrel', `pkgrel ${JSON.stringify(pkgrel)} is not a release number`, 'a pkgrel is a whole number, optionally with one ".N" (1, 2, 1.1)'));
-  if (epoch !== undefined && !/^[0-9]+$/.test(epoch)) problems.push(located('epoch', `epoch ${JSON.stringify(epoch)} is not a whole number`, 'an epoch is a whole number (1, 2, …)'));
+  else if (!/^[0-9]+(\.[0-9]+)?$/.test(pkgrel) || pkgrel.length > MAX_RELEASE_LENGTH) problems.push(located('pkgrel', `pkgrel ${quoteShort(pkgrel)} is not a release number`, `a pkgrel is a whole number, optionally with one ".N" (1, 2, 1.1), at most ${MAX_RELEASE_LENGTH} characters`));
+  if (epoch !== undefined && (!/^[0-9]+$/.test(epoch) || epoch.length > MAX_EPOCH_LENGTH)) problems.push(located('epoch', `epoch ${quoteShort(epoch)} is not a whole number`, `an epoch is a whole number (1, 2, …) of at most ${MAX_EPOCH_LENGTH} digits`));
   if (sections.packages.length === 0) problems.push({ severity: 'error', file: input.displayFile, line: 1, col: 1, message: 'no pkgname section', hint: `add "pkgname = ${sections.pkgbase}" after the pkgbase section` });
   if (problems.length > 0) return invalid(problems);
 
