@@ -3,14 +3,15 @@
  * pipelines/*.yaml. Every problem found is returned (not only the first), each
  * located at its YAML node.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { hashCanonical } from '../model/canonical.js';
 import { crossCheck } from './crossCheck.js';
-import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostic.js';
+import { hasErrors, quoteShort, sortDiagnostics, type Diagnostic } from './diagnostic.js';
 import { parseDudsFile } from './dudsFile.js';
 import { validateAgainstSchema, type SchemaName } from './schema.js';
 import {
+  DEFAULT_HOOK_TIMEOUT_SECONDS,
   DEFAULT_INDEX_TIMEOUT_SECONDS,
   DEFAULT_GUARDS,
   DEFAULT_ARCHITECTURE,
@@ -216,7 +217,7 @@ interface WrittenBranch {
     packages?: string[];
     prune?: boolean;
     review?: RepoConfig['review'];
-    hooks?: { afterPublish?: string[] };
+    hooks?: { afterPublish?: string[]; timeout?: string };
   }[];
 }
 
@@ -278,7 +279,13 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
       packages: r.packages ?? ['*'],
       prune: r.prune ?? false,
       review: r.review ?? 'auto',
-      afterPublish: (r.hooks?.afterPublish ?? []).map((h) => resolvePath(dir, h)),
+      afterPublish: (r.hooks?.afterPublish ?? []).map((h, j) => {
+        const abs = resolvePath(dir, h);
+        const problem = hookProblem(abs);
+        if (problem !== undefined) at(['repos', i, 'hooks', 'afterPublish', j], `hook ${quoteShort(h)} ${problem}`, 'give the path of an executable program (relative to the config directory, or absolute); it is run without a shell, so write no arguments or shell syntax');
+        return abs;
+      }),
+      hookTimeoutSeconds: r.hooks?.timeout !== undefined ? (parseDuration(r.hooks.timeout) ?? DEFAULT_HOOK_TIMEOUT_SECONDS) : DEFAULT_HOOK_TIMEOUT_SECONDS,
       file: rel,
       position: positionOf(file.yaml, ['repos', i]),
     };
@@ -349,6 +356,21 @@ function loadDudsFile(dir: string, written: string, listed: readonly DudConfig[]
 function resolveGitUrl(dir: string, url: string): string {
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) || /^[^/]+@[^/:]+:/.test(url)) return url;
   return resolvePath(dir, url);
+}
+
+/** Why `file` cannot be run as a hook, or undefined when it can. */
+function hookProblem(file: string): string | undefined {
+  try {
+    if (!statSync(file).isFile()) return 'is not a file';
+    accessSync(file, constants.X_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'does not exist';
+    if (code === 'EACCES') return 'is not executable (chmod +x it)';
+    if (code === 'ENAMETOOLONG') return 'is too long to be a path';
+    return `cannot be run (${code ?? 'error'})`;
+  }
 }
 
 function isDirectory(p: string): boolean {

@@ -103,7 +103,12 @@ export interface RepoConfig extends Located {
   readonly review: 'auto' | 'manual';
   /** Absolute paths of the hook programs, run after each publish. */
   readonly afterPublish: readonly string[];
+  /** Seconds each afterPublish hook may run (`hooks.timeout`; default {@link DEFAULT_HOOK_TIMEOUT_SECONDS}). */
+  readonly hookTimeoutSeconds: number;
 }
+
+/** Default `hooks.timeout` of a repo, seconds. */
+export const DEFAULT_HOOK_TIMEOUT_SECONDS = 600;
 
 export interface BranchConfig {
   readonly name: BranchName;

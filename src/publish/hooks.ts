@@ -1,10 +1,12 @@
 /**
  * afterPublish hooks: programs run after a repo was updated (pacbuild's wished-for
  * "extra scripts", such as a generated packages.txt). A hook runs without a shell,
- * with the repo and branch in its environment, under a time limit; a failing hook
- * is reported and leaves the repo as published.
+ * with the repo and branch in its environment, in a process group of its own under
+ * a time limit (runStep.ts): at the limit the whole group is stopped, children
+ * included, and nothing it started is left running. A failing hook is reported and
+ * leaves the repo as published.
  */
-import { execa } from 'execa';
+import { describeStepOutcome, runStep } from '../execute/runStep.js';
 
 export interface HookRequest {
   /** Absolute path of the hook program. */
@@ -26,26 +28,44 @@ export interface HookResult {
   readonly output: string;
 }
 
+/** Output kept in memory for the report (the last bytes; a hook printing forever costs no more). */
+const KEPT_OUTPUT_BYTES = 64 * 1024;
+/** Seconds between SIGTERM and SIGKILL for a hook stopped at its time limit. */
+const HOOK_GRACE_SECONDS = 5;
+
 export async function runHook(request: HookRequest): Promise<HookResult> {
-  const result = await execa(request.hook, [], {
+  let kept: Buffer[] = [];
+  let keptBytes = 0;
+  const outcome = await runStep({
+    argv: [request.hook],
     cwd: request.cwd,
     env: request.env,
-    extendEnv: false,
-    stdin: 'ignore',
-    all: true,
-    reject: false,
-    timeout: request.timeoutSeconds * 1000,
-    forceKillAfterDelay: 5000,
-    maxBuffer: 1024 * 1024,
+    timeoutSeconds: request.timeoutSeconds,
+    graceSeconds: HOOK_GRACE_SECONDS,
+    onOutput: (chunk) => {
+      kept.push(chunk);
+      keptBytes += chunk.length;
+      if (keptBytes > 2 * KEPT_OUTPUT_BYTES) {
+        const all = Buffer.concat(kept).subarray(-KEPT_OUTPUT_BYTES);
+        kept = [all];
+        keptBytes = all.length;
+      }
+    },
   });
-  const output = String(result.all ?? '')
+  const output = Buffer.concat(kept)
+    .toString('utf8')
+    .replace(/\n$/, '')
     .split('\n')
     .slice(-20)
     .join('\n');
-  if (result.timedOut) return { hook: request.displayHook, ok: false, message: `hook ${request.displayHook} did not finish within ${request.timeoutSeconds}s and was stopped`, output };
-  if (result.failed) {
-    const why = result.exitCode !== undefined ? `exited with status ${result.exitCode}` : (result.shortMessage ?? 'could not be run');
-    return { hook: request.displayHook, ok: false, message: `hook ${request.displayHook} ${why}`, output };
+  switch (outcome.kind) {
+    case 'ok':
+      return { hook: request.displayHook, ok: true, output };
+    case 'timeout':
+      return { hook: request.displayHook, ok: false, message: `hook ${request.displayHook} did not finish within ${request.timeoutSeconds}s and was stopped (hooks.timeout)`, output };
+    case 'exit-non-zero':
+      return { hook: request.displayHook, ok: false, message: `hook ${request.displayHook} exited with status ${outcome.exitCode}`, output };
+    default:
+      return { hook: request.displayHook, ok: false, message: `hook ${request.displayHook} ${describeStepOutcome(outcome)}`, output };
   }
-  return { hook: request.displayHook, ok: true, output };
 }

@@ -31,8 +31,8 @@ export interface PublishBranchRequest {
   /** Fingerprints of the plan's builds: kept in the cache unless published now. */
   readonly planned: readonly string[];
   readonly baseEnv: Readonly<Record<string, string>>;
-  /** Seconds an afterPublish hook may run. */
-  readonly hookTimeoutSeconds: number;
+  /** Seconds an afterPublish hook may run; default: the repo's `hooks.timeout`. */
+  readonly hookTimeoutSeconds?: number;
   readonly onPublished?: (event: { branch: string; repo: string; added: number; removed: number }) => void;
 }
 
@@ -76,7 +76,7 @@ export async function publishBranch(request: PublishBranchRequest): Promise<Publ
         displayHook: displayPath(request.configDir, hook),
         cwd: request.configDir,
         env: { ...request.baseEnv, BUILDFLEET_BRANCH: request.branch, BUILDFLEET_REPO: repo.name, BUILDFLEET_REPO_PATH: repo.path, BUILDFLEET_RUN_ID: request.runId },
-        timeoutSeconds: request.hookTimeoutSeconds,
+        timeoutSeconds: request.hookTimeoutSeconds ?? repo.hookTimeoutSeconds,
       });
       if (!hookResult.ok) {
         hooksOk = false;

@@ -71,7 +71,7 @@ export interface ReconcileOptions {
   readonly keepFailedWorkspaces?: boolean;
   /** Seconds between SIGTERM and SIGKILL when stopping a build (default 10). */
   readonly graceSeconds?: number;
-  /** Seconds an afterPublish hook may run (default 600). */
+  /** Seconds an afterPublish hook may run (default: each repo's `hooks.timeout`). */
   readonly hookTimeoutSeconds?: number;
   readonly stop: StopSignals;
   readonly events?: RunEvents;
@@ -506,7 +506,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
       // Staged builds left the cache; everything else planned and not published stays for the next run.
       planned: branch.plan.actions.flatMap((a) => (a.type === 'build' && stagedNow.get(a.package)?.fingerprint !== a.fingerprint ? [a.fingerprint] : [])),
       baseEnv: options.baseEnv,
-      hookTimeoutSeconds: options.hookTimeoutSeconds ?? 600,
+      ...(options.hookTimeoutSeconds !== undefined ? { hookTimeoutSeconds: options.hookTimeoutSeconds } : {}),
       onPublished: (event) => options.events?.published?.(event),
     });
     results.push(...publishing.removed);

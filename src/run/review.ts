@@ -172,7 +172,7 @@ export async function approveStaged(options: ReviewOptions & { readonly baseEnv:
         remove: [],
         planned: [],
         baseEnv: options.baseEnv,
-        hookTimeoutSeconds: options.hookTimeoutSeconds ?? 600,
+        ...(options.hookTimeoutSeconds !== undefined ? { hookTimeoutSeconds: options.hookTimeoutSeconds } : {}),
       });
       errors.push(...published.errors);
       // A repo whose publish failed is unchanged: its builds stay staged.

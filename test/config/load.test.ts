@@ -11,6 +11,7 @@ describe('loadConfig: the normalized config', () => {
       ...baseConfig(),
       'hosts.yaml': `${BASE_HOSTS}  - name: builder1\n    transport: ssh\n    power: 4\n    address: 127.0.0.2\n    user: build\n    knownHostsFile: keys/known_hosts\n    identityFile: /etc/buildfleet/id_ed25519\n`,
       'branches/main.yaml': 'source:\n  path: recipes\n  format: recipe\npipeline: shell\nrepos:\n  - name: main\n    path: /srv/repos/main\n    format: plain\n    hooks:\n      afterPublish: [scripts/index.sh]\n',
+      'scripts/index.sh': { mode: 0o755, content: '#!/bin/sh\n' },
     });
     const { config, diagnostics } = loadConfig(dir);
     expect(diagnostics).toEqual([]);
@@ -30,7 +31,7 @@ describe('loadConfig: the normalized config', () => {
       duds: [],
     });
     expect(branch.repos).toEqual([
-      { name: 'main', path: '/srv/repos/main', format: 'plain', packages: ['*'], prune: false, review: 'auto', afterPublish: [path.join(dir, 'scripts/index.sh')], file: 'branches/main.yaml', position: { line: 6, col: 5 } },
+      { name: 'main', path: '/srv/repos/main', format: 'plain', packages: ['*'], prune: false, review: 'auto', afterPublish: [path.join(dir, 'scripts/index.sh')], hookTimeoutSeconds: 600, file: 'branches/main.yaml', position: { line: 6, col: 5 } },
     ]);
     expect(config!.pipelines.get('shell')).toMatchObject({ name: 'shell', file: 'pipelines/shell.yaml', steps: [{ name: 'build', run: './build.sh', timeoutSeconds: 600 }], artifacts: [] });
   });
