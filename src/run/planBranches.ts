@@ -154,9 +154,9 @@ export async function readSource(config: Config, branch: BranchConfig, stateDir:
   return { ...snapshot, locate };
 }
 
-/** The version order of a branch's plan (pacman's for now; see src/version/schemes.ts). */
-export function versionComparator(_branch: BranchConfig): VersionComparator {
-  return VERSION_SCHEMES[DEFAULT_VERSION_SCHEME];
+/** The version order of a branch's plan: FreeBSD's `pkg version -t` for an INDEX tree, pacman's otherwise (src/version/schemes.ts). */
+export function versionComparator(branch: BranchConfig): VersionComparator {
+  return VERSION_SCHEMES[branch.source.format === 'freebsd-index' ? 'freebsd' : DEFAULT_VERSION_SCHEME];
 }
 
 export function observeBranch(config: Config, branch: BranchConfig, ledger: LedgerSnapshot, stateDir: string): { observed: ObservedBranch; digests: string[]; diagnostics: Diagnostic[] } {

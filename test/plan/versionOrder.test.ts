@@ -3,6 +3,7 @@ import { buildDependencyGraph, parseDependency } from '../../src/model/graph.js'
 import type { PackageName, Recipe, RecipeId } from '../../src/model/types.js';
 import { computeBranchPlan } from '../../src/plan/computeBranchPlan.js';
 import type { PlanAction } from '../../src/plan/types.js';
+import { versionComparator } from '../../src/run/planBranches.js';
 import { compareAlpmVersions } from '../../src/version/alpm.js';
 import { fingerprintsOf, observed, recipe, repoEntry } from '../helpers/model.js';
 
@@ -86,5 +87,17 @@ describe('the plan compares versions in the branch order', () => {
       'skip app dependency-skipped: armonly',
       'skip armonly not-for-architecture: arch is aarch64, not x86_64 or any',
     ]);
+  });
+});
+
+describe('the version order a branch is planned with', () => {
+  // Only `source` matters to the choice; the rest of a BranchConfig is not read.
+  const branchOf = (format: 'recipe' | 'srcinfo' | 'freebsd-index') => ({ source: { kind: 'path', path: 'src', format } }) as unknown as Parameters<typeof versionComparator>[0];
+
+  it('is pkg version -t for a FreeBSD INDEX tree and pacman\'s vercmp otherwise', () => {
+    // A port epoch (",1") outranks any version in FreeBSD's order; pacman reads "1.0,1" as a plain version.
+    expect(Math.sign(versionComparator(branchOf('freebsd-index'))('1.0,1', '2.0'))).toBe(1);
+    expect(Math.sign(versionComparator(branchOf('srcinfo'))('1.0,1', '2.0'))).toBe(-1);
+    expect(Math.sign(versionComparator(branchOf('recipe'))('1:1.0', '2.0'))).toBe(1);
   });
 });
