@@ -141,6 +141,7 @@ interface WrittenPipeline {
   limits?: { memory?: string; processes?: number; output?: string };
   requires?: string[];
   logLimit?: string;
+  hostCheck?: string;
 }
 
 function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagnostic[]): PipelineConfig | null {
@@ -197,7 +198,7 @@ function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagn
     diagnostics.push(diagnosticAt(file.yaml, ['logLimit'], `logLimit ${written.logLimit ?? ''} is too small to hold a log's head and tail`, `write at least ${formatSize(MIN_LOG_LIMIT_BYTES)}, e.g. logLimit: 10M`));
     return null;
   }
-  return { name, file: rel, steps, artifacts, isolation, limits, logLimitBytes, requires: written.requires ?? [], digest };
+  return { name, file: rel, steps, artifacts, isolation, limits, logLimitBytes, requires: written.requires ?? [], ...(written.hostCheck !== undefined ? { hostCheck: written.hostCheck } : {}), digest };
 }
 
 interface WrittenBranch {

@@ -174,6 +174,8 @@ export interface PipelineConfig {
   readonly logLimitBytes?: number;
   /** Commands a host must have on its PATH (none when absent; not part of the digest: they do not change the output). */
   readonly requires?: readonly string[];
+  /** A shell command a local host must pass (exit 0) to run this pipeline, checked before planning; not part of the digest. */
+  readonly hostCheck?: string;
   /** sha256 of the parts that determine a build's output (step names and commands, artifact globs). */
   readonly digest: string;
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../config/diagnostic.js';
 import { displayPath } from '../config/paths.js';
 import type { BranchConfig, Config, HostConfig, PipelineConfig } from '../config/types.js';
-import { localHasCommand } from '../execute/hostCommands.js';
+import { localHasCommand, localHostCheck } from '../execute/hostCommands.js';
 import { canonicalJson, sha256Hex } from '../model/canonical.js';
 import { computeFingerprints, type FingerprintedRecipe } from '../model/fingerprint.js';
 import { buildDependencyGraph, type DependencyGraph } from '../model/graph.js';
@@ -99,22 +99,31 @@ export function eligibleHosts(config: Config, branch: BranchConfig): HostConfig[
 }
 
 /**
- * The hosts among `hosts` that have every command the pipeline requires (local
- * hosts are checked on this machine's PATH; SSH hosts are assumed to have them),
- * and, when none is left, why.
+ * The hosts among `hosts` that have every command the pipeline requires and pass
+ * its `hostCheck` (local hosts are checked on this machine; SSH hosts are assumed
+ * able), and, when none is left, why.
  */
-export function hostsWithCommands(hosts: readonly HostConfig[], pipeline: PipelineConfig): { hosts: HostConfig[]; noneBecause?: string } {
+export function hostsWithCommands(hosts: readonly HostConfig[], pipeline: PipelineConfig, where?: { readonly configDir: string; readonly stateDir: string }): { hosts: HostConfig[]; noneBecause?: string } {
   const requires = pipeline.requires ?? [];
-  if (requires.length === 0) return { hosts: [...hosts] };
+  const check = where !== undefined ? pipeline.hostCheck : undefined;
+  if (requires.length === 0 && check === undefined) return { hosts: [...hosts] };
   const missing = new Map<string, string[]>();
+  const failed = new Map<string, string>();
   const able = hosts.filter((h) => {
-    const lacks = h.transport === 'local' ? requires.filter((c) => !localHasCommand(c)) : [];
+    if (h.transport !== 'local') return true;
+    const lacks = requires.filter((c) => !localHasCommand(c));
     if (lacks.length > 0) missing.set(h.name, lacks);
-    return lacks.length === 0;
+    else if (check !== undefined) {
+      const result = localHostCheck(check, where!);
+      if (!result.ok) failed.set(h.name, result.reason ?? 'its hostCheck failed');
+    }
+    return lacks.length === 0 && !failed.has(h.name);
   });
   if (able.length > 0 || hosts.length === 0) return { hosts: able };
-  const why = [...missing.entries()].map(([host, lacks]) => `${host} lacks ${lacks.join(', ')}`).join('; ');
-  return { hosts: able, noneBecause: `no host has the commands pipeline ${pipeline.name} requires (${why})` };
+  const lacking = [...missing.entries()].map(([host, lacks]) => `${host} lacks ${lacks.join(', ')}`);
+  if (failed.size === 0) return { hosts: able, noneBecause: `no host has the commands pipeline ${pipeline.name} requires (${lacking.join('; ')})` };
+  const why = [...lacking, ...[...failed.entries()].map(([host, reason]) => `${host}: ${reason}`)].join('; ');
+  return { hosts: able, noneBecause: `no host can run pipeline ${pipeline.name} (${why})` };
 }
 
 /** When a branch has hosts and every one of them is quarantined: why it has none (the `no-eligible-host` detail). */
@@ -229,11 +238,12 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     const pipeline = config.pipelines.get(branch.pipeline)!;
     const prerequisites = Object.fromEntries(branch.prerequisites.map((p) => [p.name, p.sha256]));
     const fingerprints = computeFingerprints(graph, { pipelineDigest: pipeline.digest, prerequisites, rebuild: branch.rebuild });
-    const withCommands = hostsWithCommands(eligibleHosts(config, branch), pipeline);
+    const withCommands = hostsWithCommands(eligibleHosts(config, branch), pipeline, { configDir: config.dir, stateDir: options.stateDir });
     const { hosts } = withCommands;
     const noneBecause = withCommands.noneBecause ?? allQuarantined(hosts, quarantined);
     if (withCommands.noneBecause !== undefined) {
-      diagnostics.push({ severity: 'warning', file: branch.file, line: branch.positions.pipeline.line, col: branch.positions.pipeline.col, message: `branch ${branch.name}: ${noneBecause}; its builds are skipped`, hint: `install them on a host (see docs/ARCH.md for makepkg), or add a host that has them` });
+      const hint = withCommands.noneBecause.startsWith('no host has the commands') ? 'install them on a host (see docs/ARCH.md for makepkg), or add a host that has them' : `do what the reason says on the host, or add a host that passes the hostCheck of ${pipeline.file} (see docs/ARCH.md for makepkg)`;
+      diagnostics.push({ severity: 'warning', file: branch.file, line: branch.positions.pipeline.line, col: branch.positions.pipeline.col, message: `branch ${branch.name}: ${noneBecause}; its builds are skipped`, hint });
     }
     if (pipeline.isolation !== 'none') {
       for (const host of hosts) if (!isolation.has(host.name)) isolation.set(host.name, await probe(host));

@@ -12,7 +12,7 @@ import { hasErrors, type Diagnostic } from '../config/diagnostic.js';
 import type { Config, HostConfig } from '../config/types.js';
 import { ArtifactCache, type CachedBuild } from '../execute/artifactCache.js';
 import { writeFileAtomic } from '../execute/fsUtil.js';
-import { localHasCommand } from '../execute/hostCommands.js';
+import { localHasCommand, localHostCheck } from '../execute/hostCommands.js';
 import { cleanStaleWorkspaces } from '../execute/staleWorkspaces.js';
 import { removeStaleBuildCgroups } from '../execute/buildCgroups.js';
 import { LocalShell, LocalTransport } from '../execute/localTransport.js';
@@ -97,10 +97,18 @@ const OVERLAY_LABEL = 'isolation:overlay';
 /** The scheduler label of hosts that have a command a pipeline `requires` (local: on this machine's PATH; ssh: assumed). */
 const COMMAND_LABEL = 'command:';
 
-function commandLabels(host: HostConfig, config: Config): string[] {
+function commandLabels(host: HostConfig, config: Config, stateDir: string, used: ReadonlySet<string>): string[] {
   const required = new Set([...config.pipelines.values()].flatMap((p) => p.requires ?? []));
-  return [...required].filter((c) => host.transport !== 'local' || localHasCommand(c)).map((c) => `${COMMAND_LABEL}${c}`);
+  const checked = [...config.pipelines.values()].filter((p) => p.hostCheck !== undefined && used.has(p.name));
+  return [
+    ...[...required].filter((c) => host.transport !== 'local' || localHasCommand(c)).map((c) => `${COMMAND_LABEL}${c}`),
+    // Hosts that pass a pipeline's hostCheck (local: run here, once per process; ssh: assumed).
+    ...checked.filter((p) => host.transport !== 'local' || localHostCheck(p.hostCheck!, { configDir: config.dir, stateDir }).ok).map((p) => `${CHECK_LABEL}${p.name}`),
+  ];
 }
+
+/** The scheduler label of hosts that pass a pipeline's `hostCheck`. */
+const CHECK_LABEL = 'check:';
 
 /** A build lost to host faults this many times in one run counts as failed for the run (retried next run). */
 const MAX_LOST_PER_RUN = 2;
@@ -167,7 +175,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const scheduleHosts: ScheduleHost[] = config.hosts.map((h) => ({
     name: h.name,
     power: h.power,
-    labels: [...(outcome.isolation.get(h.name)?.overlay === true ? [...h.labels, OVERLAY_LABEL] : h.labels), ...commandLabels(h, config)],
+    labels: [...(outcome.isolation.get(h.name)?.overlay === true ? [...h.labels, OVERLAY_LABEL] : h.labels), ...commandLabels(h, config, stateDir, new Set(outcome.branches.map((b) => b.config.pipeline)))],
     up: !quarantined.has(h.name),
     ...(h.maxLoad !== undefined ? { maxLoad: h.maxLoad } : {}),
   }));
@@ -219,6 +227,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
         labels: [
           ...(config.pipelines.get(branch.config.pipeline)?.isolation === 'overlay' ? [...branch.config.hostLabels, OVERLAY_LABEL] : branch.config.hostLabels),
           ...(config.pipelines.get(branch.config.pipeline)?.requires ?? []).map((c) => `${COMMAND_LABEL}${c}`),
+          ...(config.pipelines.get(branch.config.pipeline)?.hostCheck !== undefined ? [`${CHECK_LABEL}${branch.config.pipeline}`] : []),
         ],
         // Branches share the hosts fairly: equal slots while each has ready builds.
         share: branch.config.name,
