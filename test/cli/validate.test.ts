@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { BASE_BRANCH, BASE_HOSTS, baseConfig, copyExample, recipeFiles, testdir, without, type Files } from '../helpers/testdir.js';
@@ -267,5 +268,16 @@ describe('buildfleet validate: valid config', () => {
   it('accepts the bundled example', async () => {
     const result = await runCli(['-C', copyExample(), 'validate']);
     expect(result).toEqual({ code: 0, stdout: '', stderr: 'ok: 1 host(s), 3 pipeline(s), 1 branch(es), 10 recipe(s)\n' });
+  });
+
+  it('accepts the bundled Arch example (srcinfo) beside it', async () => {
+    const dir = copyExample(['example', 'arch']);
+    chmodSync(dir, 0o755); // as root, makepkg's build user must reach var/ below it
+    const result = await runCli(['-C', dir, 'validate']);
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 0, stdout: '' });
+    // Where makepkg (or, as root, its build user) is missing, the branch's only warning says so.
+    const [warnings, last] = [result.stderr.split('\n').filter((l) => l.includes(': warning: ')), result.stderr.trimEnd().split('\n').at(-1)];
+    expect(warnings.every((w) => w.startsWith('branches/arch.yaml:13:11: warning: branch arch: no host '))).toBe(true);
+    expect(last).toBe(`ok: 1 host(s), 3 pipeline(s), 2 branch(es), 14 recipe(s)${warnings.length > 0 ? `, ${warnings.length} warning(s)` : ''}`);
   });
 });
