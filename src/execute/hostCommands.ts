@@ -42,9 +42,14 @@ const HOST_CHECK_TIMEOUT_MS = 20_000;
 
 const checks = new Map<string, HostCheckResult>();
 
+/** Forget the results of earlier checks: the next plan runs them again. */
+export function forgetHostChecks(): void {
+  checks.clear();
+}
+
 /**
- * Runs a pipeline's `hostCheck` (`sh -c`) on this machine, once per process for
- * the same command and state directory, in the config directory with
+ * Runs a pipeline's `hostCheck` (`sh -c`) on this machine, once per plan (see
+ * forgetHostChecks) for the same command and state directory, in the config directory with
  * BUILDFLEET_STATE_DIR set. Exit status 0 = able; anything else = not able,
  * with the last non-empty line it printed (stdout or stderr) as the reason.
  */

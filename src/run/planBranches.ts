@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../config/diagnostic.js';
 import { displayPath } from '../config/paths.js';
 import type { BranchConfig, Config, HostConfig, PipelineConfig } from '../config/types.js';
-import { localHasCommand, localHostCheck } from '../execute/hostCommands.js';
+import { forgetHostChecks, localHasCommand, localHostCheck } from '../execute/hostCommands.js';
 import { canonicalJson, sha256Hex } from '../model/canonical.js';
 import { computeFingerprints, type FingerprintedRecipe } from '../model/fingerprint.js';
 import { buildDependencyGraph, type DependencyGraph } from '../model/graph.js';
@@ -186,6 +186,8 @@ export function observeBranch(config: Config, branch: BranchConfig, ledger: Ledg
 
 export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   const { config } = options;
+  // Each plan checks hosts afresh (watch plans again and again in one process); reconcile reuses this plan's results.
+  forgetHostChecks();
   const diagnostics: Diagnostic[] = [];
   const selected = selectBranches(config, options.branches ?? [], diagnostics);
   const selectionFailed = hasErrors(diagnostics);
