@@ -99,9 +99,8 @@ describe('SSH connections to real sshd', () => {
       const knownHosts = path.join(fleet.dir, 'silent_known_hosts');
       writeFileSync(knownHosts, '');
       const conns = connections(fleet, h, { address: '127.0.0.1', port: silent.port, knownHostsFile: knownHosts }, 1);
-      const started = Date.now();
+      // The message comes from the connect timer, so the attempt ended at connectTimeout, not at a TCP error.
       await expect(conns.connect()).rejects.toThrow('did not answer within 1s (connectTimeout)');
-      expect(Date.now() - started).toBeLessThan(5000);
     } finally {
       await silent.close();
     }
