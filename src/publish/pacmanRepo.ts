@@ -7,10 +7,12 @@
  * 2. the sidecar `<name>.buildfleet.json` rewritten with the records of the old
  *    and the new files (a record applies only to the file and sha256 the
  *    database names, so extra records are harmless);
- * 3. `<name>.files.tar.gz`, then `<name>.db.tar.gz`, each written whole under a
- *    temporary name and renamed over the old one, and the `<name>.db` /
+ * 3. `<name>.files.tar.gz` and `<name>.db.tar.gz` each written whole under a
+ *    temporary name, then renamed over the old ones, and the `<name>.db` /
  *    `<name>.files` links pointed at them — readers see the old database or the
- *    new one, never a part;
+ *    new one, never a part; when writing fails (a full disk), the package files
+ *    placed in step 1 and every temporary are removed again, and the old
+ *    databases stay;
  * 4. the sidecar pruned to the files the new database names;
  * 5. superseded package files (and their `.sig`) deleted — also those a
  *    publish killed half-way left behind (the sidecar still names them).
@@ -38,7 +40,7 @@ import {
 } from '../observe/pacmanRepo.js';
 import type { RepoEntry } from '../observe/types.js';
 import { digestFile, formatDesc, formatFiles, listPackageMembers, parsePkgInfo, readPkgInfoText } from './pacmanPackage.js';
-import { placePackageFile, removeStaleTemporaries, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
+import { placePackageFile, removeStaleTemporaries, removeUnpublished, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
 
 export interface PacmanPublishRequest {
   readonly repoPath: string;
@@ -88,44 +90,62 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   const records: Record<string, PacmanSidecarRecord> = { ...current.sidecar.packages };
 
   const published: RepoEntry[] = [];
-  for (const item of request.add) {
-    const info = parsePkgInfo(await readPkgInfoText(item.source));
-    const pkgname = info.scalars.get('pkgname') ?? '';
-    const pkgver = info.scalars.get('pkgver') ?? '';
-    if (pkgname !== item.entry.name || pkgver !== item.entry.version) {
-      throw new Error(
-        `${path.basename(item.source)} holds ${pkgname || '(no pkgname)'} ${pkgver || '(no pkgver)'} according to its .PKGINFO, but the recipe says ${item.entry.name} ${item.entry.version}: make the recipe's name and version match the PKGBUILD`,
-      );
-    }
-    const facts = await digestFile(item.source);
-    let file = item.entry.file;
-    const holder = byFile.get(file);
-    if (holder !== undefined && holder.sha256 !== facts.sha256) file = uniqueName(file, item.entry.name, item.entry.version, item.entry.fingerprint);
-    if (holder === undefined || holder.sha256 !== facts.sha256) await placePackageFile(item.source, repoPath, file);
-    const desc = formatDesc(info, { filename: file, size: facts.size, md5: facts.md5, sha256: facts.sha256 });
-    const dir = `${pkgname}-${pkgver}`;
-    next.set(pkgname, { dir, desc, files: formatFiles(await listPackageMembers(item.source)) });
-    const entry: RepoEntry = { ...repoEntryOf({ dir, desc, fields: parseDesc(desc) })!, fingerprint: item.entry.fingerprint, recipe: item.entry.recipe ?? item.entry.name };
-    entries.set(pkgname, entry);
-    records[file] = { name: pkgname, sha256: facts.sha256, fingerprint: entry.fingerprint, recipe: entry.recipe! };
-    published.push(entry);
-  }
+  // Files this publish put in that the current database does not name: taken out again when it fails (a full disk).
+  const placed: string[] = [];
   const removed: RepoEntry[] = [];
-  for (const name of request.remove) {
-    const entry = entries.get(name);
-    if (entry === undefined) continue;
-    entries.delete(name);
-    next.delete(name);
-    removed.push(entry);
-  }
-  await fsyncDir(repoPath);
-
-  // The sidecar first: the records of both the old and the new files.
   const sidecarFile = path.join(repoPath, names.sidecar);
-  await writeFileAtomic(sidecarFile, sidecarText(records));
+  try {
+    for (const item of request.add) {
+      const info = parsePkgInfo(await readPkgInfoText(item.source));
+      const pkgname = info.scalars.get('pkgname') ?? '';
+      const pkgver = info.scalars.get('pkgver') ?? '';
+      if (pkgname !== item.entry.name || pkgver !== item.entry.version) {
+        throw new Error(
+          `${path.basename(item.source)} holds ${pkgname || '(no pkgname)'} ${pkgver || '(no pkgver)'} according to its .PKGINFO, but the recipe says ${item.entry.name} ${item.entry.version}: make the recipe's name and version match the PKGBUILD`,
+        );
+      }
+      const facts = await digestFile(item.source);
+      let file = item.entry.file;
+      const holder = byFile.get(file);
+      if (holder !== undefined && holder.sha256 !== facts.sha256) file = uniqueName(file, item.entry.name, item.entry.version, item.entry.fingerprint);
+      if (holder === undefined || holder.sha256 !== facts.sha256) {
+        await placePackageFile(item.source, repoPath, file);
+        placed.push(file);
+      }
+      const desc = formatDesc(info, { filename: file, size: facts.size, md5: facts.md5, sha256: facts.sha256 });
+      const dir = `${pkgname}-${pkgver}`;
+      next.set(pkgname, { dir, desc, files: formatFiles(await listPackageMembers(item.source)) });
+      const entry: RepoEntry = { ...repoEntryOf({ dir, desc, fields: parseDesc(desc) })!, fingerprint: item.entry.fingerprint, recipe: item.entry.recipe ?? item.entry.name };
+      entries.set(pkgname, entry);
+      records[file] = { name: pkgname, sha256: facts.sha256, fingerprint: entry.fingerprint, recipe: entry.recipe! };
+      published.push(entry);
+    }
+    for (const name of request.remove) {
+      const entry = entries.get(name);
+      if (entry === undefined) continue;
+      entries.delete(name);
+      next.delete(name);
+      removed.push(entry);
+    }
+    await fsyncDir(repoPath);
 
-  await writeDatabase(repoPath, names.files, names.filesLink, next, true);
-  await writeDatabase(repoPath, names.db, names.dbLink, next, false);
+    // The sidecar first: the records of both the old and the new files.
+    await writeFileAtomic(sidecarFile, sidecarText(records));
+
+    // Both databases written whole before either replaces the old one: a full disk stops the publish before the swap.
+    const filesTmp = await prepareDatabase(repoPath, names.files, next, true);
+    const dbTmp = await prepareDatabase(repoPath, names.db, next, false);
+    await rename(filesTmp, path.join(repoPath, names.files));
+    await rename(dbTmp, path.join(repoPath, names.db));
+  } catch (error) {
+    // The old databases are still in place: the repo is left as this publish found it (the
+    // sidecar's extra records name files that are gone, which readers and the next publish ignore).
+    await removeUnpublished(repoPath, placed);
+    throw error;
+  }
+  await pointLink(repoPath, names.filesLink, names.files);
+  await pointLink(repoPath, names.dbLink, names.db);
+  await fsyncDir(repoPath);
 
   // The new database is in place: forget the records and the files it no longer names.
   const named = new Set([...entries.values()].map((e) => e.file));
@@ -173,29 +193,34 @@ function readFilesDatabase(file: string): Map<string, string> {
 
 /**
  * Writes `<file>` (a gzip tar of one directory per package, holding `desc`, and
- * `files` when `withFiles`) under a temporary name, fsyncs and renames it, then
- * points `<link>` at it.
+ * `files` when `withFiles`) whole under a temporary name and fsyncs it; returns
+ * that name, for the caller to rename over `<file>`. Its staging directory is
+ * removed, also when writing fails.
  */
-async function writeDatabase(repoPath: string, file: string, link: string, packages: ReadonlyMap<string, DbPackage>, withFiles: boolean): Promise<void> {
+async function prepareDatabase(repoPath: string, file: string, packages: ReadonlyMap<string, DbPackage>, withFiles: boolean): Promise<string> {
   const staging = path.join(repoPath, `.${file}.staging.${process.pid}.tmp`);
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging);
-  const members: string[] = [];
-  for (const pkg of [...packages.values()].sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0))) {
-    await mkdir(path.join(staging, pkg.dir));
-    await writeFile(path.join(staging, pkg.dir, 'desc'), pkg.desc);
-    members.push(pkg.dir);
-    if (withFiles && pkg.files !== undefined) await writeFile(path.join(staging, pkg.dir, 'files'), pkg.files);
-  }
   const tmp = path.join(repoPath, `.${file}.${process.pid}.tmp`);
-  await rm(tmp, { force: true });
-  if (members.length > 0) await createTar({ gzip: true, file: tmp, cwd: staging, portable: true }, members);
-  else await writeFile(tmp, emptyTarGz());
-  await fsyncFile(tmp);
-  await rename(tmp, path.join(repoPath, file));
   await rm(staging, { recursive: true, force: true });
-  await pointLink(repoPath, link, file);
-  await fsyncDir(repoPath);
+  try {
+    await mkdir(staging);
+    const members: string[] = [];
+    for (const pkg of [...packages.values()].sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0))) {
+      await mkdir(path.join(staging, pkg.dir));
+      await writeFile(path.join(staging, pkg.dir, 'desc'), pkg.desc);
+      members.push(pkg.dir);
+      if (withFiles && pkg.files !== undefined) await writeFile(path.join(staging, pkg.dir, 'files'), pkg.files);
+    }
+    await rm(tmp, { force: true });
+    if (members.length > 0) await createTar({ gzip: true, file: tmp, cwd: staging, portable: true }, members);
+    else await writeFile(tmp, emptyTarGz());
+    await fsyncFile(tmp);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return tmp;
 }
 
 /** A gzip of an empty tar archive (two zero blocks), as repo-add writes when no package remains. */

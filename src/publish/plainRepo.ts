@@ -45,31 +45,43 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
 
   const next = new Map(current.entries);
   const published: RepoEntry[] = [];
-  for (const item of request.add) {
-    const { sha256, size } = await hashFile(item.source);
-    let file = item.entry.file;
-    const holder = indexedFiles.get(file);
-    if (holder !== undefined && holder.sha256 !== sha256) {
-      // Same name, other content (a rebuild of the same version): never overwrite in place.
-      file = uniqueName(file, item.entry.name, item.entry.version, item.entry.fingerprint);
-    }
-    if (holder === undefined || holder.sha256 !== sha256) await placePackageFile(item.source, request.repoPath, file);
-    const entry: RepoEntry = { ...item.entry, file, sha256, size };
-    next.set(entry.name, entry);
-    published.push(entry);
-  }
+  // Files this publish put in that the current index does not name: taken out again when it fails (a full disk).
+  const placed: string[] = [];
   const removed: RepoEntry[] = [];
-  for (const name of request.remove) {
-    const entry = next.get(name);
-    if (entry !== undefined) {
-      next.delete(name);
-      removed.push(entry);
+  let index: PlainIndex;
+  try {
+    for (const item of request.add) {
+      const { sha256, size } = await hashFile(item.source);
+      let file = item.entry.file;
+      const holder = indexedFiles.get(file);
+      if (holder !== undefined && holder.sha256 !== sha256) {
+        // Same name, other content (a rebuild of the same version): never overwrite in place.
+        file = uniqueName(file, item.entry.name, item.entry.version, item.entry.fingerprint);
+      }
+      if (holder === undefined || holder.sha256 !== sha256) {
+        await placePackageFile(item.source, request.repoPath, file);
+        placed.push(file);
+      }
+      const entry: RepoEntry = { ...item.entry, file, sha256, size };
+      next.set(entry.name, entry);
+      published.push(entry);
     }
-  }
-  await fsyncDir(request.repoPath);
+    for (const name of request.remove) {
+      const entry = next.get(name);
+      if (entry !== undefined) {
+        next.delete(name);
+        removed.push(entry);
+      }
+    }
+    await fsyncDir(request.repoPath);
 
-  const index: PlainIndex = { formatVersion: INDEX_FORMAT_VERSION, packages: [...next.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
-  await writeFileAtomic(path.join(request.repoPath, INDEX_FILE), `${JSON.stringify(index, null, 1)}\n`);
+    index = { formatVersion: INDEX_FORMAT_VERSION, packages: [...next.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+    await writeFileAtomic(path.join(request.repoPath, INDEX_FILE), `${JSON.stringify(index, null, 1)}\n`);
+  } catch (error) {
+    // The old index is still in place: the repo is left as this publish found it.
+    await removeUnpublished(request.repoPath, placed);
+    throw error;
+  }
 
   // The new index is in place: files it no longer names can go.
   const stillNamed = new Set(index.packages.map((p) => p.file));
@@ -87,13 +99,30 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
   return { published, removed, deletedFiles };
 }
 
-/** Copies (or hard-links) a package file into the repo under a temporary name, fsyncs it, then renames it to `file`. */
+/**
+ * Copies (or hard-links) a package file into the repo under a temporary name, fsyncs it, then renames it to `file`.
+ * When that fails (the disk is full), the temporary is removed: nothing partial stays in the repo.
+ */
 export async function placePackageFile(source: string, repoPath: string, file: string): Promise<void> {
   const tmp = path.join(repoPath, `.${file}.${process.pid}.tmp`);
   await rm(tmp, { force: true });
-  await linkOrCopy(source, tmp);
-  await fsyncFile(tmp);
-  await rename(tmp, path.join(repoPath, file));
+  try {
+    await linkOrCopy(source, tmp);
+    await fsyncFile(tmp);
+    await rename(tmp, path.join(repoPath, file));
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * After a publish failed before its new index (or database) was in place: removes the
+ * package files it placed, which nothing names (`placed`), and its own temporaries.
+ */
+export async function removeUnpublished(repoPath: string, placed: readonly string[]): Promise<void> {
+  for (const file of placed) await rm(path.join(repoPath, file), { force: true }).catch(() => undefined);
+  await removeStaleTemporaries(repoPath).catch(() => undefined);
 }
 
 /** `zlib-1.3.1-2.tar.gz` → `zlib-1.3.1-2+b3fa9c01e2d.tar.gz` (like Debian's binary rebuild suffix). */
