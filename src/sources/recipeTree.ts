@@ -4,8 +4,11 @@
  * format: every file of a directory is hashed, since any of them can change the
  * build's output, and the recipe file is parsed by the format's parser.
  *
- * Large trees (the FreeBSD ports tree has ~30,000 directories) are read by
- * worker threads in parallel: reading and hashing is most of a plan's time.
+ * Very large trees (the FreeBSD ports tree has ~30,000 directories) are read
+ * by worker threads in parallel. Smaller ones are read in this thread: a worker
+ * costs a second Node start-up and module load, and the structured clone of its
+ * results, which a few thousand directories do not pay back (see
+ * docs/BENCHMARKS.md, "Plan over real .SRCINFO files").
  */
 import crypto from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, type Dirent } from 'node:fs';
@@ -41,8 +44,12 @@ export interface ReadTreeOptions {
 /** sha256 of every file of a recipe directory, by directory name. */
 export type KnownFiles = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
-/** Below this many directories, starting workers costs more than it saves. */
-const PARALLEL_THRESHOLD = 1500;
+/**
+ * Below this many directories, starting workers costs more than it saves. Measured on a 2-CPU
+ * machine: at 2,533 .SRCINFO directories and at 3,500 native recipes one thread takes about a
+ * third less CPU and less wall time than two; at 35,000 recipes the two are about even.
+ */
+const PARALLEL_THRESHOLD = 10_000;
 const WORKER_FILE = fileURLToPath(new URL('./recipeWorker.js', import.meta.url));
 
 export type RecipeDirResult = Recipe | InvalidRecipe | null;
@@ -144,7 +151,8 @@ function readRecipeDir(root: string, displayRoot: string, format: TreeFormat, di
   return parseSrcinfoFile({ dirName, dir, displayFile: shownFile, text, files: hashed.files, architecture: format.architecture });
 }
 
-const sha256 = (data: Buffer): string => crypto.createHash('sha256').update(data).digest('hex');
+/** sha256 (hex) of a file's bytes, or of a string's UTF-8 encoding. */
+const sha256 = (data: Buffer | string): string => crypto.hash('sha256', data, 'hex');
 
 /** sha256 of every file under `dir` (links by their target), and the text of its `recipeFile`. */
 export function hashDirectory(dir: string, recipeFile: string): { files: Record<string, string>; recipeText: string | undefined } {
@@ -161,9 +169,13 @@ export function hashDirectory(dir: string, recipeFile: string): { files: Record<
       } else if (entry.isSymbolicLink()) {
         files[entryRel] = `link:${readlinkSync(entryAbs)}`;
       } else if (entry.isFile()) {
-        const content = readFileSync(entryAbs);
-        files[entryRel] = sha256(content);
-        if (entryRel === recipeFile) recipeText = content.toString('utf8');
+        if (entryRel === recipeFile) {
+          // Read as text (Node's fastest read). Valid UTF-8 decodes and encodes back to the same
+          // bytes, so the string's digest is the file's; a file that is not valid UTF-8 (U+FFFD
+          // in the text) is hashed from its bytes.
+          recipeText = readFileSync(entryAbs, 'utf8');
+          files[entryRel] = sha256(recipeText.includes('\uFFFD') ? readFileSync(entryAbs) : recipeText);
+        } else files[entryRel] = sha256(readFileSync(entryAbs));
       }
     }
   };

@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/config/diagnostic.js';
 import { buildDependencyGraph } from '../../src/model/graph.js';
@@ -93,6 +97,49 @@ describe('parseSrcinfoFile on real .SRCINFO files', () => {
     expect(graph.unsatisfied.get('zfs-dkms-git' as Recipe['id'])).toEqual([
       { spec: 'zfs-utils-git=2:2.4.99.r305.gb9b84445ea', candidates: ['zfs-utils-git 2:2.4.99.r778.ge78fa488af-1'] },
     ]);
+  });
+});
+
+describe('readSrcinfoTree: threads and digests', () => {
+  it('one thread reads the corpus exactly as two do (recipes, digests, diagnostics, order)', async () => {
+    const one = await readSrcinfoTree({ root: corpus.root, displayRoot: 'chaotic-aur', architecture: 'x86_64', threads: 1 });
+    const two = await readSrcinfoTree({ root: corpus.root, displayRoot: 'chaotic-aur', architecture: 'x86_64', threads: 2 });
+    expect(one.recipes.length).toBe(2531);
+    expect(one).toEqual(two);
+  });
+
+  it('file digests are the sha256 of the bytes: UTF-8 text, bytes that are not UTF-8, other files', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'buildfleet-srcinfo-digest-'));
+    try {
+      const srcinfo = (name: string, desc: Buffer): Buffer =>
+        Buffer.concat([Buffer.from(`pkgbase = ${name}\n\tpkgdesc = `), desc, Buffer.from(`\n\tpkgver = 1\n\tpkgrel = 1\n\tarch = any\n\npkgname = ${name}\n`)]);
+      const files: Record<string, Buffer> = {
+        'utf8/.SRCINFO': srcinfo('utf8', Buffer.from('caf\u00e9 \u{1F600}', 'utf8')),
+        'latin1/.SRCINFO': srcinfo('latin1', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0xff, 0xc0, 0x80])),
+        'latin1/PKGBUILD': Buffer.from([0x23, 0xe9, 0x0a]),
+        'bom/.SRCINFO': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), srcinfo('bom', Buffer.from('x'))]),
+      };
+      for (const [rel, bytes] of Object.entries(files)) {
+        mkdirSync(path.join(tmp, path.dirname(rel)), { recursive: true });
+        writeFileSync(path.join(tmp, rel), bytes);
+      }
+      const tree = await readSrcinfoTree({ root: tmp, displayRoot: 'pkgs', architecture: 'x86_64', threads: 1 });
+      const all = [...tree.recipes, ...tree.invalid];
+      expect(all.map((r) => r.id).sort()).toEqual(['bom', 'latin1', 'utf8']);
+      for (const [rel, bytes] of Object.entries(files)) {
+        const [dir, file] = rel.split('/') as [string, string];
+        const recipe = tree.recipes.find((r) => r.id === dir);
+        if (recipe === undefined) continue; // the BOM one: checked below
+        expect(recipe.files[file], rel).toBe(createHash('sha256').update(bytes).digest('hex'));
+        expect(createHash('sha256').update(readFileSync(path.join(tmp, rel))).digest('hex')).toBe(recipe.files[file]);
+      }
+      expect(tree.recipes.find((r) => r.id === 'utf8')?.description).toBe('caf\u00e9 \u{1F600}');
+      expect(tree.recipes.find((r) => r.id === 'latin1')?.description).toBe('caf\uFFFD \uFFFD\uFFFD\uFFFD');
+      // A BOM is not whitespace: the first line is not a field, as before.
+      expect(tree.invalid.find((r) => r.id === 'bom')?.diagnostics[0]?.message).toMatch(/is not a field name/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 
