@@ -18,6 +18,7 @@ import {
   DEFAULT_STEP_TIMEOUT_SECONDS,
   DEFAULT_WORKDIR,
   DEFAULT_LOG_LIMIT_BYTES,
+  DEFAULT_MAX_UNPACKED_BYTES,
   MIN_LOG_LIMIT_BYTES,
   formatSize,
   parseDuration,
@@ -208,7 +209,7 @@ interface WrittenBranch {
   rebuild?: BranchConfig['rebuild'];
   guards?: { maxBuilds?: number | null; maxRemovePercent?: number };
   architecture?: string;
-  prerequisites?: { name: string; path: string; sha256: string }[];
+  prerequisites?: { name: string; path: string; sha256: string; maxUnpackedSize?: string }[];
   duds?: { package: string; reason: string }[];
   dudsFile?: string;
   repos: {
@@ -261,7 +262,8 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
   const prerequisites = (w.prerequisites ?? []).map((p, i) => {
     const abs = resolvePath(dir, p.path);
     if (!existsSync(abs)) at(['prerequisites', i, 'path'], `prerequisite file ${JSON.stringify(p.path)} does not exist`, 'correct the path (relative to the config directory) or add the tarball');
-    return { name: p.name, path: abs, sha256: p.sha256, file: rel, position: positionOf(file.yaml, ['prerequisites', i]), sha256Position: positionOf(file.yaml, ['prerequisites', i, 'sha256']) };
+    const maxUnpackedBytes = p.maxUnpackedSize !== undefined ? parseSize(p.maxUnpackedSize)! : DEFAULT_MAX_UNPACKED_BYTES;
+    return { name: p.name, path: abs, sha256: p.sha256, maxUnpackedBytes, file: rel, position: positionOf(file.yaml, ['prerequisites', i]), sha256Position: positionOf(file.yaml, ['prerequisites', i, 'sha256']) };
   });
   const prereqNames = new Set<string>();
   prerequisites.forEach((p, i) => {

@@ -85,7 +85,12 @@ export interface PrerequisiteConfig extends Located {
   readonly sha256: string;
   /** Where the `sha256` value was written (a digest mismatch points there). */
   readonly sha256Position: Position;
+  /** Most bytes the tarball may unpack to (`maxUnpackedSize`; default {@link DEFAULT_MAX_UNPACKED_BYTES}): entry sizes plus 512 per entry. */
+  readonly maxUnpackedBytes: number;
 }
+
+/** Default `maxUnpackedSize` of a prerequisite: 16 GiB. */
+export const DEFAULT_MAX_UNPACKED_BYTES = 16 * 1024 ** 3;
 
 export interface DudConfig extends Located {
   readonly package: string;

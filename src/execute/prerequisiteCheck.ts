@@ -45,7 +45,11 @@ interface DigestCacheFile {
   formatVersion: number;
   /** By absolute path. */
   files: Record<string, { size: number; mtimeMs: number; sha256: string }>;
-  /** Root keys whose tarballs passed the safety check (content-addressed, so valid forever). */
+  /**
+   * Roots whose tarballs passed the safety check, as `<root key> <limit>,<limit>…` (the
+   * `maxUnpackedSize` of each tarball, bytes): content-addressed, so valid for as long as
+   * the limits are the same.
+   */
   safeRoots: string[];
 }
 
@@ -122,14 +126,16 @@ export async function checkPrerequisites(options: CheckOptions): Promise<CheckOu
     }
     if (tarballs.length !== branch.prerequisites.length) continue;
     const key = rootKey(tarballs.map((t) => t.sha256));
-    if (options.entries(branch.name) && !cache.safeRoots.includes(key)) {
-      const refusal = await checkTarballs(tarballs.map((t) => t.path));
+    const limits = branch.prerequisites.map((p) => p.maxUnpackedBytes);
+    const checkedAs = `${key} ${limits.join(',')}`;
+    if (options.entries(branch.name) && !cache.safeRoots.includes(checkedAs)) {
+      const refusal = await checkTarballs(tarballs.map((t) => t.path), { maxUnpackedBytes: limits });
       if (refusal !== null) {
         const p = branch.prerequisites[refusal.index]!;
         diagnostics.push(located(p, `prerequisite "${p.name}": ${displayPath(options.configDir, p.path)}: ${refusal.message}`, `${refusal.hint}. Nothing was uploaded or built`));
         continue;
       }
-      cache.safeRoots.push(key);
+      cache.safeRoots.push(checkedAs);
       changed = true;
     }
     roots.set(branch.name, { branch: branch.name, key, tarballs });

@@ -19,12 +19,20 @@
  * - character and block devices are refused: an unprivileged extraction cannot
  *   make them, and a device file in a root would open the host's device (an
  *   isolated build gets a minimal `/dev` of its own instead); FIFOs are allowed;
- * - other entry types (GNU dump directories, volume labels…) are refused.
+ * - other entry types (GNU dump directories, volume labels…) are refused;
+ * - the archive may unpack to at most its limit (`maxUnpackedSize`): the sizes in
+ *   the entries' headers plus 512 bytes per entry are added up as they come, so a
+ *   decompression bomb is refused at the entry that passes the limit, before its
+ *   content is read, and an archive of millions of empty files is bounded too.
+ *
+ * Setuid and setgid bits are not judged here: the installer clears them after
+ * extraction (prerequisiteRoots.ts).
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
+import { formatSize } from '../config/types.js';
 
 /** How a tarball is compressed, from its first bytes. */
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2';
@@ -65,23 +73,35 @@ export interface TarballRefusal {
 
 const REBUILD_HINT = 'rebuild the tarball from inside its root, e.g. `tar -C ROOT -czf FILE .`, so that every path is relative and stays inside';
 
+/** Bytes an entry counts for against the unpacked-size limit besides its content (its header). */
+export const ENTRY_OVERHEAD_BYTES = 512;
+
+export interface CheckTarballsOptions {
+  /** Per tarball (same order as the files): the most it may unpack to, bytes. Absent: no limit. */
+  readonly maxUnpackedBytes?: readonly number[];
+}
+
 /**
  * Checks the tarballs that are extracted, in this order, into one root. Returns
- * the first refusal, or null when every entry stays inside the root.
+ * the first refusal, or null when every entry stays inside the root. Reading stops
+ * at the first refused entry.
  */
-export async function checkTarballs(files: readonly string[]): Promise<TarballRefusal | null> {
+export async function checkTarballs(files: readonly string[], options: CheckTarballsOptions = {}): Promise<TarballRefusal | null> {
   /** Paths (normalized, relative) that are symbolic links at this point of the extraction. */
   const symlinks = new Set<string>();
   for (let index = 0; index < files.length; index++) {
-    const refusal = await checkOne(files[index]!, index, symlinks);
+    const refusal = await checkOne(files[index]!, index, symlinks, options.maxUnpackedBytes?.[index] ?? Number.POSITIVE_INFINITY);
     if (refusal !== null) return refusal;
   }
   return null;
 }
 
-async function checkOne(file: string, index: number, symlinks: Set<string>): Promise<TarballRefusal | null> {
+async function checkOne(file: string, index: number, symlinks: Set<string>, maxUnpackedBytes: number): Promise<TarballRefusal | null> {
   let refusal: TarballRefusal | null = null;
   let entries = 0;
+  let unpacked = 0;
+  /** Stops reading once an entry is refused: the rest of a bomb is never decompressed. */
+  const stop = new AbortController();
   // Loaded on use: `plan` imports this module, and most plans check no tarball.
   const [{ Parser }, { execa }] = await Promise.all([import('tar'), import('execa')]);
   const parser = new Parser({
@@ -89,8 +109,12 @@ async function checkOne(file: string, index: number, symlinks: Set<string>): Pro
     onReadEntry: (entry: ReadEntry) => {
       entries++;
       if (refusal === null) {
-        const why = judgeEntry(entry, symlinks);
-        if (why !== null) refusal = { index, entry: entry.path, ...why };
+        unpacked += (entry.size ?? 0) + ENTRY_OVERHEAD_BYTES;
+        const why = unpacked > maxUnpackedBytes ? tooLarge(entry, maxUnpackedBytes) : judgeEntry(entry, symlinks);
+        if (why !== null) {
+          refusal = { index, entry: entry.path, ...why };
+          stop.abort();
+        }
       }
       entry.resume();
     },
@@ -99,13 +123,14 @@ async function checkOne(file: string, index: number, symlinks: Set<string>): Pro
   const decompressor = DECOMPRESSOR[compression];
   try {
     if (decompressor === undefined) {
-      await pipeline(createReadStream(file), parser);
+      await pipeline(createReadStream(file), parser, { signal: stop.signal });
     } else {
       const [command, ...args] = decompressor as [string, ...string[]];
-      const child = execa(command, [...args, file], { stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
-      const parsed = pipeline(child.stdout, parser);
+      const child = execa(command, [...args, file], { stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false, cancelSignal: stop.signal });
+      const parsed = pipeline(child.stdout, parser, { signal: stop.signal });
       const result = await child;
       await parsed;
+      if (refusal !== null) return refusal;
       if (result.failed) {
         const missing = (result as { code?: string }).code === 'ENOENT';
         return {
@@ -116,11 +141,19 @@ async function checkOne(file: string, index: number, symlinks: Set<string>): Pro
       }
     }
   } catch (error) {
+    if (refusal !== null) return refusal;
     return { index, message: `not a readable tar archive (${(error as Error).message})`, hint: 'check that the file is a complete tar archive (plain, gzip, xz, zstd or bzip2)' };
   }
   if (refusal !== null) return refusal;
   if (entries === 0) return { index, message: 'not a tar archive, or an empty one (no entries)', hint: 'check that the path names the intended tarball' };
   return null;
+}
+
+function tooLarge(entry: ReadEntry, limit: number): { message: string; hint: string } {
+  return {
+    message: `the archive unpacks to more than ${formatSize(limit)} (maxUnpackedSize): entry "${entry.path}" (${entry.size ?? 0} bytes) passes the limit`,
+    hint: 'if the tarball is meant to be that large, raise `maxUnpackedSize` of this prerequisite; otherwise it is not the intended tarball (a decompression bomb?)',
+  };
 }
 
 /** The problem with one entry, or null. Updates `symlinks` as the extraction would. */

@@ -70,6 +70,15 @@ describe('checkTarballs', () => {
     expect(await checkTarballs([file])).toBeNull();
   });
 
+  it('refuses an archive that unpacks to more than its limit, at the entry that passes it, counting 512 bytes per entry', async () => {
+    const dir = testdir({});
+    const file = write(dir, 'big.tar.gz', [{ path: 'a', content: 'x'.repeat(1000) }, { path: 'b', content: 'y'.repeat(1000) }, { path: 'c' }]);
+    expect(await checkTarballs([file])).toBeNull();
+    expect(await checkTarballs([file], { maxUnpackedBytes: [3 * 512 + 2000] })).toBeNull();
+    expect(await checkTarballs([file], { maxUnpackedBytes: [3 * 512 + 1999] })).toMatchObject({ index: 0, entry: 'c', message: expect.stringMatching(/unpacks to more than 3535 \(maxUnpackedSize\)/) as unknown });
+    expect(await checkTarballs([file], { maxUnpackedBytes: [2000] })).toMatchObject({ entry: 'b' });
+  });
+
   it('reads xz tarballs through xz, and refuses what is not a tar archive', async () => {
     const dir = testdir({});
     const plain = write(dir, 'bad.tar', [{ path: '../x', content: 'x' }], false);
