@@ -3,8 +3,9 @@
  * uploads each tarball only when the host lacks its digest
  * (`<workdir>/tarballs/<sha256>.tar…`, given its final name only after `sha256sum`
  * on the host matched), extracts them in order into a temporary directory beside
- * `<workdir>/roots/<branch>/<key>/` and renames it into place (the rename is the
- * commit: a half-extracted root is never used), then removes the root it replaces
+ * `<workdir>/roots/<branch>/<key>/`, clears setuid and setgid bits (a root is a
+ * build environment: nothing in it may gain privileges on the host), and renames it
+ * into place (the rename is the commit: a half-extracted root is never used), then removes the root it replaces
  * and tarballs no other recorded root uses. Works through a host's HostShell
  * only (argv without shell interpretation: values reach the scripts below as
  * positional parameters), so it is the same for local and SSH hosts.
@@ -60,6 +61,10 @@ for f in "$@"; do
     echo "tar could not extract $f" >&2; exit 4
   fi
 done
+if ! find "$tmp" -type f \\( -perm -4000 -o -perm -2000 \\) -exec chmod u-s,g-s {} +; then
+  chmod -R u+w "$tmp" 2>/dev/null || true; rm -rf "$tmp"
+  echo "could not clear the setuid and setgid bits in $root" >&2; exit 4
+fi
 if [ -e "$root" ]; then chmod -R u+w "$tmp" 2>/dev/null || true; rm -rf "$tmp"; echo present; exit 0; fi
 mv "$tmp" "$root"
 nested="$root/$(basename "$tmp")"
