@@ -30,10 +30,8 @@ export async function runPlan(global: GlobalOptions, options: PlanCommandOptions
   });
   printDiagnostics(out, outcome.diagnostics);
   if (outcome.plan === null) return ExitCode.error;
-  // A tarball that does not match its sha256, or whose entries reconcile would refuse, is a config error;
-  // digests and safe roots come from reconcile's cache when it is current.
-  const building = new Set(outcome.branches.filter((b) => b.plan.actions.some((a) => a.type === 'build')).map((b) => b.config.name as string));
-  const prerequisites = await checkPrerequisites({ configDir: loaded.config.dir, stateDir: global.stateDir(loaded.config.dir), branches: outcome.branches.map((b) => b.config), entries: (name) => building.has(name), save: false });
+  // A tarball that does not match its sha256 is a config error; digests come from reconcile's cache when it is current.
+  const prerequisites = await checkPrerequisites({ configDir: loaded.config.dir, stateDir: global.stateDir(loaded.config.dir), branches: outcome.branches.map((b) => b.config), entries: () => false, save: false });
   printDiagnostics(out, prerequisites.diagnostics);
   if (prerequisites.diagnostics.length > 0) return ExitCode.error;
   if (options.out !== undefined) {
