@@ -136,7 +136,7 @@ const PIPELINE = 'steps:\n  - name: build\n    run: ./build.sh\n    timeout: 2m\
 const HOSTS = 'hosts:\n  - name: local\n    transport: local\n    power: 2\n';
 
 describe('hostile prerequisite tarballs', () => {
-  it('are refused by plan and reconcile with a located error naming the tarball and the entry; nothing escapes, nothing is installed', { timeout: 60_000 }, async () => {
+  it('are refused by reconcile with a located error naming the tarball and the entry; nothing escapes, nothing is installed', { timeout: 60_000 }, async () => {
     const canaries = canaryDir();
     writeFileSync(path.join(canaries, 'target'), 'original\n');
     const dir = testdir({ 'hosts.yaml': HOSTS, 'pipelines/shell.yaml': PIPELINE, ...recipe('app') });
@@ -153,7 +153,10 @@ describe('hostile prerequisite tarballs', () => {
     writeFiles(dir, files);
     const before = listTree(dir);
 
-    for (const command of [['plan'], ['plan', '--format', 'json'], ['reconcile']]) {
+    // plan reads only the digests (it stays quick): it shows the builds; reconcile refuses before doing anything.
+    const plan = await runCli(['-C', dir, 'plan', '--detailed-exitcode'], { cwd: dir });
+    expect(plan.code, plan.stderr).toBe(2);
+    for (const command of [['reconcile'], ['reconcile', '--format', 'json']]) {
       const run = await runCli(['-C', dir, ...command], { cwd: dir });
       expect(run.code, run.stderr).toBe(1);
       expect(run.stdout).toBe('');
