@@ -3,6 +3,7 @@
  * dependency graph. Pure data; nothing here does I/O.
  */
 import type { Diagnostic } from '../config/diagnostic.js';
+import type { InternedDependencies } from './graph.js';
 
 /** A package name: `[A-Za-z0-9][A-Za-z0-9@._+-]*`. */
 export type PackageName = string & { readonly __brand: 'PackageName' };
@@ -90,4 +91,6 @@ export interface SourceSnapshot {
   readonly commit?: string;
   /** For git sources: the directory the source was extracted to (in the cache). */
   readonly checkoutDir?: string;
+  /** The recipes' dependencies as interned specs, when the source has them (FreeBSD INDEX): see `GraphInput.interned`. */
+  readonly interned?: InternedDependencies;
 }

@@ -228,6 +228,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       compareVersions,
       // An Arch tree builds against the distribution's repositories: what the tree lacks comes from there.
       externalDependencies: branch.source.format === 'srcinfo',
+      ...(source.interned !== undefined ? { interned: source.interned } : {}),
     });
     diagnostics.push(
       ...recipeDiagnostics({

@@ -203,12 +203,20 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
   }
 
   // Pass 2: dependencies resolved to origins; unknown pkgnames stay as written (unresolvable).
+  // Each is also handed to the graph as its index in `origins` (then the unknown ones), so that
+  // the graph resolves each distinct dependency once rather than each of the ~27 per line.
   const recipes: Recipe[] = [];
+  const specs: Int32Array[] = [];
+  /** Dependencies no line has, as written, of every port; table index `origins.length + k`. */
+  const unknowns: string[] = [];
+  const unknownIndex = new Map<string, number>();
   /** `seenAt[o] === stamp` while one port's dependencies are collected: origin o is among them. */
   const seenAt = new Int32Array(origins.length);
   let stamp = 0;
   /** Dependencies no line has, as written, of the port being read. */
   let unknown: string[] = [];
+  /** The port's dependencies (depends, then buildDepends) as table indexes. */
+  let specIndexes: number[] = [];
   const resolve = (field: string, out: string[]): void => {
     if (field === '') return;
     for (const dep of field.split(' ')) {
@@ -218,21 +226,30 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
         if (!unknown.includes(dep)) {
           unknown.push(dep);
           out.push(dep);
+          let k = unknownIndex.get(dep);
+          if (k === undefined) {
+            k = origins.length + unknowns.push(dep) - 1;
+            unknownIndex.set(dep, k);
+          }
+          specIndexes.push(k);
         }
       } else if (seenAt[target] !== stamp) {
         seenAt[target] = stamp;
         out.push(origins[target]!);
+        specIndexes.push(target);
       }
     }
   };
   for (const { fields, origin, name } of parsed) {
     stamp++;
     unknown = [];
+    specIndexes = [];
     const depends: string[] = [];
     const buildDepends: string[] = [];
     // A run dependency that is also a build dependency is listed once, as a run dependency.
     resolve(fields[8]!, depends);
     for (const f of [7, 10, 11, 12]) resolve(fields[f]!, buildDepends);
+    specs.push(Int32Array.from(specIndexes));
     const pkgname = fields[0]!;
     const parts = splitFreebsdVersion(pkgname);
     // What shapes the package besides its version and dependencies.
@@ -258,6 +275,7 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
     recipes,
     invalid,
     diagnostics: [],
+    interned: { table: unknowns.length > 0 ? [...origins, ...unknowns] : origins, specs },
     locate: (recipe, dependency) => {
       const line = lineOfOrigin.get(recipe.id);
       if (line === undefined) return undefined;

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildDependencyGraph } from '../../src/model/graph.js';
 import { formatVersion } from '../../src/model/types.js';
 import { INDEX_LINE_KEY, parseFreebsdIndex, readFreebsdIndex } from '../../src/sources/freebsdIndex.js';
+import { compareFreebsdVersions } from '../../src/version/freebsd.js';
 import { corpus as corpusFile } from '../helpers/corpora.js';
 
 /** An INDEX line: pkgname, path, prefix, comment, descr, maintainer, categories, build, run, www, extract, patch, fetch. */
@@ -99,6 +100,32 @@ describe('parseFreebsdIndex', () => {
     const snap = parse(INDEX, new Set(['devel/gettext']));
     expect(snap.invalid.map((r) => r.id)).toEqual(['misc/broken', 'devel/gmake@8']);
     expect(snap.recipes.map((r) => r.id)).toContain('devel/gettext-new');
+  });
+
+  it('hands the graph its dependencies interned: the same graph as from the dependency names', () => {
+    const withCycle = `${INDEX}${line('a-1', 'misc/a', { run: 'b-1' })}\n${line('b-1', 'misc/b', { build: 'a-1 nowhere-1' })}\n`;
+    for (const text of [INDEX, withCycle, gunzipSync(readFileSync(corpusFile('freebsd-INDEX-11.gz'))).toString('utf8')]) {
+      const snap = parse(text);
+      expect(snap.interned).toBeDefined();
+      // Each port's interned specs spell its depends, then its buildDepends.
+      snap.recipes.forEach((r, i) => expect(Array.from(snap.interned!.specs[i]!, (t) => snap.interned!.table[t])).toEqual([...r.depends, ...r.buildDepends]));
+      const input = { recipes: snap.recipes, invalidIds: snap.invalid.map((r) => r.id), resolveIds: true, compareVersions: compareFreebsdVersions };
+      const { indexed, ...plain } = buildDependencyGraph(input);
+      const { indexed: internedIndexed, ...interned } = buildDependencyGraph({ ...input, interned: snap.interned! });
+      expect(interned).toEqual(plain);
+      expect(internedIndexed).toEqual(indexed);
+      expect(indexed.order.map((i) => indexed.nodes[i])).toEqual(plain.order);
+      expect(indexed.deps.map((d) => d.map((i) => indexed.nodes[i]))).toEqual(indexed.nodes.map((id) => plain.deps.get(id)));
+    }
+    // The fixture's unknown and broken dependencies are unresolved either way.
+    const snap = parse(withCycle);
+    const graph = buildDependencyGraph({ recipes: snap.recipes, invalidIds: snap.invalid.map((r) => r.id), resolveIds: true, interned: snap.interned! });
+    expect(graph.unresolved.get('archivers/cabextract' as never)).toEqual(['xz-5.2']);
+    expect(graph.unresolved.get('misc/b' as never)).toEqual(['nowhere-1']);
+    expect(graph.cycles).toEqual([['misc/a', 'misc/b']]);
+    // The graph follows the interned specs (here all made to say devel/gettext), not the names.
+    const redirected = buildDependencyGraph({ recipes: snap.recipes, invalidIds: [], resolveIds: true, interned: { table: snap.interned!.table.map(() => 'devel/gettext'), specs: snap.interned!.specs } });
+    expect(redirected.deps.get('misc/b' as never)).toEqual(['devel/gettext']);
   });
 
   it('locates where a line names a dependency', () => {
