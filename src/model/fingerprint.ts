@@ -61,42 +61,51 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     rebuild: JSON.stringify(context.rebuild),
   };
   /**
-   * Per dependency id, its value and its `"id":"value"` member of the canonical JSON, computed
-   * once: an INDEX lists dependency closures, so a popular port is named by thousands of others.
+   * Per dependency (node index), its value and its `"id":"value"` member of the canonical JSON,
+   * computed once: an INDEX lists dependency closures, so a popular port is named by thousands of others.
    */
-  const members = new Map<RecipeId, { readonly value: string; readonly member: string }>();
-  const memberOf = (depId: RecipeId): { readonly value: string; readonly member: string } => {
-    const known = members.get(depId);
+  const { nodes, deps: depIndexes, order } = graph.indexed;
+  const values: (string | undefined)[] = new Array<string | undefined>(nodes.length);
+  const members: (string | undefined)[] = new Array<string | undefined>(nodes.length);
+  const memberOf = (d: number): string => {
+    const known = members[d];
     if (known !== undefined) return known;
+    const depId = nodes[d]!;
     const dep = graph.recipes.get(depId);
     let value: string;
     if (dep === undefined) value = 'invalid';
     else if (context.rebuild === 'transitive') value = 'cycle'; // not fingerprinted yet: on a cycle, skipped anyway
     else if (context.rebuild === 'direct') value = localDigest(dep);
     else value = formatVersion(dep.version);
-    const computed = { value, member: `${JSON.stringify(depId)}:${JSON.stringify(value)}` };
+    const member = `${JSON.stringify(depId)}:${JSON.stringify(value)}`;
+    values[d] = value;
     // A transitive dependency on a cycle gets its fingerprint later: that is not kept.
-    if (dep === undefined || context.rebuild !== 'transitive') members.set(depId, computed);
-    return computed;
+    if (dep === undefined || context.rebuild !== 'transitive') members[d] = member;
+    return member;
   };
-  for (const id of graph.order) {
+  for (const i of order) {
+    const id = nodes[i]!;
     const recipe = graph.recipes.get(id);
     if (recipe === undefined) continue;
     const depIds = graph.deps.get(id) ?? [];
-    const depValues: string[] = new Array<string>(depIds.length);
+    const ds = depIndexes[i]!;
+    const depValues: string[] = new Array<string>(ds.length);
     // Exactly canonicalJson(inputs), built without materializing the object (35,000 recipes).
     let deps = '{';
-    for (let i = 0; i < depIds.length; i++) {
-      const { value, member } = memberOf(depIds[i]!);
-      depValues[i] = value;
-      deps += i > 0 ? `,${member}` : member;
+    for (let k = 0; k < ds.length; k++) {
+      const member = memberOf(ds[k]!);
+      depValues[k] = values[ds[k]!]!;
+      deps += k > 0 ? `,${member}` : member;
     }
     deps += '}';
     const version = formatVersion(recipe.version);
     const canonical = `{"dependencies":${deps},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":${canonicalJson(recipe.files)},"version":${JSON.stringify(version)}}`;
     const fingerprint = sha256Hex(canonical) as Fingerprint;
     result.set(id, new LazyFingerprint(fingerprint, recipe, version, context, depIds, depValues));
-    if (context.rebuild === 'transitive') members.set(id, { value: fingerprint, member: `${JSON.stringify(id)}:${JSON.stringify(fingerprint)}` });
+    if (context.rebuild === 'transitive') {
+      values[i] = fingerprint;
+      members[i] = `${JSON.stringify(id)}:${JSON.stringify(fingerprint)}`;
+    }
   }
   return result;
 }

@@ -129,7 +129,13 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     const recipe = graph.recipes.get(id);
     const fingerprinted = input.fingerprints.get(id);
     if (recipe === undefined || fingerprinted === undefined) continue;
-    const inheritedReview = (graph.deps.get(id) ?? []).flatMap((dep) => (unreviewed.has(dep) ? [unreviewed.get(dep)!] : []))[0];
+    let inheritedReview: string | undefined;
+    if (unreviewed.size > 0) {
+      for (const dep of graph.deps.get(id) ?? []) {
+        inheritedReview = unreviewed.get(dep);
+        if (inheritedReview !== undefined) break;
+      }
+    }
     if (inheritedReview !== undefined) unreviewed.set(id, inheritedReview);
     const repoName = repoOf(recipe.name)!;
     const repo = observed.repos.get(repoName);
