@@ -52,12 +52,8 @@ export interface PacmanDbEntry {
 export function parseDesc(text: string): Map<string, string[]> {
   const fields = new Map<string, string[]>();
   let values: string[] | undefined;
-  let start = 0;
-  while (start <= text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    const line = text.slice(start, end);
-    start = end + 1;
+  // One native split per text: every line, the empty one after a final newline too.
+  for (const line of text.split('\n')) {
     if (line === '') {
       values = undefined;
       continue;
@@ -78,35 +74,45 @@ export function parseDesc(text: string): Map<string, string[]> {
  */
 export function* tarFiles(archive: Uint8Array): Generator<{ path: string; body: Uint8Array }> {
   const buf = Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength);
+  for (const file of tarMembers(buf)) yield { path: file.path, body: buf.subarray(file.start, file.end) };
+}
+
+/** Where each regular file of a tar archive is: its path and its body's byte range. */
+function tarMembers(buf: Buffer): { path: string; start: number; end: number }[] {
+  const members: { path: string; start: number; end: number }[] = [];
   let offset = 0;
   let longName: string | undefined;
   while (offset + 512 <= buf.length) {
     const header = offset;
     if (buf[header] === 0) break; // end-of-archive block
     const size = parseOctal(buf, header + 124, 12);
-    const type = String.fromCharCode(buf[header + 156] ?? 48);
-    const body = buf.subarray(header + 512, header + 512 + size);
-    if (body.length < size) throw new Error('truncated tar archive');
-    offset = header + 512 + Math.ceil(size / 512) * 512;
-    if (type === 'x') {
-      longName = paxPath(body) ?? longName;
+    const type = buf[header + 156] ?? 48;
+    const start = header + 512;
+    const end = start + size;
+    if (end > buf.length) throw new Error('truncated tar archive');
+    offset = start + Math.ceil(size / 512) * 512;
+    if (type === 120 /* x */) {
+      longName = paxPath(buf.subarray(start, end)) ?? longName;
       continue;
     }
-    if (type === 'L') {
-      longName = cString(body, 0, body.length);
+    if (type === 76 /* L */) {
+      longName = cString(buf, start, size);
       continue;
     }
-    if (type === 'g') continue;
+    if (type === 103 /* g */) continue;
     let name = longName;
     longName = undefined;
     if (name === undefined) {
       name = cString(buf, header, 100);
       // POSIX ustar (not GNU tar's "ustar  ") splits long names into prefix/name.
-      const prefix = buf.toString('latin1', header + 257, header + 263) === 'ustar\0' ? cString(buf, header + 345, 155) : '';
-      if (prefix !== '') name = `${prefix}/${name}`;
+      if (buf[header + 257] === 117 && buf.toString('latin1', header + 257, header + 263) === 'ustar\0') {
+        const prefix = cString(buf, header + 345, 155);
+        if (prefix !== '') name = `${prefix}/${name}`;
+      }
     }
-    if (type === '0' || type === '\0' || type === '7') yield { path: name, body };
+    if (type === 48 /* 0 */ || type === 0 || type === 55 /* 7 */) members.push({ path: name, start, end });
   }
+  return members;
 }
 
 function parseOctal(buf: Buffer, start: number, length: number): number {
@@ -159,12 +165,14 @@ export function readArchive(file: string): Buffer {
 
 /** Every `<dir>/desc` entry of a sync database archive (already uncompressed), in archive order. */
 export function parsePacmanDatabase(archive: Uint8Array): PacmanDbEntry[] {
+  const buf = Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength);
   const entries: PacmanDbEntry[] = [];
-  for (const file of tarFiles(archive)) {
+  for (const file of tarMembers(buf)) {
     if (!file.path.endsWith('/desc')) continue;
-    const dir = file.path.slice(0, -'/desc'.length).replace(/^\.\//, '');
+    const named = file.path.slice(0, -'/desc'.length);
+    const dir = named.startsWith('./') ? named.slice(2) : named;
     if (dir.includes('/')) continue;
-    const desc = Buffer.from(file.body.buffer, file.body.byteOffset, file.body.byteLength).toString('utf8');
+    const desc = buf.toString('utf8', file.start, file.end);
     entries.push({ dir, desc, fields: parseDesc(desc) });
   }
   return entries;

@@ -52,20 +52,52 @@ export interface SrcinfoSections {
 
 const SINGLE_VALUED = new Set(['pkgver', 'pkgrel', 'epoch', 'pkgbase']);
 
-/** Whether `text[from, to)` is a field name: letters, digits and _, at least one. */
-function isFieldName(text: string, from: number, to: number): boolean {
-  if (from === to) return false;
-  for (let k = from; k < to; k++) {
-    const c = text.charCodeAt(k);
-    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95)) return false;
-  }
-  return true;
+/**
+ * A well-formed `key = value` line, as {@link splitLine} reads it: leading tabs and spaces, a field
+ * name, spaces, the first `=`, spaces (taken atomically, through a lookahead and a backreference,
+ * so that no input makes the match backtrack more than linearly), the value up to the end of the
+ * line; the value's trailing spaces and tabs are trimmed after the match. One native regex match
+ * per line is the fast path; every other line (blank, comment, malformed, or holding \r or another
+ * line terminator JavaScript's `.` does not match) goes through `splitLine`, which decides exactly.
+ */
+const FIELD_LINE = /^[\t ]*([A-Za-z0-9_]+) *=(?=( *))\2(.*)$/;
+
+/** `value` without its trailing spaces and tabs. */
+function trimEnd(value: string): string {
+  let j = value.length;
+  while (j > 0 && (value.charCodeAt(j - 1) === 32 || value.charCodeAt(j - 1) === 9)) j--;
+  return j === value.length ? value : value.slice(0, j);
 }
 
-/**
- * Splits a .SRCINFO into sections; errors are located at their line. Walks the text by index
- * (no per-line copies): plans parse thousands of these, and this is most of the parsing.
- */
+type SplitLine =
+  | { readonly kind: 'skip' }
+  | { readonly kind: 'error'; readonly col: number; readonly message: string; readonly hint: string }
+  | { readonly kind: 'field'; readonly key: string; readonly value: string; readonly col: number; readonly valueCol: number };
+
+/** One line of a .SRCINFO: blank or comment, a field (with the columns of its key and value), or why it is not one. */
+function splitLine(raw: string): SplitLine {
+  // Leading whitespace (makepkg indents fields with a tab), trailing whitespace and \r.
+  let i = 0;
+  while (i < raw.length && (raw.charCodeAt(i) === 9 || raw.charCodeAt(i) === 32)) i++;
+  let j = raw.length;
+  while (j > i && (raw.charCodeAt(j - 1) === 32 || raw.charCodeAt(j - 1) === 9 || raw.charCodeAt(j - 1) === 13)) j--;
+  if (i === j || raw.charCodeAt(i) === 35 /* # */) return { kind: 'skip' };
+  const eq = raw.indexOf('=', i);
+  if (eq < 0) return { kind: 'error', col: i + 1, message: `expected "key = value", found ${quoteShort(raw.slice(i, j))}`, hint: 'regenerate the file with `makepkg --printsrcinfo > .SRCINFO`' };
+  let keyEnd = eq;
+  while (keyEnd > i && raw.charCodeAt(keyEnd - 1) === 32) keyEnd--;
+  const key = raw.slice(i, keyEnd);
+  let valueStart = eq + 1;
+  while (valueStart < j && raw.charCodeAt(valueStart) === 32) valueStart++;
+  if (!/^[A-Za-z0-9_]+$/.test(key)) return { kind: 'error', col: i + 1, message: `${quoteShort(key)} is not a field name`, hint: 'field names are letters, digits and _, as in "depends = zlib"' };
+  return { kind: 'field', key, value: valueStart < j ? raw.slice(valueStart, j) : '', col: i + 1, valueCol: valueStart + 1 };
+}
+
+/** Column of a field line's key, and of its value: only needed for errors, so worked out then. */
+const colOf = (raw: string): number => (splitLine(raw) as { readonly col: number }).col;
+const valueColOf = (raw: string): number => (splitLine(raw) as { readonly valueCol: number }).valueCol;
+
+/** Splits a .SRCINFO into sections; errors are located at their line. */
 export function splitSrcinfo(text: string, displayFile: string): { sections?: SrcinfoSections; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const error = (line: number, col: number, message: string, hint: string): void => {
@@ -75,59 +107,46 @@ export function splitSrcinfo(text: string, displayFile: string): { sections?: Sr
   const global = new Map<string, string[]>();
   const packages: { name: string; line: number; fields: Map<string, string[]> }[] = [];
   let current: Map<string, string[]> | undefined;
-  let lineNo = 0;
-  let start = 0;
-  const length = text.length;
-  while (start < length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = length;
-    lineNo++;
-    const lineStart = start;
-    start = end + 1;
-    // Leading whitespace (makepkg indents fields with a tab), trailing whitespace and \r.
-    let i = lineStart;
-    let c = text.charCodeAt(i);
-    while (i < end && (c === 9 || c === 32)) c = text.charCodeAt(++i);
-    let j = end;
-    while (j > i && ((c = text.charCodeAt(j - 1)) === 32 || c === 9 || c === 13)) j--;
-    if (i === j || text.charCodeAt(i) === 35 /* # */) continue;
-    const col = i - lineStart + 1;
-    const eq = text.indexOf('=', i);
-    if (eq < 0 || eq >= end) {
-      error(lineNo, col, `expected "key = value", found ${quoteShort(text.slice(i, j))}`, 'regenerate the file with `makepkg --printsrcinfo > .SRCINFO`');
-      continue;
+  // Splitting a text that ends with a newline gives a last empty line: blank, skipped.
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const raw = lines[n]!;
+    const lineNo = n + 1;
+    let key: string;
+    let value: string;
+    const match = FIELD_LINE.exec(raw);
+    if (match !== null) {
+      key = match[1]!;
+      value = trimEnd(match[3]!);
+    } else {
+      const line = splitLine(raw);
+      if (line.kind === 'skip') continue;
+      if (line.kind === 'error') {
+        error(lineNo, line.col, line.message, line.hint);
+        continue;
+      }
+      ({ key, value } = line);
     }
-    let keyEnd = eq;
-    while (keyEnd > i && text.charCodeAt(keyEnd - 1) === 32) keyEnd--;
-    let valueStart = eq + 1;
-    while (valueStart < j && text.charCodeAt(valueStart) === 32) valueStart++;
-    if (!isFieldName(text, i, keyEnd)) {
-      error(lineNo, col, `${quoteShort(text.slice(i, keyEnd))} is not a field name`, 'field names are letters, digits and _, as in "depends = zlib"');
-      continue;
-    }
-    const key = text.slice(i, keyEnd);
-    const value = valueStart < j ? text.slice(valueStart, j) : '';
-    const valueCol = valueStart - lineStart + 1;
     if (key === 'pkgbase') {
       if (pkgbase !== undefined) {
-        error(lineNo, col, 'a second pkgbase', 'a .SRCINFO describes one pkgbase: move the other into its own directory');
+        error(lineNo, colOf(raw), 'a second pkgbase', 'a .SRCINFO describes one pkgbase: move the other into its own directory');
         continue;
       }
       if (current !== undefined) {
-        error(lineNo, col, 'pkgbase after a pkgname section', 'pkgbase comes first, before the pkgname sections');
+        error(lineNo, colOf(raw), 'pkgbase after a pkgname section', 'pkgbase comes first, before the pkgname sections');
         continue;
       }
       pkgbase = value;
-      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueCol, `pkgbase ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
+      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueColOf(raw), `pkgbase ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
       continue;
     }
     if (pkgbase === undefined) {
-      error(lineNo, col, `"${key}" before pkgbase`, 'a .SRCINFO starts with "pkgbase = NAME"; regenerate it with `makepkg --printsrcinfo > .SRCINFO`');
+      error(lineNo, colOf(raw), `"${key}" before pkgbase`, 'a .SRCINFO starts with "pkgbase = NAME"; regenerate it with `makepkg --printsrcinfo > .SRCINFO`');
       continue;
     }
     if (key === 'pkgname') {
-      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueCol, `pkgname ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
-      else if (packages.some((p) => p.name === value)) error(lineNo, valueCol, `package ${value} is listed twice`, 'remove the repeated pkgname section');
+      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueColOf(raw), `pkgname ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
+      else if (packages.some((p) => p.name === value)) error(lineNo, valueColOf(raw), `package ${value} is listed twice`, 'remove the repeated pkgname section');
       current = new Map();
       packages.push({ name: value, line: lineNo, fields: current });
       continue;
@@ -135,15 +154,15 @@ export function splitSrcinfo(text: string, displayFile: string): { sections?: Sr
     const target = current ?? global;
     if (SINGLE_VALUED.has(key)) {
       if (current !== undefined) {
-        error(lineNo, col, `${key} is set in the section of package ${packages[packages.length - 1]!.name}`, `${key} belongs to pkgbase: a split package's packages share it`);
+        error(lineNo, colOf(raw), `${key} is set in the section of package ${packages[packages.length - 1]!.name}`, `${key} belongs to pkgbase: a split package's packages share it`);
         continue;
       }
       if (global.has(key)) {
-        error(lineNo, col, `${key} is set twice`, `keep one "${key} = …" line`);
+        error(lineNo, colOf(raw), `${key} is set twice`, `keep one "${key} = …" line`);
         continue;
       }
       if (value === '') {
-        error(lineNo, col, `${key} is empty`, `write e.g. "${key} = 1"`);
+        error(lineNo, colOf(raw), `${key} is empty`, `write e.g. "${key} = 1"`);
         continue;
       }
     }
