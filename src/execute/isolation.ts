@@ -216,6 +216,17 @@ export function limitExceeded(
   return undefined;
 }
 
+/**
+ * When a failed step's last lines show that a write found its disk full (ENOSPC:
+ * "No space left on device", as coreutils, busybox, compilers and tar print it), the
+ * reason in words; undefined otherwise. Read from the output, with or without
+ * isolation: the kernel keeps no count of it.
+ */
+export function diskFull(outcome: StepOutcome, tail: readonly string[]): string | undefined {
+  if (outcome.kind !== 'exit-non-zero' && outcome.kind !== 'killed-by-signal') return undefined;
+  return tail.some((line) => /No space left on device|\bENOSPC\b/.test(line)) ? 'disk full ("No space left on device" in the build\'s output)' : undefined;
+}
+
 /** How a host holds a limit: in the build's cgroup (counted over the whole build), as an rlimit (per process), or not at all. */
 export type LimitEnforcement = 'cgroup' | 'rlimit' | 'unsupported';
 

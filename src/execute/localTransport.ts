@@ -11,7 +11,7 @@ import type { HostConfig } from '../config/types.js';
 import { BuildLog, logLimitOf } from './buildLog.js';
 import { copyTree, linkOrCopy } from './fsUtil.js';
 import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, type BuildCgroups, type CgroupHits } from './buildCgroups.js';
-import { limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from './isolation.js';
+import { diskFull, limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from './isolation.js';
 import { describeStepOutcome, runStep } from './runStep.js';
 import { KEPT_MARKER } from './staleWorkspaces.js';
 import { copyFile, rename } from 'node:fs/promises';
@@ -154,7 +154,7 @@ export class LocalTransport implements Transport {
       const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
       const held = cgroups?.controllers ?? [];
       const hits = await endCgroups();
-      const limit = isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail(), hits !== undefined ? { controllers: held, hits } : undefined) : undefined;
+      const limit = (isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail(), hits !== undefined ? { controllers: held, hits } : undefined) : undefined) ?? diskFull(outcome, log.tail());
       return fail(status, step.name, limit !== undefined ? `${limit}: the step ${describeStepOutcome(outcome)}` : `step ${describeStepOutcome(outcome)}`);
     }
     await endCgroups();

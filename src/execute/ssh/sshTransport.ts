@@ -27,7 +27,7 @@ import { shellCommand, SshConnections, SshError } from './connections.js';
 import { channelResult, SshShell } from './sshShell.js';
 import { CLEAN_STALE, COLLECT, KEEP, LIST_BUILD_FILES, PREPARE, REMOVE, scriptCommand } from './remoteScripts.js';
 import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, removeStaleBuildCgroups, type BuildCgroups, type CgroupHits } from '../buildCgroups.js';
-import { limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from '../isolation.js';
+import { diskFull, limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from '../isolation.js';
 import { runRemoteStep } from './remoteStep.js';
 
 /** Default seconds to reach a host (`connectTimeout` in hosts.yaml). */
@@ -217,7 +217,7 @@ export class SshTransport implements Transport {
       const hits = await endCgroups();
       if (outcome.kind === 'dropped') return end('lost', step.name, outcome.message, 'remove');
       const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
-      const limit = isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail(), hits !== undefined ? { controllers: held, hits } : undefined) : undefined;
+      const limit = (isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail(), hits !== undefined ? { controllers: held, hits } : undefined) : undefined) ?? diskFull(outcome, log.tail());
       return end(status, step.name, limit !== undefined ? `${limit}: the step ${describeStepOutcome(outcome)}` : `step ${describeStepOutcome(outcome)}`, 'keep');
     }
     await endCgroups();
