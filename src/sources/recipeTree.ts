@@ -46,8 +46,9 @@ export type KnownFiles = Readonly<Record<string, Readonly<Record<string, string>
 
 /**
  * Below this many directories, starting workers costs more than it saves. Measured on a 2-CPU
- * machine: at 2,533 .SRCINFO directories and at 3,500 native recipes one thread takes about a
- * third less CPU and less wall time than two; at 35,000 recipes the two are about even.
+ * machine: at 2,533 .SRCINFO directories and at 3,500 native recipes one thread takes a fifth to a
+ * third less CPU and less wall time than two; at 35,000 recipes two were still slightly ahead in
+ * wall time, for more CPU.
  */
 const PARALLEL_THRESHOLD = 10_000;
 const WORKER_FILE = fileURLToPath(new URL('./recipeWorker.js', import.meta.url));
