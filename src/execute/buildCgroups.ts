@@ -85,7 +85,9 @@ done`;
 
 /**
  * Then directories: prints `memory <oom kills>` and `pids <forks refused>` for each, then
- * removes it (waiting up to 5 s for the step's last processes to leave it).
+ * kills what is still in it (a daemon the build left running, even one that left its
+ * process group and cleared its environment: `killed <pid>` each) and removes it
+ * (waiting up to 5 s for the last processes to leave it).
  */
 const REMOVE = `for d in "$@"; do
   for f in memory.oom_control memory.events pids.events; do
@@ -95,7 +97,7 @@ const REMOVE = `for d in "$@"; do
     done < "$d/$f"
   done
   i=0
-  until rmdir "$d" 2>/dev/null || [ ! -d "$d" ]; do
+  until { while read -r p; do kill -KILL "$p" 2>/dev/null && echo "killed $p"; done < "$d/cgroup.procs"; } 2>/dev/null; rmdir "$d" 2>/dev/null || [ ! -d "$d" ]; do
     i=$((i + 1)); [ "$i" -gt 50 ] && { echo "could not remove $d" >&2; exit 1; }
     sleep 0.1
   done
@@ -144,19 +146,24 @@ export interface CgroupHits {
   readonly processes: boolean;
 }
 
-/** Reads the hits of a build's cgroups and removes them. */
-export async function removeBuildCgroups(shell: HostShell, cgroups: BuildCgroups): Promise<{ readonly hits: CgroupHits; readonly error?: string }> {
+/** Reads the hits of a build's cgroups, kills what is left in them (`killed`: their pids) and removes them. */
+export async function removeBuildCgroups(shell: HostShell, cgroups: BuildCgroups): Promise<{ readonly hits: CgroupHits; readonly killed: readonly number[]; readonly error?: string }> {
   const result = await shell.exec(['sh', '-c', REMOVE, 'buildfleet-cgroups', ...cgroups.dirs], { timeoutSeconds: 30 });
   let memory = false;
   let processes = false;
+  const killed = new Set<number>();
   for (const line of result.stdout.split('\n')) {
     const [what, count] = line.split(' ');
+    if (what === 'killed') {
+      killed.add(Number(count));
+      continue;
+    }
     if (Number(count) > 0) {
       if (what === 'memory') memory = true;
       if (what === 'pids') processes = true;
     }
   }
-  return { hits: { memory, processes }, ...(result.code !== 0 ? { error: result.stderr.trim() || `status ${result.code}` } : {}) };
+  return { hits: { memory, processes }, killed: [...killed], ...(result.code !== 0 ? { error: result.stderr.trim() || `status ${result.code}` } : {}) };
 }
 
 /** Then names: removes the (empty) build cgroups `buildfleet-<name>` below this shell's own cgroups, where they exist. */

@@ -12,7 +12,7 @@ import { BuildLog, logLimitOf } from './buildLog.js';
 import { copyTree, linkOrCopy } from './fsUtil.js';
 import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, type BuildCgroups, type CgroupHits } from './buildCgroups.js';
 import { diskFull, limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from './isolation.js';
-import { describeStepOutcome, runStep } from './runStep.js';
+import { BUILD_ID_VARIABLE, describeStepOutcome, runStep, type LeftoverProcess } from './runStep.js';
 import { KEPT_MARKER } from './staleWorkspaces.js';
 import { copyFile, rename } from 'node:fs/promises';
 import { execa } from 'execa';
@@ -88,11 +88,14 @@ export class LocalTransport implements Transport {
       return { status: 'lost', phase: 'prepare', message, tail: log.tail(), seconds: seconds(), artifacts: [], release: async () => {} };
     }
     const remove = async (): Promise<void> => rm(workspace, { recursive: true, force: true });
+    // Tags every process of the build: what it leaves running after a step is found and killed by it.
+    const buildId = `${request.runId}.${path.basename(workspace)}`;
     const env: Record<string, string> = {
       ...this.options.baseEnv,
       BUILDFLEET_BRANCH: request.branch,
       BUILDFLEET_PACKAGE: request.recipeId,
       BUILDFLEET_VERSION: request.version,
+      [BUILD_ID_VARIABLE]: buildId,
     };
     const { isolation, limits } = request.pipeline;
     const support = this.options.isolation?.overlay === true ? this.options.isolation : undefined;
@@ -107,6 +110,7 @@ export class LocalTransport implements Transport {
       const removed = await removeBuildCgroups(this.shell, cgroups);
       cgroups = undefined;
       if (removed.error !== undefined) log.line(`buildfleet: ${removed.error}`);
+      if (removed.killed.length > 0) log.line(`buildfleet: warning: the build left ${removed.killed.length} process${removed.killed.length === 1 ? '' : 'es'} in its cgroup; killed: ${removed.killed.join(', ')}`);
       return removed.hits;
     };
 
@@ -149,6 +153,8 @@ export class LocalTransport implements Transport {
         signal: request.signal,
         ...(request.killSignal !== undefined ? { killSignal: request.killSignal } : {}),
         onOutput: (chunk) => log.write(chunk),
+        buildId,
+        onLeftovers: (killed) => log.line(leftoversWarning(step.name, killed)),
       });
       if (outcome.kind === 'ok') continue;
       const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
@@ -169,6 +175,12 @@ export class LocalTransport implements Transport {
     await log.close();
     return { status: 'built', tail: log.tail(), seconds: seconds(), artifacts, release: remove };
   }
+}
+
+/** The build log's warning about processes a step left running (killed after it). */
+export function leftoversWarning(step: string, killed: readonly LeftoverProcess[]): string {
+  const list = killed.map((p) => `${p.pid} (${p.command})`).join(', ');
+  return `buildfleet: warning: step ${step} left ${killed.length} process${killed.length === 1 ? '' : 'es'} running outside its process group; killed: ${list}`;
 }
 
 /** Files in out/ plus the pipeline's artifact globs (relative to build/), each assigned to a package. */

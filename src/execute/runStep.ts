@@ -4,9 +4,24 @@
  * to the caller, with a wall-time limit and an idle (no output) limit. When a limit
  * is hit or the run is interrupted, the whole group gets SIGTERM, then SIGKILL
  * after a grace period. When the step's shell exits, whatever it left running in
- * its group is killed too: a build leaves no process behind.
+ * its group is killed too, and so is every process of this user that still carries
+ * the build's tag in its environment (see {@link BUILD_ID_VARIABLE}): daemons that
+ * left the group (`setsid`, double forks) get SIGTERM, then SIGKILL after the grace
+ * period. A build leaves no process behind — except one that also cleared its
+ * environment, which only a build cgroup or pid namespace catches (docs/ISOLATION.md).
  */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { execa } from 'execa';
+
+/** The variable every step of a build gets, holding the build's id: what finds its processes after it. */
+export const BUILD_ID_VARIABLE = 'BUILDFLEET_BUILD_ID';
+
+/** A process a step left running, killed after it. */
+export interface LeftoverProcess {
+  readonly pid: number;
+  /** Its command line, arguments joined by spaces (cut at 200 characters). */
+  readonly command: string;
+}
 
 export interface StepRequest {
   /** Program and arguments (see `stepCommand` in isolation.ts). */
@@ -26,6 +41,12 @@ export interface StepRequest {
   readonly killSignal?: AbortSignal;
   /** Every chunk of stdout and stderr, in arrival order. */
   readonly onOutput: (chunk: Buffer) => void;
+  /**
+   * The build's id (the value of {@link BUILD_ID_VARIABLE} in `env`): after the step,
+   * processes of this user whose environment holds it are killed and passed to `onLeftovers`.
+   */
+  readonly buildId?: string;
+  readonly onLeftovers?: (killed: readonly LeftoverProcess[]) => void;
 }
 
 export type StepOutcome =
@@ -112,9 +133,16 @@ export async function runStep(request: StepRequest): Promise<StepOutcome> {
   if (request.killSignal?.aborted === true) onKill();
   request.killSignal?.addEventListener('abort', onKill, { once: true });
 
-  // The shell has exited: kill anything it left in its group, so that pipes close.
-  child.once('exit', () => killGroup(pid, 'SIGKILL'));
+  // The shell has exited: kill anything it left in its group, and the build's processes that
+  // left the group (they may hold the output pipes open), so that pipes close.
+  let leftovers: Promise<readonly LeftoverProcess[]> = Promise.resolve([]);
+  child.once('exit', () => {
+    killGroup(pid, 'SIGKILL');
+    if (request.buildId !== undefined) leftovers = killTaggedProcesses(`${BUILD_ID_VARIABLE}=${request.buildId}`, request.graceSeconds);
+  });
   const result = await child;
+  const killed = await leftovers;
+  if (killed.length > 0) request.onLeftovers?.(killed);
 
   clearTimeout(wallTimer);
   if (idleTimer !== undefined) clearTimeout(idleTimer);
@@ -129,6 +157,65 @@ export async function runStep(request: StepRequest): Promise<StepOutcome> {
   if (result.signal !== undefined) return { kind: 'killed-by-signal', signal: result.signal };
   if (result.exitCode !== 0) return { kind: 'exit-non-zero', exitCode: result.exitCode ?? -1 };
   return { kind: 'ok' };
+}
+
+/**
+ * Linux: the processes of this user (other than this one) whose environment holds the
+ * line `tag` (`NAME=value`), with their command lines. None where /proc is missing.
+ */
+export function taggedProcesses(tag: string): LeftoverProcess[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const uid = process.getuid?.();
+  const needle = Buffer.from(`${tag}\0`);
+  const found: LeftoverProcess[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (uid !== undefined && statSync(`/proc/${entry}`).uid !== uid) continue;
+      const environ = readFileSync(`/proc/${entry}/environ`);
+      const at = environ.indexOf(needle);
+      if (at < 0 || (at > 0 && environ[at - 1] !== 0)) continue;
+      const command = readFileSync(`/proc/${entry}/cmdline`).toString('utf8').replace(/\0+$/, '').replaceAll('\0', ' ');
+      found.push({ pid: Number(entry), command: command.length > 200 ? `${command.slice(0, 200)}…` : command });
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return found;
+}
+
+/**
+ * Kills the processes {@link taggedProcesses} finds: SIGTERM, then SIGKILL to those
+ * still there after `graceSeconds` (or any found later in that time, forked meanwhile).
+ */
+export async function killTaggedProcesses(tag: string, graceSeconds: number): Promise<LeftoverProcess[]> {
+  const killed = new Map<number, LeftoverProcess>();
+  const signalAll = (signal: NodeJS.Signals): LeftoverProcess[] => {
+    const found = taggedProcesses(tag);
+    for (const p of found) {
+      try {
+        process.kill(p.pid, signal);
+        if (!killed.has(p.pid)) killed.set(p.pid, p);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return found;
+  };
+  if (signalAll('SIGTERM').length === 0) return [];
+  const deadline = Date.now() + graceSeconds * 1000;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (taggedProcesses(tag).length === 0) return [...killed.values()];
+  }
+  // Until none is left: a process may fork between a scan and its kill.
+  for (let round = 0; round < 10 && signalAll('SIGKILL').length > 0; round++) await new Promise((resolve) => setTimeout(resolve, 50));
+  return [...killed.values()];
 }
 
 /** One line for logs and reports. */

@@ -57,15 +57,50 @@ done
 exit 0`;
 
 /**
- * $1 workspace, $2 the step's command, $3 grace seconds, then NAME=value pairs of the
- * build's environment. The step runs in a session of its own (setsid): its process
- * group is killed when stdin reaches its end before the step does (the client stopped
- * it, or the connection dropped): SIGTERM, then SIGKILL after the grace period; at
- * once when the line `kill` arrives. Whatever the step leaves running in its group is
- * killed when it exits. Exit status: the step's (128+n when killed by signal n).
+ * `kill_tagged TAG GRACE`: the processes of this user (Linux /proc) whose environment
+ * holds the line TAG (`BUILDFLEET_BUILD_ID=…`, see runStep.ts) get SIGTERM, then SIGKILL
+ * when still there after GRACE seconds; prints one warning line naming them. Daemons a
+ * build started out of its process group (`setsid`, double forks) are found this way;
+ * one that cleared its environment is not. Needs a grep with -z (GNU, busybox).
  */
-export const STEP = `ws=$1 run=$2 grace=$3
-shift 3
+const KILL_TAGGED = `tagged() {
+  for f in $(grep -lzxF -- "$1" /proc/[0-9]*/environ 2>/dev/null); do
+    p=\${f%/environ}
+    [ "\${p#/proc/}" != "$$" ] && [ -O "$p" ] && printf '%s\\n' "\${p#/proc/}"
+  done
+}
+kill_tagged() {
+  pids=$(tagged "$1")
+  [ -n "$pids" ] || return 0
+  list= n=0
+  for pid in $pids; do
+    cmd=$(tr '\\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)
+    list="$list\${list:+, }$pid (\${cmd% })" n=$((n + 1))
+  done
+  kill -TERM $pids 2>/dev/null
+  i=0 g=\${2%.*}
+  while [ "$i" -lt $((\${g:-0} * 10)) ] && [ -n "$(tagged "$1")" ]; do sleep 0.1; i=$((i + 1)); done
+  r=0
+  while [ "$r" -lt 10 ] && left=$(tagged "$1") && [ -n "$left" ]; do kill -KILL $left 2>/dev/null; sleep 0.05; r=$((r + 1)); done
+  s=es; [ "$n" = 1 ] && s=
+  echo "buildfleet: warning: step $3 left $n process$s running outside its process group; killed: $list"
+}`;
+
+/**
+ * $1 workspace, $2 the step's command, $3 grace seconds, $4 the step's name, then
+ * NAME=value pairs of the build's environment. The step runs in a session of its own
+ * (setsid): its process group is killed when stdin reaches its end before the step does
+ * (the client stopped it, or the connection dropped): SIGTERM, then SIGKILL after the
+ * grace period; at once when the line `kill` arrives. Whatever the step leaves running
+ * in its group is killed when it exits, and so are the build's processes that left the
+ * group (tagged with BUILDFLEET_BUILD_ID, see {@link KILL_TAGGED}; a warning on stderr
+ * names them). Exit status: the step's (128+n when killed by signal n).
+ */
+export const STEP = `${KILL_TAGGED}
+ws=$1 run=$2 grace=$3 step=$4
+shift 4
+tag=
+for kv in "$@"; do case $kv in BUILDFLEET_BUILD_ID=*) tag=$kv ;; esac; done
 cd "$ws/build" || exit 125
 exec 3<&0
 setsid env -i PATH="$PATH" HOME="$HOME" USER="$USER" LOGNAME="$LOGNAME" SHELL="$SHELL" "$@" sh -c "$run" </dev/null 3<&- &
@@ -81,6 +116,7 @@ exec 3<&-
 wait "$pid"
 rc=$?
 kill -KILL -- "-$pid" 2>/dev/null
+[ -z "$tag" ] || kill_tagged "$tag" "$grace" "$step" >&2
 kill -KILL -- "-$watch" 2>/dev/null
 exit "$rc"`;
 

@@ -14,6 +14,8 @@ export interface RemoteStepRequest {
   /** Absolute workspace path on the host. */
   readonly workspace: string;
   readonly run: string;
+  /** The step's name (in the warning about processes it left running). */
+  readonly stepName: string;
   /** The step's variables besides PATH, HOME, USER, LOGNAME and SHELL (the host's own). */
   readonly env: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
@@ -33,7 +35,7 @@ export async function runRemoteStep(request: RemoteStepRequest): Promise<RemoteS
   const env = Object.entries(request.env).map(([k, v]) => `${k}=${v}`);
   let channel;
   try {
-    channel = await request.connections.exec(scriptCommand('buildfleet-step', STEP, [request.workspace, request.run, String(request.graceSeconds), ...env]));
+    channel = await request.connections.exec(scriptCommand('buildfleet-step', STEP, [request.workspace, request.run, String(request.graceSeconds), request.stepName, ...env]));
   } catch (error) {
     if (error instanceof SshError) return { kind: 'dropped', message: error.message };
     throw error;

@@ -21,7 +21,7 @@ import * as tar from 'tar';
 import type { HostConfig } from '../../config/types.js';
 import { BuildLog, logLimitOf } from '../buildLog.js';
 import { assignArtifacts } from '../localTransport.js';
-import { describeStepOutcome } from '../runStep.js';
+import { BUILD_ID_VARIABLE, describeStepOutcome } from '../runStep.js';
 import { workspaceStem, type ArtifactFile, type BuildRequest, type BuildResult, type HostShell, type Transport } from '../transport.js';
 import { shellCommand, SshConnections, SshError } from './connections.js';
 import { channelResult, SshShell } from './sshShell.js';
@@ -161,6 +161,8 @@ export class SshTransport implements Transport {
       BUILDFLEET_OUT: `${workspace}/out`,
       BUILDFLEET_DEPS: `${workspace}/deps`,
       ...(request.root !== undefined ? { BUILDFLEET_ROOT: request.root } : {}),
+      // Tags every process of the build: what it leaves running after a step is found and killed by it (STEP).
+      [BUILD_ID_VARIABLE]: `${request.runId}.${path.posix.basename(workspace)}`,
     };
     const { isolation, limits } = request.pipeline;
     const support = this.options.isolation?.overlay === true ? this.options.isolation : undefined;
@@ -174,8 +176,9 @@ export class SshTransport implements Transport {
       if (cgroups === undefined) return undefined;
       const made = cgroups;
       cgroups = undefined;
-      const removed = await removeBuildCgroups(this.shell, made).catch((error: Error) => ({ hits: undefined, error: error.message }));
+      const removed = await removeBuildCgroups(this.shell, made).catch((error: Error) => ({ hits: undefined, killed: [], error: error.message }));
       if (removed.error !== undefined) log.line(`buildfleet: ${removed.error}`);
+      if (removed.killed.length > 0) log.line(`buildfleet: warning: the build left ${removed.killed.length} process${removed.killed.length === 1 ? '' : 'es'} in its cgroup on ${this.hostName}; killed: ${removed.killed.join(', ')}`);
       return removed.hits;
     };
     if (controllers.length > 0) {
@@ -204,6 +207,7 @@ export class SshTransport implements Transport {
         connections: this.connections,
         workspace,
         run: isolation === 'none' ? step.run : `exec ${shellCommand(command.command.argv)}`,
+        stepName: step.name,
         env: { ...env, ...command.command.env },
         timeoutSeconds: step.timeoutSeconds,
         ...(step.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: step.idleTimeoutSeconds } : {}),
