@@ -28,6 +28,7 @@ const benches = [
   ['Isolation overhead', 'bench/isolation.js', ['--pairs', '3', '--no-wait-quiet']],
   ['SSH throughput', 'bench/ssh-throughput.js', ['--runs', '1', '--count', '100']],
   ['Prerequisite transfer', 'bench/prereq-transfer.js', ['--reps', '1']],
+  ['Prerequisite tarball of 50,000 entries', 'bench/tarball-entries.js', ['--reps', '1', '--entries', '20000']],
   ['HTML report rendering', 'bench/report-render.js', ['--repeats', '2']],
   ['Load: 5,000 builds over SSH', 'bench/load-5000.js', ['--quick']],
 ];

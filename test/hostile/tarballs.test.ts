@@ -23,7 +23,7 @@ import { recipe, type RunDocument } from '../helpers/reconcile-fixture.js';
 import { rawTar, type RawEntry } from '../helpers/tarballs.js';
 import { testdir, writeFiles, type Files } from '../helpers/testdir.js';
 
-/** Peak RSS bound of the buildfleet process checking and extracting 20,000 entries, MiB (50,000: 112 MiB measured). */
+/** Peak RSS bound of the buildfleet process checking and extracting 20,000 entries, MiB (50,000: 110 MiB, bench/tarball-entries.js). */
 const RSS_BOUND_MIB = 300;
 
 function canaryDir(): string {
@@ -191,7 +191,7 @@ describe('hostile prerequisite tarballs', () => {
     mkdirSync(path.join(dir, 'tarballs'));
     gnuTar(src, path.join(dir, 'tarballs/special.tar.gz'));
     rmSync(src, { recursive: true });
-    // 20,000 entries: 200 directories of 99 small files each (50,000 were measured by hand: docs/RELIABILITY.md).
+    // 20,000 entries: 200 directories of 99 small files each (50,000: bench/tarball-entries.js).
     const many: RawEntry[] = [{ path: './', type: 'Directory' }, { path: './share/', type: 'Directory' }];
     for (let d = 0; d < 200; d++) {
       many.push({ path: `./share/d${d}/`, type: 'Directory' });
