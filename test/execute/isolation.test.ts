@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalShell, LocalTransport } from '../../src/execute/localTransport.js';
-import { limitExceeded, probeIsolation, stepCommand, workspaceDirs, type IsolationSupport } from '../../src/execute/isolation.js';
+import { diskFull, limitExceeded, probeIsolation, stepCommand, workspaceDirs, type IsolationSupport } from '../../src/execute/isolation.js';
 import { runStep } from '../../src/execute/runStep.js';
 import type { BuildLimits, HostConfig, HostName, PipelineConfig, PipelineStep } from '../../src/config/types.js';
 import type { BuildRequest, BuildResult, HostShell } from '../../src/execute/transport.js';
@@ -357,3 +357,16 @@ function processesWith(text: string): number[] {
   }
   return pids;
 }
+
+describe('diskFull', () => {
+  const full = ["dd: error writing 'big': No space left on device", '64+0 records in'];
+  it.each([
+    { outcome: { kind: 'exit-non-zero', exitCode: 1 } as const, tail: full, expected: 'disk full ("No space left on device" in the build\'s output)' },
+    { outcome: { kind: 'killed-by-signal', signal: 'SIGPIPE' } as const, tail: ['write: ENOSPC'], expected: 'disk full ("No space left on device" in the build\'s output)' },
+    { outcome: { kind: 'exit-non-zero', exitCode: 2 } as const, tail: ['make: *** [all] Error 2'], expected: undefined },
+    // A timeout is the timeout, whatever was printed before it.
+    { outcome: { kind: 'timeout', seconds: 60 } as const, tail: full, expected: undefined },
+  ])('$outcome.kind with "$tail.0": $expected', ({ outcome, tail, expected }) => {
+    expect(diskFull(outcome, tail)).toBe(expected);
+  });
+});
