@@ -6,7 +6,8 @@
  * is removed, the other builds of the run and the next run build, and the state
  * and repos are untouched. With `isolation: overlay` the overlay's upper layer
  * lives in the workspace: filling it ends the same way; `limits.output` stops a
- * single large file first.
+ * single large file first. A prerequisite root that does not fit leaves nothing;
+ * an SSH host's workdir filled by a build ends as locally.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,6 +16,8 @@ import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { makeBusyboxRootTarball } from '../helpers/busyboxRoot.js';
 import { runCli } from '../helpers/cli.js';
+import { listTree } from '../helpers/hostile.js';
+import { startSshFleet } from '../helpers/sshd.js';
 import { readIndex, readLedgerLines, recipe, repoProblems, resultSummary, type RunDocument } from '../helpers/reconcile-fixture.js';
 import { rawTar } from '../helpers/tarballs.js';
 import { testdir, writeFiles, type Files } from '../helpers/testdir.js';
@@ -148,5 +151,28 @@ describe('builds filling the disk of their workspace', () => {
     expect(roomy.code, roomy.stderr).toBe(0);
     expect(resultSummary(JSON.parse(roomy.stdout) as RunDocument)).toEqual(['app built']);
     expect(readdirSync(roots)).toEqual([sha]);
+  });
+
+  it('over SSH: a build filling the host\'s workdir fails with "disk full", its workspace goes, the next build there builds', { timeout: 90_000 }, async (ctx) => {
+    const fleet = await startSshFleet({ hosts: 1 });
+    onTestFinished(() => fleet.stop());
+    const workdir = fleet.hosts[0]!.workdir;
+    const refused = mountTmpfs(workdir);
+    if (refused !== undefined) ctx.skip(refused);
+    const dir = testdir({
+      'hosts.yaml': `hosts:\n${fleet.hostsYaml([{ power: 1 }])}`,
+      'pipelines/shell.yaml': 'steps:\n  - name: build\n    run: ./build.sh\n    timeout: 1m\n',
+      'branches/main.yaml': 'source:\n  path: recipes\n  format: recipe\npipeline: shell\nrepos:\n  - name: main\n    path: repos/main\n    format: plain\n',
+      ...recipe('fill', { script: 'dd if=/dev/zero of=big bs=1M count=64' }),
+      ...recipe('ok'),
+    });
+    const run = await runCli(['-C', dir, 'reconcile', '--format', 'json']);
+    expect(run.code, run.stderr).toBe(3);
+    const doc = JSON.parse(run.stdout) as RunDocument;
+    expect(summary(doc)).toEqual(['main/fill failed: disk full ("No space left on device" in the build\'s output): the step exited with status 1', 'main/ok built']);
+    expect(readFileSync(doc.branches[0]!.results.find((r) => r.package === 'fill')!.log!, 'utf8')).toContain('No space left on device');
+    // No workspace, no file left on the host's disk.
+    expect(listTree(workdir).filter((p) => !p.endsWith('/'))).toEqual([]);
+    expect(repoProblems(path.join(dir, 'repos/main'))).toEqual([]);
   });
 });
