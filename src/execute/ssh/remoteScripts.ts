@@ -2,6 +2,7 @@
  * The POSIX sh programs a build runs on an SSH host, each started as
  * `sh -c SCRIPT NAME ARG…` so that every value arrives as an argument, never as
  * shell text. The host needs sh, tar, sha256sum, setsid and the usual utilities.
+ * A process group is signalled as `kill -SIG "-$pgid"`: dash's kill refuses `--`.
  */
 import { shellCommand } from './connections.js';
 
@@ -48,7 +49,7 @@ for ws in "$wd"/work/*/*; do
       if [ -z "$hit" ] && tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qxF "BUILDFLEET_OUT=$ws/out"; then hit=1; fi
       [ -n "$hit" ] || continue
       pg=$(sed 's/.*) //' "$p/stat" 2>/dev/null | cut -d' ' -f3)
-      if [ -n "$pg" ] && [ "$pg" != 0 ] && [ "$pg" != "$self" ]; then kill -KILL -- "-$pg" 2>/dev/null; fi
+      if [ -n "$pg" ] && [ "$pg" != 0 ] && [ "$pg" != "$self" ]; then kill -KILL "-$pg" 2>/dev/null; fi
       kill -KILL "$pid" 2>/dev/null && echo "killed $pid"
     done
   fi
@@ -106,18 +107,18 @@ exec 3<&0
 setsid env -i PATH="$PATH" HOME="$HOME" USER="$USER" LOGNAME="$LOGNAME" SHELL="$SHELL" "$@" sh -c "$run" </dev/null 3<&- &
 pid=$!
 setsid sh -c 'while IFS= read -r line; do
-  if [ "$line" = kill ]; then kill -KILL -- "-$1" 2>/dev/null; exit 0; fi
+  if [ "$line" = kill ]; then kill -KILL "-$1" 2>/dev/null; exit 0; fi
 done
-kill -TERM -- "-$1" 2>/dev/null || exit 0
+kill -TERM "-$1" 2>/dev/null || exit 0
 sleep "$2"
-kill -KILL -- "-$1" 2>/dev/null' watchdog "$pid" "$grace" <&3 3<&- >/dev/null 2>&1 &
+kill -KILL "-$1" 2>/dev/null' watchdog "$pid" "$grace" <&3 3<&- >/dev/null 2>&1 &
 watch=$!
 exec 3<&-
 wait "$pid"
 rc=$?
-kill -KILL -- "-$pid" 2>/dev/null
+kill -KILL "-$pid" 2>/dev/null
 [ -z "$tag" ] || kill_tagged "$tag" "$grace" "$step" >&2
-kill -KILL -- "-$watch" 2>/dev/null
+kill -KILL "-$watch" 2>/dev/null
 exit "$rc"`;
 
 /** $1 workspace: every regular file under build/, NUL-separated (to match the pipeline's artifact globs). */
