@@ -31,6 +31,7 @@ import { quoteShort } from '../config/diagnostic.js';
 import { MAX_NAME_LENGTH, MAX_VERSION_LENGTH, PACKAGE_NAME_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId, type SourceSnapshot } from '../model/types.js';
 import { compareFreebsdVersions, splitFreebsdVersion } from '../version/freebsd.js';
 import { hashDirectory } from './nativeRecipes.js';
+import { SubstringMap } from './substringMap.js';
 
 export const INDEX_FIELDS = 13;
 
@@ -101,12 +102,52 @@ export interface ParseFreebsdIndexOptions {
   readonly dudOrigins?: ReadonlySet<string>;
 }
 
-const sha256 = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
+const sha256 = (text: string): string => crypto.hash('sha256', text);
+
+/**
+ * `text.indexOf(char, from)`, or `text.length` when there is none; it remembers
+ * its last answer, so that a scan of the text in order (whose searches run past
+ * the end of the line or field) reads each character once.
+ */
+function finder(text: string, char: string): (from: number) => number {
+  let searchedFrom = 0;
+  let found = -1;
+  return (from) => {
+    if (from >= searchedFrom && from <= found) return found;
+    searchedFrom = from;
+    found = text.indexOf(char, from);
+    if (found < 0) found = text.length;
+    return found;
+  };
+}
+
+/**
+ * Where the fields of the line `[start, end)` are: field f is `[starts[f],
+ * ends[f])` for f < INDEX_FIELDS (`nextBar`: a `finder` of '|'). Returns the number of fields.
+ */
+function fieldBounds(nextBar: (from: number) => number, start: number, end: number, starts: Int32Array, ends: Int32Array): number {
+  let count = 0;
+  let from = start;
+  for (;;) {
+    const bar = Math.min(nextBar(from), end);
+    if (count < INDEX_FIELDS) {
+      starts[count] = from;
+      ends[count] = bar;
+    }
+    count++;
+    if (bar === end) return count;
+    from = bar + 1;
+  }
+}
 
 /** Parses INDEX text into recipes; one line's problem makes only that port invalid. */
 export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOptions): FreebsdIndexSnapshot {
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  // Lines and fields are offsets into `text`: a field becomes a string only when it is used.
+  const starts = new Int32Array(INDEX_FIELDS);
+  const ends = new Int32Array(INDEX_FIELDS);
+  const field = (f: number): string => text.slice(starts[f], ends[f]);
+  const nextBar = finder(text, '|');
+  const nextSpace = finder(text, ' ');
   const display = options.displayIndex;
   const invalid: InvalidRecipe[] = [];
   const bad = (id: string, line: number, col: number, message: string, hint: string): void => {
@@ -115,10 +156,13 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
 
   // Pass 1: fields, origin, name and version of each line; pkgname -> origin.
   interface Parsed {
-    readonly fields: string[];
+    readonly pkgname: string;
     readonly origin: string;
     readonly name: string;
     readonly line: number;
+    /** Where the line is in `text`. */
+    readonly start: number;
+    readonly end: number;
   }
   let parsed: Parsed[] = [];
   /** Every origin a pkgname resolves to, once; dependencies are resolved to indexes into it. */
@@ -135,25 +179,30 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
   /** pkgname (with version) -> index of its origin in `origins`. */
   const byPkgname = new Map<string, number>();
   const lineOfOrigin = new Map<string, number>();
+  /** Package name -> the first line (not a dud) that makes it. */
+  const firstOfName = new Map<string, Parsed>();
   /** Package name -> the lines (not duds) that make it, when more than one does. */
-  const byName = new Map<string, Parsed[]>();
-  for (let i = 0; i < lines.length; i++) {
-    const text = lines[i]!;
-    const line = i + 1;
-    if (text === '' || text === '\r') continue;
-    const fields = text.split('|');
-    const origin = originOf(fields[1] ?? '');
+  const sameName = new Map<string, Parsed[]>();
+  for (let start = 0, line = 1; start < text.length; line++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const lineStart = start;
+    start = end + 1;
+    if (end === lineStart || (end === lineStart + 1 && text.charCodeAt(lineStart) === 13 /* \r */)) continue;
+    const fieldCount = fieldBounds(nextBar, lineStart, end, starts, ends);
+    const pkgname = field(0);
+    const pathField = fieldCount > 1 ? field(1) : '';
+    const origin = originOf(pathField);
     // Dependents of a bad line name it by its pkgname: they are then skipped as dependency-skipped.
-    if (origin !== undefined && fields[0] !== undefined && !byPkgname.has(fields[0]) && !lineOfOrigin.has(origin)) byPkgname.set(fields[0], intern(origin));
-    if (fields.length !== INDEX_FIELDS) {
-      bad(origin ?? `${display}:${line}`, line, 1, `an INDEX line has ${INDEX_FIELDS} |-separated fields, this one has ${fields.length}`, 'regenerate the INDEX (`make index`) or fix the line');
+    if (origin !== undefined && !byPkgname.has(pkgname) && !lineOfOrigin.has(origin)) byPkgname.set(pkgname, intern(origin));
+    if (fieldCount !== INDEX_FIELDS) {
+      bad(origin ?? `${display}:${line}`, line, 1, `an INDEX line has ${INDEX_FIELDS} |-separated fields, this one has ${fieldCount}`, 'regenerate the INDEX (`make index`) or fix the line');
       continue;
     }
     if (origin === undefined) {
-      bad(`${display}:${line}`, line, fields[0]!.length + 2, `the path field ${quoteShort(fields[1] ?? '')} does not end in category/port`, 'regenerate the INDEX (`make index`) or fix the path field');
+      bad(`${display}:${line}`, line, pkgname.length + 2, `the path field ${quoteShort(pathField)} does not end in category/port`, 'regenerate the INDEX (`make index`) or fix the path field');
       continue;
     }
-    const pkgname = fields[0]!;
     const dash = pkgname.lastIndexOf('-');
     const name = dash > 0 ? pkgname.slice(0, dash) : '';
     if (name === '' || dash === pkgname.length - 1 || !PACKAGE_NAME_PATTERN.test(name)) {
@@ -173,21 +222,29 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
     }
     const first = lineOfOrigin.get(origin);
     if (first !== undefined) {
-      bad(`${origin}@${line}`, line, fields[0]!.length + 2, `origin ${origin} is listed twice (first at line ${first})`, 'keep one line per port');
+      bad(`${origin}@${line}`, line, pkgname.length + 2, `origin ${origin} is listed twice (first at line ${first})`, 'keep one line per port');
       continue;
     }
     lineOfOrigin.set(origin, line);
     byPkgname.set(pkgname, intern(origin));
-    const entry: Parsed = { fields, origin, name, line };
+    const entry: Parsed = { pkgname, origin, name, line, start: lineStart, end };
     parsed.push(entry);
     // Duds never build, so their package name may be another port's.
     if (options.dudOrigins?.has(origin) !== true) {
-      const same = byName.get(name);
-      if (same === undefined) byName.set(name, [entry]);
-      else same.push(entry);
+      const firstMaker = firstOfName.get(name);
+      if (firstMaker === undefined) firstOfName.set(name, entry);
+      else {
+        const same = sameName.get(name);
+        if (same === undefined) sameName.set(name, [firstMaker, entry]);
+        else same.push(entry);
+      }
     }
   }
-  const losers = conflictLosers([...byName.values()].filter((same) => same.length > 1), parsed);
+  const losers = conflictLosers(
+    [...sameName.values()],
+    parsed,
+    (entry) => text.slice(entry.start, entry.end).split('|'),
+  );
   if (losers.size > 0) {
     for (const [entry, { kept, why }] of losers) {
       bad(
@@ -206,7 +263,9 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
   // Each is also handed to the graph as its index in `origins` (then the unknown ones), so that
   // the graph resolves each distinct dependency once rather than each of the ~27 per line.
   const recipes: Recipe[] = [];
-  const specs: Int32Array[] = [];
+  let specs = new Int32Array(1024);
+  let specCount = 0;
+  const specStarts = new Int32Array(parsed.length + 1);
   /** Dependencies no line has, as written, of every port; table index `origins.length + k`. */
   const unknowns: string[] = [];
   const unknownIndex = new Map<string, number>();
@@ -215,45 +274,61 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
   let stamp = 0;
   /** Dependencies no line has, as written, of the port being read. */
   let unknown: string[] = [];
-  /** The port's dependencies (depends, then buildDepends) as table indexes. */
-  let specIndexes: number[] = [];
-  const resolve = (field: string, out: string[]): void => {
-    if (field === '') return;
-    for (const dep of field.split(' ')) {
-      if (dep === '') continue;
-      const target = byPkgname.get(dep) ?? originIndex.get(dep);
-      if (target === undefined) {
-        if (!unknown.includes(dep)) {
-          unknown.push(dep);
-          out.push(dep);
-          let k = unknownIndex.get(dep);
-          if (k === undefined) {
-            k = origins.length + unknowns.push(dep) - 1;
-            unknownIndex.set(dep, k);
+  /** Appends a table index to the port's dependencies (depends, then buildDepends). */
+  const pushSpec = (t: number): void => {
+    if (specCount === specs.length) {
+      const grown = new Int32Array(specs.length * 2);
+      grown.set(specs);
+      specs = grown;
+    }
+    specs[specCount++] = t;
+  };
+  /** A dependency word resolves to the origin of the line with that pkgname, else of that origin. */
+  const words = new SubstringMap(byPkgname.size + originIndex.size);
+  for (const [pkgname, target] of byPkgname) words.add(pkgname, target);
+  for (const [origin, target] of originIndex) words.add(origin, target);
+  /** Adds the dependencies of field f (space-separated pkgnames) to `out`. */
+  const resolve = (f: number, out: string[]): void => {
+    const end = ends[f]!;
+    for (let from = starts[f]!; from < end; ) {
+      const space = Math.min(nextSpace(from), end);
+      if (space > from) {
+        const target = words.get(text, from, space);
+        if (target === undefined) {
+          const dep = text.slice(from, space);
+          if (!unknown.includes(dep)) {
+            unknown.push(dep);
+            out.push(dep);
+            let k = unknownIndex.get(dep);
+            if (k === undefined) {
+              k = origins.length + unknowns.push(dep) - 1;
+              unknownIndex.set(dep, k);
+            }
+            pushSpec(k);
           }
-          specIndexes.push(k);
+        } else if (seenAt[target] !== stamp) {
+          seenAt[target] = stamp;
+          out.push(origins[target]!);
+          pushSpec(target);
         }
-      } else if (seenAt[target] !== stamp) {
-        seenAt[target] = stamp;
-        out.push(origins[target]!);
-        specIndexes.push(target);
       }
+      from = space + 1;
     }
   };
-  for (const { fields, origin, name } of parsed) {
+  for (const { pkgname, origin, name, start, end } of parsed) {
+    specStarts[recipes.length] = specCount;
     stamp++;
     unknown = [];
-    specIndexes = [];
+    fieldBounds(nextBar, start, end, starts, ends);
     const depends: string[] = [];
     const buildDepends: string[] = [];
     // A run dependency that is also a build dependency is listed once, as a run dependency.
-    resolve(fields[8]!, depends);
-    for (const f of [7, 10, 11, 12]) resolve(fields[f]!, buildDepends);
-    specs.push(Int32Array.from(specIndexes));
-    const pkgname = fields[0]!;
+    resolve(8, depends);
+    for (const f of [7, 10, 11, 12]) resolve(f, buildDepends);
     const parts = splitFreebsdVersion(pkgname);
+    const comment = field(3);
     // What shapes the package besides its version and dependencies.
-    const files: Record<string, string> = { [INDEX_LINE_KEY]: sha256(`${pkgname}|${fields[2]}|${fields[3]}|${fields[5]}|${fields[6]}|${fields[9]}`) };
+    const files: Record<string, string> = { [INDEX_LINE_KEY]: sha256(`${pkgname}|${field(2)}|${comment}|${field(5)}|${field(6)}|${field(9)}`) };
     const portFiles = options.portFiles?.(origin);
     if (portFiles !== undefined) Object.assign(files, portFiles);
     recipes.push({
@@ -267,21 +342,25 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
       dir: path.join(options.root, origin),
       file: display,
       files,
-      ...(fields[3] !== '' ? { description: fields[3]! } : {}),
+      ...(comment !== '' ? { description: comment } : {}),
     });
   }
 
+  specStarts[recipes.length] = specCount;
+  /** The lines of `text`, for `locate` (diagnostics only). */
+  let lines: string[] | undefined;
   return {
     recipes,
     invalid,
     diagnostics: [],
-    interned: { table: unknowns.length > 0 ? [...origins, ...unknowns] : origins, specs },
+    interned: { table: unknowns.length > 0 ? [...origins, ...unknowns] : origins, specs: specs.subarray(0, specCount), starts: specStarts },
     locate: (recipe, dependency) => {
       const line = lineOfOrigin.get(recipe.id);
       if (line === undefined) return undefined;
-      const text = lines[line - 1]!;
+      lines ??= textLines(text);
+      const lineText = lines[line - 1]!;
       // The dependency as written (a pkgname): find it as a whole word in a dependency field.
-      const fields = text.split('|');
+      const fields = lineText.split('|');
       let offset = 0;
       for (let f = 0; f < fields.length; f++) {
         if (f >= 7 && f !== 9) {
@@ -307,40 +386,49 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
  * highest version, then the earliest line. Returns every other port, with the
  * kept one and why it was kept.
  */
-function conflictLosers<T extends { readonly fields: readonly string[]; readonly line: number }>(
+function conflictLosers<T extends { readonly pkgname: string; readonly line: number }>(
   groups: readonly (readonly T[])[],
   all: readonly T[],
+  fieldsOf: (entry: T) => readonly string[],
 ): Map<T, { readonly kept: T; readonly why: string }> {
   const losers = new Map<T, { readonly kept: T; readonly why: string }>();
   if (groups.length === 0) return losers;
   // Lines naming each contested pkgname in a dependency field (an INDEX line lists closures, once each).
   const dependents = new Map<string, number>();
-  for (const group of groups) for (const entry of group) dependents.set(entry.fields[0]!, 0);
+  for (const group of groups) for (const entry of group) dependents.set(entry.pkgname, 0);
   for (const entry of all) {
     const named = new Set<string>();
+    const fields = fieldsOf(entry);
     for (const f of DEPENDENCY_FIELDS) {
-      const field = entry.fields[f]!;
+      const field = fields[f]!;
       if (field === '') continue;
-      for (const dep of field.split(' ')) if (dependents.has(dep) && dep !== entry.fields[0]) named.add(dep);
+      for (const dep of field.split(' ')) if (dependents.has(dep) && dep !== entry.pkgname) named.add(dep);
     }
     for (const dep of named) dependents.set(dep, dependents.get(dep)! + 1);
   }
-  const count = (entry: T): number => dependents.get(entry.fields[0]!)!;
+  const count = (entry: T): number => dependents.get(entry.pkgname)!;
   const depend = (n: number): string => (n === 1 ? '1 port depends' : `${n} ports depend`);
   for (const group of groups) {
-    const ranked = [...group].sort((a, b) => count(b) - count(a) || compareFreebsdVersions(b.fields[0]!, a.fields[0]!) || a.line - b.line);
+    const ranked = [...group].sort((a, b) => count(b) - count(a) || compareFreebsdVersions(b.pkgname, a.pkgname) || a.line - b.line);
     const kept = ranked[0]!;
     for (const entry of ranked.slice(1)) {
       const why =
         count(kept) !== count(entry)
           ? `${depend(count(kept))} on it, ${count(entry)} on this one`
-          : compareFreebsdVersions(kept.fields[0]!, entry.fields[0]!) !== 0
+          : compareFreebsdVersions(kept.pkgname, entry.pkgname) !== 0
             ? `it has the higher version (${depend(count(kept))} on each)`
             : 'it comes first (same version and dependents)';
       losers.set(entry, { kept, why });
     }
   }
   return losers;
+}
+
+/** The lines of a text as `split('\n')` gives them, without the empty one after a final newline. */
+function textLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 
 /** `/usr/ports/devel/gettext` → `devel/gettext`; undefined when the path has fewer than two valid components. */

@@ -108,7 +108,9 @@ describe('parseFreebsdIndex', () => {
       const snap = parse(text);
       expect(snap.interned).toBeDefined();
       // Each port's interned specs spell its depends, then its buildDepends.
-      snap.recipes.forEach((r, i) => expect(Array.from(snap.interned!.specs[i]!, (t) => snap.interned!.table[t])).toEqual([...r.depends, ...r.buildDepends]));
+      const { table, specs, starts } = snap.interned!;
+      expect(starts.length).toBe(snap.recipes.length + 1);
+      snap.recipes.forEach((r, i) => expect(Array.from(specs.subarray(starts[i], starts[i + 1]), (t) => table[t])).toEqual([...r.depends, ...r.buildDepends]));
       const input = { recipes: snap.recipes, invalidIds: snap.invalid.map((r) => r.id), resolveIds: true, compareVersions: compareFreebsdVersions };
       const { indexed, ...plain } = buildDependencyGraph(input);
       const { indexed: internedIndexed, ...interned } = buildDependencyGraph({ ...input, interned: snap.interned! });
@@ -124,7 +126,7 @@ describe('parseFreebsdIndex', () => {
     expect(graph.unresolved.get('misc/b' as never)).toEqual(['nowhere-1']);
     expect(graph.cycles).toEqual([['misc/a', 'misc/b']]);
     // The graph follows the interned specs (here all made to say devel/gettext), not the names.
-    const redirected = buildDependencyGraph({ recipes: snap.recipes, invalidIds: [], resolveIds: true, interned: { table: snap.interned!.table.map(() => 'devel/gettext'), specs: snap.interned!.specs } });
+    const redirected = buildDependencyGraph({ recipes: snap.recipes, invalidIds: [], resolveIds: true, interned: { ...snap.interned!, table: snap.interned!.table.map(() => 'devel/gettext') } });
     expect(redirected.deps.get('misc/b' as never)).toEqual(['devel/gettext']);
   });
 

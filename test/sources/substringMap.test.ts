@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { SubstringMap } from '../../src/sources/substringMap.js';
+
+describe('SubstringMap', () => {
+  it('finds a key given as a range of a text, and nothing for a range that is no key', () => {
+    const map = new SubstringMap(4);
+    expect(map.add('gettext-0.19', 1)).toBe(true);
+    expect(map.add('gmake-4.2', 2)).toBe(true);
+    expect(map.add('devel/gmake', 3)).toBe(true);
+    const text = 'x gmake-4.2 gettext-0.19 devel/gmake gmake-4 gettext-0.199';
+    const at = (word: string, from = 0) => {
+      const start = text.indexOf(word, from);
+      return map.get(text, start, start + word.length);
+    };
+    expect(at('gmake-4.2')).toBe(2);
+    expect(at('gettext-0.19')).toBe(1);
+    expect(at('devel/gmake')).toBe(3);
+    expect(at('gmake-4', 40)).toBeUndefined(); // a prefix of a key
+    expect(at('gettext-0.199')).toBeUndefined(); // a key is a prefix of it
+    expect(map.get(text, 0, 0)).toBeUndefined();
+  });
+
+  it('keeps the first value of a key given twice', () => {
+    const map = new SubstringMap(2);
+    expect(map.add('a', 1)).toBe(true);
+    expect(map.add('a', 2)).toBe(false);
+    expect(map.get('a', 0, 1)).toBe(1);
+  });
+
+  it('holds many keys, colliding ones included, each with its value', () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `port${i}-${i % 7}.${i % 13}`);
+    const map = new SubstringMap(keys.length);
+    keys.forEach((k, i) => map.add(k, i));
+    const text = keys.join(' ');
+    let start = 0;
+    keys.forEach((k, i) => {
+      expect(map.get(text, start, start + k.length)).toBe(i);
+      start += k.length + 1;
+    });
+    expect(() => map.add('one-more', 0)).toThrow(/more than 5000 keys/);
+  });
+});
