@@ -89,15 +89,18 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     if (recipe === undefined) continue;
     const depIds = graph.deps.get(id) ?? [];
     const ds = depIndexes[i]!;
-    const depValues: string[] = new Array<string>(ds.length);
     // Exactly canonicalJson(inputs), built without materializing the object (35,000 recipes).
     let deps = '{';
+    /** Whether a dependency's value is provisional (on a cycle): the values are then copied as they are now. */
+    let provisional = false;
     for (let k = 0; k < ds.length; k++) {
       const member = memberOf(ds[k]!);
-      depValues[k] = values[ds[k]!]!;
+      if (members[ds[k]!] === undefined) provisional = true;
       deps += k > 0 ? `,${member}` : member;
     }
     deps += '}';
+    // A dependency's value, once kept, never changes: the recipe shares the array of them.
+    const depValues = provisional ? ds.map((d) => values[d]!) : { values, indexes: ds };
     const version = formatVersion(recipe.version);
     const canonical = `{"dependencies":${deps},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":${canonicalJson(recipe.files)},"version":${JSON.stringify(version)}}`;
     const fingerprint = sha256Hex(canonical) as Fingerprint;
@@ -120,13 +123,15 @@ class LazyFingerprint implements FingerprintedRecipe {
     private readonly version: string,
     private readonly context: FingerprintContext,
     private readonly depIds: readonly string[],
-    private readonly depValues: readonly string[],
+    /** The value of each of `depIds`: in order, or as the values of the graph's nodes and the indexes of `depIds` among them. */
+    private readonly depValues: readonly string[] | { readonly values: readonly (string | undefined)[]; readonly indexes: readonly number[] },
   ) {}
 
   get inputs(): FingerprintInputs {
     if (this.materialized === undefined) {
       const dependencies: Record<string, string> = {};
-      this.depIds.forEach((id, i) => (dependencies[id] = this.depValues[i]!));
+      const depValues = this.depValues;
+      this.depIds.forEach((id, i) => (dependencies[id] = 'indexes' in depValues ? depValues.values[depValues.indexes[i]!]! : depValues[i]!));
       this.materialized = {
         format: FINGERPRINT_FORMAT,
         recipe: this.recipe.files,

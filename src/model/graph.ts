@@ -49,14 +49,17 @@ export interface IndexedGraph {
 /**
  * The recipes' dependencies as indexes into a table of the distinct specs, when
  * a source has them at hand (an INDEX names about 27 dependencies per port, out
- * of far fewer distinct ones): `specs[i]` is `recipes[i].depends` followed by
- * `recipes[i].buildDepends`, each spec as its index in `table`. The graph then
- * resolves each distinct spec once instead of once per reference; the result is
- * the same as without it.
+ * of far fewer distinct ones): `specs[starts[i]]` to `specs[starts[i + 1] - 1]`
+ * are `recipes[i].depends` followed by `recipes[i].buildDepends`, each spec as
+ * its index in `table`. The graph then resolves each distinct spec once instead
+ * of once per reference; the result is the same as without it.
  */
 export interface InternedDependencies {
   readonly table: readonly string[];
-  readonly specs: readonly ArrayLike<number>[];
+  /** Every recipe's specs, one after the other. */
+  readonly specs: Int32Array;
+  /** Where each recipe's specs start in `specs` (one more entry than recipes: the end). */
+  readonly starts: Int32Array;
 }
 
 /** `zlib>=1.3` → `zlib`. */
@@ -139,7 +142,6 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   for (const id of input.invalidIds) owners.set(id, id);
   if (input.resolveIds === true) for (const recipe of input.recipes) owners.set(recipe.id, recipe.id);
   for (const recipe of input.recipes) for (const name of recipe.packages) owners.set(name, recipe.id);
-  const providers = new Map<string, RecipeId>(owners);
   const virtual = new Map<string, RecipeId[]>();
   /** Every versioned provide by name (also of names a real package has), for constraints. */
   const versionedProvides = new Map<string, { id: RecipeId; version: string }[]>();
@@ -152,16 +154,18 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
         if (list === undefined) versionedProvides.set(name, [entry]);
         else list.push(entry);
       }
-      if (providers.has(name)) continue;
+      if (owners.has(name)) continue;
       const list = virtual.get(name);
       if (list === undefined) virtual.set(name, [recipe.id]);
       else list.push(recipe.id);
     }
   }
   const providerConflicts: { name: string; chosen: RecipeId; others: RecipeId[] }[] = [];
+  /** Virtual names, each to the recipe chosen to provide it. */
+  const virtualProviders = new Map<string, RecipeId>();
   for (const [name, ids] of virtual) {
     const sorted = [...new Set(ids)].sort();
-    providers.set(name, sorted[0]!);
+    virtualProviders.set(name, sorted[0]!);
     if (sorted.length > 1) providerConflicts.push({ name, chosen: sorted[0]!, others: sorted.slice(1) });
   }
 
@@ -172,11 +176,12 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   const providerIndex = new Map<string, number>();
   // A name with a version operator is never looked up (lookups strip the operator): leaving it out
   // lets a dependency found as written be taken for a plain name.
-  for (const [name, id] of providers) if (dependencyName(name) === name) providerIndex.set(name, indexOf.get(id)!);
+  for (const providers of [owners, virtualProviders]) for (const [name, id] of providers) if (dependencyName(name) === name) providerIndex.set(name, indexOf.get(id)!);
 
   const n = nodes.length;
-  const depIdx: number[][] = new Array<number[]>(n);
-  const dependentIdx: number[][] = Array.from({ length: n }, () => []);
+  /** Per node, its dependencies in the order found; sorted in place below. */
+  const edgesFound: number[][] = new Array<number[]>(n);
+  const dependentCount = new Int32Array(n);
   const unresolved = new Map<RecipeId, string[]>();
   const unsatisfied = new Map<RecipeId, UnsatisfiedDependency[]>();
   const compare = input.compareVersions;
@@ -241,10 +246,12 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
       }
     };
     if (recipe !== undefined) {
-      const specs = interned?.specs[positions.get(recipe.id)!];
-      if (interned !== undefined && specs !== undefined && specs.length === recipe.depends.length + recipe.buildDepends.length) {
-        for (let k = 0; k < specs.length; k++) {
-          const t = specs[k]!;
+      const p = positions.get(recipe.id)!;
+      const first = interned?.starts[p] ?? 0;
+      const end = interned?.starts[p + 1] ?? -1;
+      if (interned !== undefined && end - first === recipe.depends.length + recipe.buildDepends.length) {
+        for (let k = first; k < end; k++) {
+          const t = interned.specs[k]!;
           let found = internedFound[t];
           if (found === UNRESOLVED) found = internedFound[t] = resolveSpec(interned.table[t]!);
           // Edges, the common case, need not the spec's text.
@@ -257,11 +264,28 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
         for (const list of [recipe.depends, recipe.buildDepends]) for (const spec of list) add(spec, resolveSpec(spec));
       }
     }
-    // Index order is id order: sorting indexes sorts ids.
-    resolved.sort((a, b) => a - b);
-    depIdx[i] = resolved;
-    for (const d of resolved) dependentIdx[d]!.push(i);
+    edgesFound[i] = resolved;
+    for (const d of resolved) dependentCount[d]!++;
     if (missing !== undefined) unresolved.set(nodes[i]!, missing);
+  }
+  // Index order is id order. Dependents filled in node order come out sorted, and so do
+  // dependencies filled back from them (into the same arrays): no sort per node (an INDEX port has ~27 edges).
+  const dependentIdx: number[][] = new Array<number[]>(n);
+  const depIdx = edgesFound;
+  const filled = new Int32Array(n);
+  for (let d = 0; d < n; d++) dependentIdx[d] = new Array<number>(dependentCount[d]!);
+  for (let i = 0; i < n; i++) {
+    for (const d of edgesFound[i]!) {
+      dependentIdx[d]![filled[d]!] = i;
+      filled[d]!++;
+    }
+  }
+  filled.fill(0);
+  for (let d = 0; d < n; d++) {
+    for (const i of dependentIdx[d]!) {
+      depIdx[i]![filled[i]!] = d;
+      filled[i]!++;
+    }
   }
 
   const deps = new Map<RecipeId, RecipeId[]>();

@@ -225,7 +225,8 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     });
 
   // 4. Published packages no longer in the source.
-  const inSource = new Set<string>(recipeByPackage.keys());
+  /** Package names (and invalid recipe ids) the source has. */
+  const inSource: ReadonlyMap<string, RecipeId> = recipeByPackage;
   const removeActions: RemoveAction[] = [];
   for (const repoConfig of input.branch.repos) {
     if (!repoConfig.prune) continue;
