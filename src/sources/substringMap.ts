@@ -8,8 +8,7 @@
 export class SubstringMap {
   private readonly keys: string[] = [];
   private readonly values: Int32Array;
-  private readonly hashes: Int32Array;
-  /** Per slot: index into `keys`, or -1 when empty. */
+  /** Per slot, two numbers: the index into `keys` (-1: empty) and the key's hash, side by side so that a probe reads one place. */
   private readonly slots: Int32Array;
   private readonly mask: number;
 
@@ -18,9 +17,8 @@ export class SubstringMap {
     let size = 16;
     while (size < capacity * 2) size *= 2;
     this.mask = size - 1;
-    this.slots = new Int32Array(size).fill(-1);
+    this.slots = new Int32Array(size * 2).fill(-1);
     this.values = new Int32Array(capacity);
-    this.hashes = new Int32Array(capacity);
   }
 
   /** Adds a key unless it is there already (then its first value stays); false when it was there. */
@@ -31,10 +29,10 @@ export class SubstringMap {
     if (k === this.capacity) throw new Error(`SubstringMap: more than ${this.capacity} keys`);
     this.keys.push(key);
     this.values[k] = value;
-    this.hashes[k] = hash;
     let slot = hash & this.mask;
-    while (this.slots[slot] !== -1) slot = (slot + 1) & this.mask;
-    this.slots[slot] = k;
+    while (this.slots[slot * 2] !== -1) slot = (slot + 1) & this.mask;
+    this.slots[slot * 2] = k;
+    this.slots[slot * 2 + 1] = hash;
     return true;
   }
 
@@ -47,10 +45,11 @@ export class SubstringMap {
   private find(text: string, start: number, end: number, hash: number): number {
     const length = end - start;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
-      const k = this.slots[slot]!;
+      const k = this.slots[slot * 2]!;
       if (k === -1) return -1;
+      if (this.slots[slot * 2 + 1] !== hash) continue;
       const key = this.keys[k]!;
-      if (this.hashes[k] === hash && key.length === length && text.startsWith(key, start)) return k;
+      if (key.length === length && text.startsWith(key, start)) return k;
     }
   }
 }
