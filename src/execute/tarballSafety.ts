@@ -127,10 +127,11 @@ async function checkOne(file: string, index: number, symlinks: Set<string>, maxU
     } else {
       const [command, ...args] = decompressor as [string, ...string[]];
       const child = execa(command, [...args, file], { stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false, cancelSignal: stop.signal });
-      const parsed = pipeline(child.stdout, parser, { signal: stop.signal });
-      const result = await child;
-      await parsed;
+      // Both awaited together: a refusal aborts the parse while the decompressor is still
+      // being waited for, and that rejection must have its handler already.
+      const [result, parsed] = await Promise.all([child, pipeline(child.stdout, parser, { signal: stop.signal }).then(() => null, (error: unknown) => (error instanceof Error ? error : new Error(String(error))))]);
       if (refusal !== null) return refusal;
+      if (parsed !== null) throw parsed;
       if (result.failed) {
         const missing = (result as { code?: string }).code === 'ENOENT';
         return {
