@@ -21,7 +21,7 @@
  * repository made with `repo-add` keeps what repo-add wrote. Like repo-add, it
  * holds `<name>.db.tar.gz.lck` while it works.
  */
-import { mkdir, open, readFile, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create as createTar } from 'tar';
@@ -40,7 +40,7 @@ import {
 } from '../observe/pacmanRepo.js';
 import type { RepoEntry } from '../observe/types.js';
 import { digestFile, formatDesc, formatFiles, listPackageMembers, parsePkgInfo, readPkgInfoText } from './pacmanPackage.js';
-import { placePackageFile, removeStaleTemporaries, removeUnpublished, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
+import { deleteSuperseded, placePackageFile, removeUnpublished, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
 
 export interface PacmanPublishRequest {
   readonly repoPath: string;
@@ -151,23 +151,12 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   const named = new Set([...entries.values()].map((e) => e.file));
   for (const file of Object.keys(records)) if (!named.has(file)) delete records[file];
   await writeFileAtomic(sidecarFile, sidecarText(records));
-  const deletedFiles: string[] = [];
   // The files the old database named, and those a publish killed before its end recorded (its new files
   // when it died before the database swap, the superseded ones when it died after).
   const candidates = new Set([...[...current.entries.values()].map((e) => e.file), ...Object.keys(current.sidecar.packages)]);
-  for (const superseded of candidates) {
-    if (named.has(superseded)) continue;
-    for (const file of [superseded, `${superseded}.sig`]) {
-      try {
-        await unlink(path.join(repoPath, file));
-        deletedFiles.push(file);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      }
-    }
-  }
-  await removeStaleTemporaries(repoPath);
-  return { published, removed, deletedFiles };
+  const superseded = [...candidates].filter((file) => !named.has(file)).flatMap((file) => [file, `${file}.sig`]);
+  const { deletedFiles, leftFiles } = await deleteSuperseded(repoPath, superseded);
+  return { published, removed, deletedFiles, leftFiles };
 }
 
 function sidecarText(records: Record<string, PacmanSidecarRecord>): string {

@@ -34,6 +34,11 @@ export interface PublishResult {
   readonly removed: readonly RepoEntry[];
   /** Files deleted after the new index was in place. */
   readonly deletedFiles: readonly string[];
+  /**
+   * Files the new index no longer names that could not be deleted (one message each, with
+   * the reason). The publish itself succeeded: the repo is consistent, with a stray file.
+   */
+  readonly leftFiles: readonly string[];
 }
 
 export async function publishPlainRepo(request: PublishRequest): Promise<PublishResult> {
@@ -85,18 +90,28 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
 
   // The new index is in place: files it no longer names can go.
   const stillNamed = new Set(index.packages.map((p) => p.file));
+  const { deletedFiles, leftFiles } = await deleteSuperseded(request.repoPath, [...current.entries.values()].map((e) => e.file).filter((f) => !stillNamed.has(f)));
+  return { published, removed, deletedFiles, leftFiles };
+}
+
+/**
+ * After a new index (or database) is in place: deletes the files it no longer names and
+ * stale temporaries. Never throws: the publish has already happened, so a file that cannot
+ * be deleted is reported (in `leftFiles`) rather than failing it.
+ */
+export async function deleteSuperseded(repoPath: string, files: Iterable<string>): Promise<{ deletedFiles: string[]; leftFiles: string[] }> {
   const deletedFiles: string[] = [];
-  for (const entry of current.entries.values()) {
-    if (stillNamed.has(entry.file)) continue;
+  const leftFiles: string[] = [];
+  for (const file of files) {
     try {
-      await unlink(path.join(request.repoPath, entry.file));
-      deletedFiles.push(entry.file);
+      await unlink(path.join(repoPath, file));
+      deletedFiles.push(file);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') leftFiles.push(`${file} (${(error as Error).message})`);
     }
   }
-  await removeStaleTemporaries(request.repoPath);
-  return { published, removed, deletedFiles };
+  await removeStaleTemporaries(repoPath).catch((error: unknown) => leftFiles.push(`temporaries (${(error as Error).message})`));
+  return { deletedFiles, leftFiles };
 }
 
 /**

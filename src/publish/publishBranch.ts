@@ -62,6 +62,7 @@ export async function publishBranch(request: PublishBranchRequest): Promise<Publ
             ? await publishPacmanRepo({ repoPath: repo.path, repoName: repo.name, displayPath: display, add, remove })
             : await publishPlainRepo({ repoPath: repo.path, displayPath: display, add, remove });
         for (const item of add) keepCached.delete(item.entry.fingerprint);
+        for (const left of published.leftFiles) errors.push(`repo ${repo.name} published, but a file it no longer names could not be deleted: ${left}; delete it by hand`);
         for (const entry of published.removed) removed.push({ package: entry.name, version: entry.version, status: 'removed', repo: repo.name, reason: 'not-in-source' });
         request.onPublished?.({ branch: request.branch, repo: repo.name, added: published.published.length, removed: published.removed.length });
       } catch (error) {

@@ -50,13 +50,18 @@ describe('publishPlainRepo', () => {
     const dir = testdir({});
     const repo = path.join(dir, 'repo');
     await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'zlib', '1.3-1', 'f'.repeat(64), 'first build\n')], remove: [] });
-    // Make the superseded file impossible to delete (a non-empty directory of its name): the publish
-    // fails at the deletion, and what is on disk then shows what it had done before.
+    // Make the superseded file impossible to delete (a non-empty directory of its name): the deletion
+    // fails, and what is on disk then shows what the publish had done before it.
     rmSync(path.join(repo, 'zlib-1.3-1.txt'));
     mkdirSync(path.join(repo, 'zlib-1.3-1.txt', 'in-the-way'), { recursive: true });
 
-    await expect(publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'zlib', '1.4-1', 'b'.repeat(64), 'version 1.4\n')], remove: [] })).rejects.toThrow();
+    const result = await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'zlib', '1.4-1', 'b'.repeat(64), 'version 1.4\n')], remove: [] });
     expect(readIndex(repo)).toEqual([expect.objectContaining({ name: 'zlib', version: '1.4-1', file: 'zlib-1.4-1.txt' })]);
+    // The publish happened (the new index is in place), so it is not reported as failed: the file
+    // left behind is named instead, for publishBranch to report.
+    expect(result.published.map((e) => e.file)).toEqual(['zlib-1.4-1.txt']);
+    expect(result.deletedFiles).toEqual([]);
+    expect(result.leftFiles).toEqual([expect.stringMatching(/^zlib-1\.3-1\.txt \(E(ISDIR|PERM)/)]);
     expect(repoProblems(repo)).toEqual([]);
   });
 
