@@ -9,11 +9,10 @@
  * through it; no process is left in the workspaces; a build beside them is
  * published. On the local host and over a real sshd.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BIN, runCli } from '../helpers/cli.js';
+import { runCliMeasured } from '../helpers/cli.js';
 import { readIndex, recipe, repoProblems, type RunDocument } from '../helpers/reconcile-fixture.js';
 import { processesUnder, startSshFleet } from '../helpers/sshd.js';
 import { BASE_HOSTS, testdir, writeFiles } from '../helpers/testdir.js';
@@ -26,33 +25,6 @@ const SLACK_SECONDS = 45;
 /** Peak RSS bound of the buildfleet process, MiB (an idle run: about 100). */
 const RSS_BOUND_MIB = 250;
 
-/** Runs the CLI, polling the kernel's high-water mark of its resident set (VmHWM) until it exits (as test/load/load.test.ts). */
-function runMeasured(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string; peakRssMiB: number }> {
-  return runCli(['--version']).then(
-    () =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)));
-        let peakKiB = 0;
-        const poll = setInterval(() => {
-          try {
-            const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-            if (m !== null) peakKiB = Math.max(peakKiB, Number(m[1]));
-          } catch {
-            // exited
-          }
-        }, 50);
-        child.once('error', reject);
-        child.once('close', (code) => {
-          clearInterval(poll);
-          resolve({ code, stdout, stderr, peakRssMiB: peakKiB / 1024 });
-        });
-      }),
-  );
-}
 
 function files(hostsYaml: string): Record<string, string | { mode: number; content: string }> {
   return {
@@ -68,7 +40,7 @@ function files(hostsYaml: string): Record<string, string | { mode: number; conte
 
 async function runEndless(dir: string, workspaces: string): Promise<void> {
   const started = Date.now();
-  const run = await runMeasured(['-C', dir, 'reconcile', '--format', 'json', '--grace', '1']);
+  const run = await runCliMeasured(['-C', dir, 'reconcile', '--format', 'json', '--grace', '1']);
   const elapsed = (Date.now() - started) / 1000;
   expect(run.code, run.stderr).toBe(3);
   expect(elapsed).toBeLessThan(TIMEOUT_SECONDS + SLACK_SECONDS);

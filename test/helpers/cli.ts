@@ -2,8 +2,8 @@
  * Runs the real `buildfleet` binary (bin/buildfleet.js over the compiled dist/)
  * in a child process; nothing is mocked.
  */
-import { execFile } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -81,6 +81,40 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
       },
     );
     if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+  });
+}
+
+export interface MeasuredCliResult extends CliResult {
+  /** The kernel's high-water mark of the process's resident set (VmHWM, polled every 50 ms), MiB. */
+  readonly peakRssMiB: number;
+}
+
+/**
+ * Runs the CLI as runCli does (PATH, HOME and NO_COLOR only in its environment), polling the
+ * kernel's high-water mark of its resident set (VmHWM) until it exits.
+ */
+export function runCliMeasured(args: readonly string[], cwd: string = REPO_ROOT): Promise<MeasuredCliResult> {
+  assertDistFresh();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)));
+    let peakKiB = 0;
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m !== null) peakKiB = Math.max(peakKiB, Number(m[1]));
+      } catch {
+        // exited
+      }
+    }, 50);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearInterval(poll);
+      resolve({ code, stdout, stderr, peakRssMiB: peakKiB / 1024 });
+    });
   });
 }
 

@@ -9,7 +9,7 @@
  * FIFOs, setuid files (their bits cleared) and 20,000 entries are accepted and
  * extracted safely.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BIN, runCli } from '../helpers/cli.js';
+import { runCli, runCliMeasured } from '../helpers/cli.js';
 import { diagnosticLines, findCanaries, listTree } from '../helpers/hostile.js';
 import { recipe, type RunDocument } from '../helpers/reconcile-fixture.js';
 import { rawTar, type RawEntry } from '../helpers/tarballs.js';
@@ -216,7 +216,7 @@ describe('hostile prerequisite tarballs', () => {
 
     const plan = await runCli(['-C', dir, 'plan', '--detailed-exitcode'], { cwd: dir });
     expect(plan.code, plan.stderr).toBe(2);
-    const run = await runMeasured(['-C', dir, 'reconcile', '--format', 'json'], dir);
+    const run = await runCliMeasured(['-C', dir, 'reconcile', '--format', 'json'], dir);
     expect(run.code, run.stderr).toBe(0);
     expect((JSON.parse(run.stdout) as RunDocument).branches.map((b) => `${b.name}: ${b.results.map((r) => `${r.package} ${r.status}`).join(', ')}`).sort()).toEqual(['many: app built', 'special: app built']);
     expect(run.peakRssMiB).toBeGreaterThan(0);
@@ -235,28 +235,4 @@ describe('hostile prerequisite tarballs', () => {
   });
 });
 
-/** Runs the CLI, polling the kernel's high-water mark of its resident set (VmHWM) until it exits. */
-function runMeasured(args: readonly string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string; peakRssMiB: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)));
-    let peakKiB = 0;
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m !== null) peakKiB = Math.max(peakKiB, Number(m[1]));
-      } catch {
-        // exited
-      }
-    }, 50);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearInterval(poll);
-      resolve({ code, stdout, stderr, peakRssMiB: peakKiB / 1024 });
-    });
-  });
-}
 

@@ -5,12 +5,11 @@
  * to do, nothing is left running or lying in the hosts' workdirs, and the peak RSS of
  * the buildfleet process stays under a bound. bench/load-5000.js is the full size.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { checkLoadRun, writeLoadConfig } from '../../bench/lib/load-fixture.js';
-import { BIN, runCli } from '../helpers/cli.js';
+import { runCli, runCliMeasured } from '../helpers/cli.js';
 import { processesUnder, startSshFleet } from '../helpers/sshd.js';
 import { testdir } from '../helpers/testdir.js';
 
@@ -18,30 +17,6 @@ const COUNT = 150;
 /** Peak RSS bound of the buildfleet process for this run, MiB (measured 100-130 MiB). */
 const RSS_BOUND_MIB = 300;
 
-/** Runs the CLI, polling the kernel's high-water mark of its resident set (VmHWM) until it exits. */
-function runMeasured(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string; peakRssMiB: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)));
-    let peakKiB = 0;
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m !== null) peakKiB = Math.max(peakKiB, Number(m[1]));
-      } catch {
-        // exited
-      }
-    }, 50);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearInterval(poll);
-      resolve({ code, stdout, stderr, peakRssMiB: peakKiB / 1024 });
-    });
-  });
-}
 
 describe('load', () => {
   it(`builds ${COUNT} small recipes over three SSH hosts: every log complete, ledger and repo agree, memory bounded`, { timeout: 300_000 }, async () => {
@@ -51,7 +26,7 @@ describe('load', () => {
     const { names, repo } = writeLoadConfig(dir, { count: COUNT, bases: 20, fleet, power: 4 });
     const stateDir = path.join(dir, 'var');
 
-    const run = await runMeasured(['-C', dir, 'reconcile', '--format', 'json', '--log-format', 'json']);
+    const run = await runCliMeasured(['-C', dir, 'reconcile', '--format', 'json', '--log-format', 'json']);
     expect(run.stderr).not.toMatch(/"level":(50|60)/);
     expect(run.code).toBe(0);
     const check = checkLoadRun({ stateDir, repo, names });
