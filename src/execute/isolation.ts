@@ -114,6 +114,30 @@ for (grep { $_ ne '' } split(/,/, $lim)) {
 }
 exec { $ARGV[0] } @ARGV or fail($ARGV[0]);`;
 
+/** What the steps of one build share for their command lines (StepCommandInput without the step's own fields). */
+export interface BuildStepContext {
+  readonly isolation: IsolationMode;
+  readonly workspace: string;
+  readonly root: string | undefined;
+  readonly limits: BuildLimits;
+  readonly host: IsolationSupport | undefined;
+  readonly cgroups: BuildCgroups | undefined;
+}
+
+/** stepCommand for one step of a build: the same on a local host and over SSH. */
+export function buildStepCommand(step: { readonly run: string; readonly network: boolean }, build: BuildStepContext): StepCommandResult {
+  return stepCommand({
+    run: step.run,
+    network: step.network,
+    isolation: build.isolation,
+    workspace: build.workspace,
+    limits: build.limits,
+    ...(build.root !== undefined ? { root: build.root } : {}),
+    ...(build.host !== undefined ? { host: build.host } : {}),
+    ...(build.cgroups !== undefined ? { cgroups: build.cgroups } : {}),
+  });
+}
+
 /** Characters the overlay mount options cannot carry in a path. */
 const OVERLAY_UNSAFE = /[,:\\\n]/;
 

@@ -11,8 +11,8 @@ import type { HostConfig } from '../config/types.js';
 import { BuildLog, logLimitOf } from './buildLog.js';
 import { copyTree, linkOrCopy } from './fsUtil.js';
 import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, type BuildCgroups, type CgroupHits } from './buildCgroups.js';
-import { diskFull, limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from './isolation.js';
-import { BUILD_ID_VARIABLE, describeStepOutcome, runStep, type LeftoverProcess } from './runStep.js';
+import { buildStepCommand, workspaceDirs, type IsolationSupport } from './isolation.js';
+import { BUILD_ID_VARIABLE, runStep, stepFailureMessage, type LeftoverProcess } from './runStep.js';
 import { KEPT_MARKER } from './staleWorkspaces.js';
 import { copyFile, rename } from 'node:fs/promises';
 import { execa } from 'execa';
@@ -132,16 +132,7 @@ export class LocalTransport implements Transport {
 
     for (const step of request.pipeline.steps) {
       log.header(`step ${step.name}: ${step.run}`);
-      const command = stepCommand({
-        run: step.run,
-        isolation,
-        workspace,
-        ...(request.root !== undefined ? { root: request.root } : {}),
-        network: step.network,
-        limits,
-        ...(support !== undefined ? { host: support } : {}),
-        ...(cgroups !== undefined ? { cgroups } : {}),
-      });
+      const command = buildStepCommand(step, { isolation, workspace, root: request.root, limits, host: support, cgroups });
       if (!command.ok) return fail('failed', step.name, command.message);
       const outcome = await runStep({
         argv: command.command.argv,
@@ -160,8 +151,7 @@ export class LocalTransport implements Transport {
       const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
       const held = cgroups?.controllers ?? [];
       const hits = await endCgroups();
-      const limit = (isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail(), hits !== undefined ? { controllers: held, hits } : undefined) : undefined) ?? diskFull(outcome, log.tail());
-      return fail(status, step.name, limit !== undefined ? `${limit}: the step ${describeStepOutcome(outcome)}` : `step ${describeStepOutcome(outcome)}`);
+      return fail(status, step.name, stepFailureMessage(outcome, log.tail(), isolation, limits, { controllers: held, hits }));
     }
     await endCgroups();
 

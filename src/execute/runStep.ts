@@ -12,6 +12,9 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { execa } from 'execa';
+import type { BuildLimits, IsolationMode } from '../config/types.js';
+import type { CgroupController, CgroupHits } from './buildCgroups.js';
+import { diskFull, limitExceeded } from './isolation.js';
 
 /** The variable every step of a build gets, holding the build's id: what finds its processes after it. */
 export const BUILD_ID_VARIABLE = 'BUILDFLEET_BUILD_ID';
@@ -216,6 +219,23 @@ export async function killTaggedProcesses(tag: string, graceSeconds: number): Pr
   // Until none is left: a process may fork between a scan and its kill.
   for (let round = 0; round < 10 && signalAll('SIGKILL').length > 0; round++) await new Promise((resolve) => setTimeout(resolve, 50));
   return [...killed.values()];
+}
+
+/**
+ * Why a failed step failed, in words, for the build's result and log: a limit of an isolated
+ * build it passed (limitExceeded, with the kernel's counts of its cgroups), a full disk
+ * (diskFull), or else how it ended. The same on a local host and over SSH.
+ */
+export function stepFailureMessage(
+  outcome: StepOutcome,
+  tail: readonly string[],
+  isolation: IsolationMode,
+  limits: BuildLimits,
+  cgroups: { readonly controllers: readonly CgroupController[]; readonly hits: CgroupHits | undefined },
+): string {
+  const counted = cgroups.hits !== undefined ? { controllers: cgroups.controllers, hits: cgroups.hits } : undefined;
+  const limit = (isolation === 'overlay' ? limitExceeded(limits, outcome, tail, counted) : undefined) ?? diskFull(outcome, tail);
+  return limit !== undefined ? `${limit}: the step ${describeStepOutcome(outcome)}` : `step ${describeStepOutcome(outcome)}`;
 }
 
 /** One line for logs and reports. */

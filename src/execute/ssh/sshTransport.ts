@@ -21,13 +21,13 @@ import * as tar from 'tar';
 import type { HostConfig } from '../../config/types.js';
 import { BuildLog, logLimitOf } from '../buildLog.js';
 import { assignArtifacts } from '../localTransport.js';
-import { BUILD_ID_VARIABLE, describeStepOutcome } from '../runStep.js';
+import { BUILD_ID_VARIABLE, stepFailureMessage } from '../runStep.js';
 import { workspaceStem, type ArtifactFile, type BuildRequest, type BuildResult, type HostShell, type Transport } from '../transport.js';
 import { shellCommand, SshConnections, SshError } from './connections.js';
 import { channelResult, SshShell } from './sshShell.js';
 import { CLEAN_STALE, COLLECT, KEEP, LIST_BUILD_FILES, PREPARE, REMOVE, scriptCommand } from './remoteScripts.js';
 import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, removeStaleBuildCgroups, type BuildCgroups, type CgroupHits } from '../buildCgroups.js';
-import { diskFull, limitExceeded, stepCommand, workspaceDirs, type IsolationSupport } from '../isolation.js';
+import { buildStepCommand, workspaceDirs, type IsolationSupport } from '../isolation.js';
 import { runRemoteStep } from './remoteStep.js';
 
 /** Default seconds to reach a host (`connectTimeout` in hosts.yaml). */
@@ -189,16 +189,7 @@ export class SshTransport implements Transport {
     for (const step of request.pipeline.steps) {
       log.header(`step ${step.name}: ${step.run}`);
       // Isolated steps run the command line of isolation.ts, the same as on a local host.
-      const command = stepCommand({
-        run: step.run,
-        isolation,
-        workspace,
-        ...(request.root !== undefined ? { root: request.root } : {}),
-        network: step.network,
-        limits,
-        ...(support !== undefined ? { host: support } : {}),
-        ...(cgroups !== undefined ? { cgroups } : {}),
-      });
+      const command = buildStepCommand(step, { isolation, workspace, root: request.root, limits, host: support, cgroups });
       if (!command.ok) {
         await endCgroups();
         return end('failed', step.name, command.message, 'remove');
@@ -221,8 +212,7 @@ export class SshTransport implements Transport {
       const hits = await endCgroups();
       if (outcome.kind === 'dropped') return end('lost', step.name, outcome.message, 'remove');
       const status = outcome.kind === 'aborted' ? 'aborted' : outcome.kind === 'spawn-error' ? 'lost' : 'failed';
-      const limit = (isolation === 'overlay' ? limitExceeded(limits, outcome, log.tail(), hits !== undefined ? { controllers: held, hits } : undefined) : undefined) ?? diskFull(outcome, log.tail());
-      return end(status, step.name, limit !== undefined ? `${limit}: the step ${describeStepOutcome(outcome)}` : `step ${describeStepOutcome(outcome)}`, 'keep');
+      return end(status, step.name, stepFailureMessage(outcome, log.tail(), isolation, limits, { controllers: held, hits }), 'keep');
     }
     await endCgroups();
 
