@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeNoop } from './lib/real-fixture.js';
 import { median, timedRun } from './lib/real-timing.js';
-import { startSshd } from './lib/sshd.js';
+import { sshHostsYaml, startSshd } from './lib/sshd.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'bin', 'buildfleet.js');
@@ -43,24 +43,7 @@ try {
   const config = path.join(work, 'config');
   writeNoop(config, { count, power: 1 });
   const sshOpts = `-o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${fleet.knownHostsFile} -i ${fleet.identityFile}`;
-  fs.writeFileSync(
-    path.join(config, 'hosts.yaml'),
-    `hosts:\n${fleet.hosts
-      .map((h, i) =>
-        [
-          `  - name: h${i + 1}`,
-          '    transport: ssh',
-          `    address: ${h.address}`,
-          `    port: ${h.port}`,
-          `    user: ${fleet.user}`,
-          `    identityFile: ${fleet.identityFile}`,
-          `    knownHostsFile: ${fleet.knownHostsFile}`,
-          `    workdir: ${h.workdir}`,
-          `    power: ${POWERS[i]}`,
-        ].join('\n'),
-      )
-      .join('\n')}\n`,
-  );
+  fs.writeFileSync(path.join(config, 'hosts.yaml'), sshHostsYaml(fleet, (i) => POWERS[i]));
   const loginFile = path.join(work, 'sshloginfile');
   fs.writeFileSync(loginFile, fleet.hosts.map((h, i) => `${POWERS[i]}/ssh ${sshOpts} -p ${h.port} ${fleet.user}@${h.address}\n`).join(''));
   const jobs = path.join(work, 'jobs');

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { sshHostsYaml } from './sshd.js';
 
 /** Lines each build prints before its end marker. */
 export const LOG_LINES = 20;
@@ -34,21 +35,7 @@ export function loadRecipeNames(count, bases) {
 export function writeLoadConfig(dir, { count, bases = 50, fleet, power = 4 }) {
   fs.mkdirSync(path.join(dir, 'pipelines'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'branches'), { recursive: true });
-  const hosts = fleet.hosts.map((h, i) =>
-    [
-      `  - name: h${i + 1}`,
-      '    transport: ssh',
-      `    address: ${h.address}`,
-      `    port: ${h.port}`,
-      `    user: ${fleet.user}`,
-      `    identityFile: ${fleet.identityFile}`,
-      `    knownHostsFile: ${fleet.knownHostsFile}`,
-      `    workdir: ${h.workdir}`,
-      `    power: ${power}`,
-      '    labels: [linux, x86_64]',
-    ].join('\n'),
-  );
-  fs.writeFileSync(path.join(dir, 'hosts.yaml'), `hosts:\n${hosts.join('\n')}\n`);
+  fs.writeFileSync(path.join(dir, 'hosts.yaml'), sshHostsYaml(fleet, () => power, ['    labels: [linux, x86_64]']));
   fs.writeFileSync(path.join(dir, 'pipelines', 'shell.yaml'), 'steps:\n  - name: build\n    run: ./build.sh\n    timeout: 10m\n');
   fs.writeFileSync(
     path.join(dir, 'branches', 'main.yaml'),

@@ -94,3 +94,25 @@ export async function startSshd(addresses, { maxSessions = 10 } = {}) {
   fs.writeFileSync(knownHostsFile, hosts.map((h) => `[${h.address}]:${h.port} ${h.publicKey}\n`).join(''));
   return { dir, user, identityFile, knownHostsFile, hosts, stop };
 }
+
+/**
+ * hosts.yaml's `hosts:` list for the hosts of a fleet from startSshd: host i is `h<i+1>` of
+ * power `powerOf(i)`, with `extraLines` (e.g. labels) added to each.
+ */
+export function sshHostsYaml(fleet, powerOf, extraLines = []) {
+  const hosts = fleet.hosts.map((h, i) =>
+    [
+      `  - name: h${i + 1}`,
+      '    transport: ssh',
+      `    address: ${h.address}`,
+      `    port: ${h.port}`,
+      `    user: ${fleet.user}`,
+      `    identityFile: ${fleet.identityFile}`,
+      `    knownHostsFile: ${fleet.knownHostsFile}`,
+      `    workdir: ${h.workdir}`,
+      `    power: ${powerOf(i)}`,
+      ...extraLines,
+    ].join('\n'),
+  );
+  return `hosts:\n${hosts.join('\n')}\n`;
+}
