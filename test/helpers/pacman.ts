@@ -95,6 +95,19 @@ export function pacmanConf(name: string, repoDir: string): string {
   return ['[options]', 'Architecture = auto', 'SigLevel = Never', 'LocalFileSigLevel = Never', '', `[${name}]`, `Server = file://${repoDir}`, ''].join('\n');
 }
 
+/**
+ * Installs `packages` with real pacman, from the repo `name` in `repoDir`, into a throw-away
+ * root `<dir>/root` (config `<dir>/pacman.conf`); returns that root and pacman's arguments for it.
+ */
+export function pacmanInstall(dir: string, name: string, repoDir: string, packages: readonly string[]): { root: string; args: string[] } {
+  const root = path.join(dir, 'root');
+  const conf = path.join(dir, 'pacman.conf');
+  writeFileSync(conf, pacmanConf(name, repoDir));
+  const args = pacmanArgs(root, conf);
+  execFileSync('pacman', [...args, '--noconfirm', '-Sy', ...packages], { stdio: 'pipe' });
+  return { root, args };
+}
+
 /** pacman's arguments for a throw-away root under `root` (database, cache, log, hooks, gpg inside it); add `--noconfirm` to transactions. */
 export function pacmanArgs(root: string, conf: string): string[] {
   for (const d of ['var/lib/pacman', 'cache', 'hooks', 'gnupg']) mkdirSync(path.join(root, d), { recursive: true });

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPacmanRepo } from '../../src/observe/pacmanRepo.js';
 import { runCli } from '../helpers/cli.js';
-import { hasCommand, pacmanArgs, pacmanConf } from '../helpers/pacman.js';
+import { hasCommand, pacmanInstall } from '../helpers/pacman.js';
 import type { PlanDocument, RunDocument, RunResultEntry } from '../helpers/reconcile-fixture.js';
 import { copyExample, testdir } from '../helpers/testdir.js';
 
@@ -95,12 +95,8 @@ describe('the bundled Arch example (branches/arch.yaml)', () => {
     expect({ code: plan.code, stderr: plan.stderr }).toEqual({ code: 0, stderr: '' });
 
     if (IS_ROOT && hasCommand('pacman')) {
-      const root = path.join(dir, 'root');
-      const conf = path.join(dir, 'pacman.conf');
-      writeFileSync(conf, pacmanConf('arch', repo));
-      const args = pacmanArgs(root, conf);
       // Only the top package is asked for: pacman pulls greet, libgreet and, for text-boxer, boxes-lite.
-      execFileSync('pacman', [...args, '--noconfirm', '-Sy', 'greetings-fr'], { stdio: 'pipe' });
+      const { root, args } = pacmanInstall(dir, 'arch', repo, ['greetings-fr']);
       expect(execFileSync('pacman', [...args, '-Q'], { encoding: 'utf8' })).toBe('boxes-lite 0.3-2\ngreet 2.0-1\ngreetings-fr 1.0-1\nlibgreet 1.2.0-1\n');
       expect(readFileSync(path.join(root, 'usr/share/greetings/fr.txt'), 'utf8')).toBe('Bonjour, world!\n');
       // greet's banner was made at build time with libgreet and boxes-lite from the sysroot.

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPacmanRepo } from '../../src/observe/pacmanRepo.js';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
-import { hasCommand, pacmanArgs, pacmanConf } from '../helpers/pacman.js';
+import { hasCommand, pacmanInstall } from '../helpers/pacman.js';
 import type { RunDocument } from '../helpers/reconcile-fixture.js';
 import { recipeYaml, testdir, type Files } from '../helpers/testdir.js';
 
@@ -89,11 +89,7 @@ describe('pipelines/makepkg.yaml', () => {
     expect(plan.code).toBe(0);
 
     if (IS_ROOT && hasCommand('pacman')) {
-      const root = path.join(dir, 'root');
-      const conf = path.join(dir, 'pacman.conf');
-      writeFileSync(conf, pacmanConf('arch', repo));
-      const args = pacmanArgs(root, conf);
-      execFileSync('pacman', [...args, '--noconfirm', '-Sy', 'greet'], { stdio: 'pipe' });
+      const { root, args } = pacmanInstall(dir, 'arch', repo, ['greet']);
       expect(execFileSync('pacman', [...args, '-Q'], { encoding: 'utf8' })).toBe('greet 1.0-1\ngreet-lib 1.0-1\n');
       expect(readFileSync(path.join(root, 'usr/share/greet/greeting.txt'), 'utf8')).toBe('Hello, world!\n');
     }
