@@ -22,6 +22,7 @@ const benches = [
   ['Schedule quality', 'bench/schedule-quality.js', ['--seeds', '2']],
   ['Plan over native recipe trees', 'bench/plan-native.js', ['--runs', '1', '--sizes', '3500', '--no-wait-quiet']],
   ['Plan over real .SRCINFO files', 'bench/plan-srcinfo.js', ['--runs', '1', '--no-wait-quiet']],
+  ['Start-up', 'bench/startup.js', ['--runs', '5', '--no-wait-quiet']],
   ['Plan over FreeBSD INDEX files', 'bench/plan-index.js', ['--runs', '1', '--no-wait-quiet']],
   ['Plan over a git source', 'bench/git-source.js', ['--runs', '1', '--no-wait-quiet']],
   ['Real runs on the local host', 'bench/real-runs.js', ['--dag-runs', '1', '--noop-runs', '1', '--no-wait-quiet']],

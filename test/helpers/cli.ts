@@ -34,12 +34,14 @@ let distChecked = false;
 function assertDistFresh(): void {
   if (distChecked) return;
   const stale: string[] = [];
+  let newestSrc = 0;
   const walk = (rel: string): void => {
     for (const entry of readdirSync(path.join(REPO_ROOT, 'src', rel), { withFileTypes: true })) {
       const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
       if (entry.isDirectory()) walk(child);
       else if (entry.name.endsWith('.ts')) {
         const src = statSync(path.join(REPO_ROOT, 'src', child));
+        newestSrc = Math.max(newestSrc, src.mtimeMs);
         let built: number;
         try {
           built = statSync(path.join(REPO_ROOT, 'dist', child.replace(/\.ts$/, '.js'))).mtimeMs;
@@ -51,6 +53,14 @@ function assertDistFresh(): void {
     }
   };
   walk('');
+  // bin/buildfleet.js runs the bundle made from dist/ (scripts/bundle-cli.mjs): it must be newer than every source too.
+  let bundled = -1;
+  try {
+    bundled = statSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.js')).mtimeMs;
+  } catch {
+    // missing: stale
+  }
+  if (bundled < newestSrc) stale.push('dist/bundle/main.js');
   if (stale.length > 0) {
     throw new Error(`dist/ is missing or older than ${stale.join(', ')}: run \`npm run build\` first (\`npm test\` does)`);
   }
