@@ -4,6 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +27,16 @@ export interface CliOptions {
 }
 
 let distChecked = false;
+
+/** Whether `npm run build` can bundle the CLI (esbuild is a dev dependency; an older node_modules/ may lack it). */
+export const ESBUILD_INSTALLED: boolean = (() => {
+  try {
+    createRequire(import.meta.url).resolve('esbuild');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /**
  * The binary runs dist/, not src/: refuse to test a stale build (a test would
@@ -53,14 +64,15 @@ function assertDistFresh(): void {
     }
   };
   walk('');
-  // bin/buildfleet.js runs the bundle made from dist/ (scripts/bundle-cli.mjs): it must be newer than every source too.
+  // bin/buildfleet.js runs the bundle made from dist/ (scripts/bundle-cli.mjs): it must be newer than every
+  // source too; only without esbuild installed is there none (and bin/buildfleet.js runs dist/ itself).
   let bundled = -1;
   try {
     bundled = statSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.js')).mtimeMs;
   } catch {
-    // missing: stale
+    // missing: stale when esbuild could have made it
   }
-  if (bundled < newestSrc) stale.push('dist/bundle/main.js');
+  if ((bundled >= 0 || ESBUILD_INSTALLED) && bundled < newestSrc) stale.push('dist/bundle/main.js');
   if (stale.length > 0) {
     throw new Error(`dist/ is missing or older than ${stale.join(', ')}: run \`npm run build\` first (\`npm test\` does)`);
   }
