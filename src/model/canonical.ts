@@ -2,7 +2,7 @@
  * Canonical JSON (object keys sorted, no whitespace) and sha256: the basis of
  * fingerprints and state digests, so that equal data always hashes equal.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
@@ -28,7 +28,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 export function hashCanonical(value: unknown): string {

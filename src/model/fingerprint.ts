@@ -6,7 +6,7 @@
 import type { RebuildPolicy } from '../config/types.js';
 import type { InputChange } from '../plan/types.js';
 import { canonicalJson, hashCanonical, sha256Hex } from './canonical.js';
-import type { DependencyGraph } from './graph.js';
+import type { DependencyGraph, IndexedGraph } from './graph.js';
 import { formatVersion, type Fingerprint, type Recipe, type RecipeId } from './types.js';
 
 export const FINGERPRINT_FORMAT = 1;
@@ -64,7 +64,7 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
    * Per dependency (node index), its value and its `"id":"value"` member of the canonical JSON,
    * computed once: an INDEX lists dependency closures, so a popular port is named by thousands of others.
    */
-  const { nodes, deps: depIndexes, order } = graph.indexed;
+  const { nodes, depStart, depList, order } = graph.indexed;
   const values: (string | undefined)[] = new Array<string | undefined>(nodes.length);
   const members: (string | undefined)[] = new Array<string | undefined>(nodes.length);
   const memberOf = (d: number): string => {
@@ -87,24 +87,25 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     const id = nodes[i]!;
     const recipe = graph.recipes.get(id);
     if (recipe === undefined) continue;
-    const depIds = graph.deps.get(id) ?? [];
-    const ds = depIndexes[i]!;
+    const first = depStart[i]!;
+    const end = depStart[i + 1]!;
     // Exactly canonicalJson(inputs), built without materializing the object (35,000 recipes).
     let deps = '{';
     /** Whether a dependency's value is provisional (on a cycle): the values are then copied as they are now. */
     let provisional = false;
-    for (let k = 0; k < ds.length; k++) {
-      const member = memberOf(ds[k]!);
-      if (members[ds[k]!] === undefined) provisional = true;
-      deps += k > 0 ? `,${member}` : member;
+    for (let k = first; k < end; k++) {
+      const d = depList[k]!;
+      const member = memberOf(d);
+      if (members[d] === undefined) provisional = true;
+      deps += k > first ? `,${member}` : member;
     }
     deps += '}';
-    // A dependency's value, once kept, never changes: the recipe shares the array of them.
-    const depValues = provisional ? ds.map((d) => values[d]!) : { values, indexes: ds };
+    // A dependency's value, once kept, never changes: the recipe reads it from the shared values when asked.
+    const depValues = provisional ? Array.from(depList.subarray(first, end), (d) => values[d]!) : values;
     const version = formatVersion(recipe.version);
     const canonical = `{"dependencies":${deps},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":${canonicalJson(recipe.files)},"version":${JSON.stringify(version)}}`;
     const fingerprint = sha256Hex(canonical) as Fingerprint;
-    result.set(id, new LazyFingerprint(fingerprint, recipe, version, context, depIds, depValues));
+    result.set(id, new LazyFingerprint(fingerprint, recipe, version, context, graph.indexed, i, depValues, provisional));
     if (context.rebuild === 'transitive') {
       values[i] = fingerprint;
       members[i] = `${JSON.stringify(id)}:${JSON.stringify(fingerprint)}`;
@@ -122,16 +123,23 @@ class LazyFingerprint implements FingerprintedRecipe {
     private readonly recipe: Recipe,
     private readonly version: string,
     private readonly context: FingerprintContext,
-    private readonly depIds: readonly string[],
-    /** The value of each of `depIds`: in order, or as the values of the graph's nodes and the indexes of `depIds` among them. */
-    private readonly depValues: readonly string[] | { readonly values: readonly (string | undefined)[]; readonly indexes: readonly number[] },
+    /** The graph, and the recipe's node in it. */
+    private readonly graph: IndexedGraph,
+    private readonly node: number,
+    /** The value of each dependency: in order when `inOrder`, else the values of all the graph's nodes (by index). */
+    private readonly depValues: readonly (string | undefined)[],
+    private readonly inOrder: boolean,
   ) {}
 
   get inputs(): FingerprintInputs {
     if (this.materialized === undefined) {
       const dependencies: Record<string, string> = {};
       const depValues = this.depValues;
-      this.depIds.forEach((id, i) => (dependencies[id] = 'indexes' in depValues ? depValues.values[depValues.indexes[i]!]! : depValues[i]!));
+      const { nodes, depStart, depList } = this.graph;
+      for (let k = depStart[this.node]!, end = depStart[this.node + 1]!; k < end; k++) {
+        const d = depList[k]!;
+        dependencies[nodes[d]!] = (this.inOrder ? depValues[k - depStart[this.node]!] : depValues[d])!;
+      }
       this.materialized = {
         format: FINGERPRINT_FORMAT,
         recipe: this.recipe.files,

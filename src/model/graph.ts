@@ -17,9 +17,9 @@ export interface DependencyGraph {
   /** Recipes by id (valid ones only). */
   readonly recipes: ReadonlyMap<RecipeId, Recipe>;
   /** Resolved dependencies of each node (sorted, unique, no self-edges). */
-  readonly deps: ReadonlyMap<RecipeId, readonly RecipeId[]>;
+  readonly deps: EdgeMap;
   /** Reverse edges. */
-  readonly dependents: ReadonlyMap<RecipeId, readonly RecipeId[]>;
+  readonly dependents: EdgeMap;
   /** Dependency names no recipe provides, per recipe. */
   readonly unresolved: ReadonlyMap<RecipeId, readonly string[]>;
   /** Versioned dependencies whose every candidate has the wrong version, per recipe. */
@@ -36,14 +36,88 @@ export interface DependencyGraph {
   readonly indexed: IndexedGraph;
 }
 
-/** A dependency graph whose nodes are numbered: node `i` is `nodes[i]`; numbering follows id order. */
+/**
+ * A dependency graph whose nodes are numbered: node `i` is `nodes[i]`; numbering follows id order.
+ * Edges are kept compressed (one typed array of node indexes, and where each node's part starts):
+ * an INDEX of 35,000 ports has about a million edges, which as arrays of ids would take far more
+ * memory (and on a virtual machine, each new page of memory costs time).
+ */
 export interface IndexedGraph {
   /** Every node (valid and invalid recipes), sorted by id. */
   readonly nodes: readonly RecipeId[];
-  /** Per node, the nodes it depends on (as `DependencyGraph.deps`: sorted, unique, no self-edges). */
-  readonly deps: readonly (readonly number[])[];
+  /** Node `i` depends on `depList[depStart[i]]` … `depList[depStart[i + 1] - 1]` (as `DependencyGraph.deps`: sorted, unique, no self-edges). */
+  readonly depStart: Int32Array;
+  readonly depList: Int32Array;
+  /** The reverse edges, in the same form (each node's dependents, sorted). */
+  readonly dependentStart: Int32Array;
+  readonly dependentList: Int32Array;
   /** `DependencyGraph.order` as node indexes. */
-  readonly order: readonly number[];
+  readonly order: Int32Array;
+}
+
+/** Each node's id to the ids at one end of its edges (`deps` or `dependents`): read-only, in node order. */
+export type EdgeMap = ReadonlyMap<RecipeId, readonly RecipeId[]>;
+
+/**
+ * An `EdgeMap` over compressed edges: a list of ids is made when asked for (callers keep
+ * none for long), so the graph holds no array of ids per node.
+ */
+class EdgeView implements EdgeMap {
+  constructor(
+    private readonly nodes: readonly RecipeId[],
+    private readonly indexOf: ReadonlyMap<string, number>,
+    private readonly start: Int32Array,
+    private readonly list: Int32Array,
+  ) {}
+
+  get size(): number {
+    return this.nodes.length;
+  }
+
+  has(id: RecipeId): boolean {
+    return this.indexOf.has(id);
+  }
+
+  get(id: RecipeId): readonly RecipeId[] | undefined {
+    const i = this.indexOf.get(id);
+    return i === undefined ? undefined : this.at(i);
+  }
+
+  private at(i: number): RecipeId[] {
+    const from = this.start[i]!;
+    const out = new Array<RecipeId>(this.start[i + 1]! - from);
+    for (let k = 0; k < out.length; k++) out[k] = this.nodes[this.list[from + k]!]!;
+    return out;
+  }
+
+  // Iterators over the nodes in order, making each list as it is reached.
+  entries(): MapIterator<[RecipeId, readonly RecipeId[]]> {
+    return this.pairs();
+  }
+
+  keys(): MapIterator<RecipeId> {
+    return this.nodes.values();
+  }
+
+  values(): MapIterator<readonly RecipeId[]> {
+    return this.lists();
+  }
+
+  [Symbol.iterator](): MapIterator<[RecipeId, readonly RecipeId[]]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: readonly RecipeId[], key: RecipeId, map: EdgeMap) => void, thisArg?: unknown): void {
+    for (let i = 0; i < this.nodes.length; i++) callback.call(thisArg, this.at(i), this.nodes[i]!, this);
+  }
+
+  private *pairs(): Generator<[RecipeId, readonly RecipeId[]]> {
+    for (let i = 0; i < this.nodes.length; i++) yield [this.nodes[i]!, this.at(i)];
+  }
+
+  private *lists(): Generator<readonly RecipeId[]> {
+    for (let i = 0; i < this.nodes.length; i++) yield this.at(i);
+  }
 }
 
 /**
@@ -130,12 +204,7 @@ export interface GraphInput {
 
 export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   const recipes = new Map<RecipeId, Recipe>();
-  /** Where each recipe of `recipes` is in `input.recipes` (the last of an id, as in `recipes`). */
-  const positions = new Map<RecipeId, number>();
-  input.recipes.forEach((recipe, p) => {
-    recipes.set(recipe.id, recipe);
-    positions.set(recipe.id, p);
-  });
+  for (const recipe of input.recipes) recipes.set(recipe.id, recipe);
 
   // Package names first; then virtual names, which never override a real package.
   const owners = new Map<string, RecipeId>();
@@ -170,18 +239,23 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   }
 
   // Nodes by index (sorted ids), edges as index lists: the traversals below touch no Map.
-  const nodes: RecipeId[] = [...recipes.keys(), ...input.invalidIds].sort();
+  const nodes: RecipeId[] = [...new Set([...recipes.keys(), ...input.invalidIds])].sort();
   const indexOf = new Map<string, number>();
   nodes.forEach((id, i) => indexOf.set(id, i));
+  /** Per node, its recipe (undefined: invalid) and where it is in `input.recipes` (the last of an id, as in `recipes`). */
+  const recipeOfNode = new Array<Recipe | undefined>(nodes.length);
+  const positionOfNode = new Int32Array(nodes.length);
+  input.recipes.forEach((recipe, p) => {
+    const i = indexOf.get(recipe.id)!;
+    recipeOfNode[i] = recipe;
+    positionOfNode[i] = p;
+  });
   const providerIndex = new Map<string, number>();
   // A name with a version operator is never looked up (lookups strip the operator): leaving it out
   // lets a dependency found as written be taken for a plain name.
   for (const providers of [owners, virtualProviders]) for (const [name, id] of providers) if (dependencyName(name) === name) providerIndex.set(name, indexOf.get(id)!);
 
   const n = nodes.length;
-  /** Per node, its dependencies in the order found; sorted in place below. */
-  const edgesFound: number[][] = new Array<number[]>(n);
-  const dependentCount = new Int32Array(n);
   const unresolved = new Map<RecipeId, string[]>();
   const unsatisfied = new Map<RecipeId, UnsatisfiedDependency[]>();
   const compare = input.compareVersions;
@@ -226,100 +300,117 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   const internedFound: (number | undefined | UnsatisfiedDependency)[] = interned !== undefined ? new Array<number>(interned.table.length).fill(UNRESOLVED) : [];
   /** `seen[p] === i + 1` while node i's edges are collected: p is already among them. */
   const seen = new Int32Array(n);
+  // Edges as found (per node, in the order its specs name them): node i's are found[start[i]] … found[start[i + 1] - 1].
+  let found = new Int32Array(Math.max(16, interned?.specs.length ?? n * 4));
+  let edgeCount = 0;
+  const depStart = new Int32Array(n + 1);
+  const dependentCount = new Int32Array(n);
+  const addEdge = (i: number, d: number): void => {
+    if (d === i || seen[d] === i + 1) return;
+    seen[d] = i + 1;
+    if (edgeCount === found.length) {
+      const grown = new Int32Array(found.length * 2);
+      grown.set(found);
+      found = grown;
+    }
+    found[edgeCount++] = d;
+    dependentCount[d]!++;
+  };
   for (let i = 0; i < n; i++) {
-    const recipe = recipes.get(nodes[i]!);
-    const resolved: number[] = [];
+    depStart[i] = edgeCount;
+    const recipe = recipeOfNode[i];
+    if (recipe === undefined) continue;
     let missing: string[] | undefined;
-    const add = (spec: string, found: number | undefined | UnsatisfiedDependency): void => {
-      if (typeof found === 'object') {
-        const list = unsatisfied.get(recipe!.id);
-        if (list === undefined) unsatisfied.set(recipe!.id, [found]);
-        else if (!list.some((u) => u.spec === found.spec)) list.push(found);
-      } else if (found === undefined) {
+    const add = (spec: string, resolved: number | undefined | UnsatisfiedDependency): void => {
+      if (typeof resolved === 'object') {
+        const list = unsatisfied.get(recipe.id);
+        if (list === undefined) unsatisfied.set(recipe.id, [resolved]);
+        else if (!list.some((u) => u.spec === resolved.spec)) list.push(resolved);
+      } else if (resolved === undefined) {
         if (input.externalDependencies === true) return;
         const name = dependencyName(spec);
         missing ??= [];
         if (!missing.includes(name)) missing.push(name);
-      } else if (found !== i && seen[found] !== i + 1) {
-        seen[found] = i + 1;
-        resolved.push(found);
-      }
+      } else addEdge(i, resolved);
     };
-    if (recipe !== undefined) {
-      const p = positions.get(recipe.id)!;
-      const first = interned?.starts[p] ?? 0;
-      const end = interned?.starts[p + 1] ?? -1;
-      if (interned !== undefined && end - first === recipe.depends.length + recipe.buildDepends.length) {
-        for (let k = first; k < end; k++) {
-          const t = interned.specs[k]!;
-          let found = internedFound[t];
-          if (found === UNRESOLVED) found = internedFound[t] = resolveSpec(interned.table[t]!);
-          // Edges, the common case, need not the spec's text.
-          if (typeof found === 'number' && found !== i && seen[found] !== i + 1) {
-            seen[found] = i + 1;
-            resolved.push(found);
-          } else if (typeof found !== 'number') add(interned.table[t]!, found);
-        }
-      } else {
-        for (const list of [recipe.depends, recipe.buildDepends]) for (const spec of list) add(spec, resolveSpec(spec));
+    if (interned !== undefined) {
+      const p = positionOfNode[i]!;
+      for (let k = interned.starts[p]!, end = interned.starts[p + 1]!; k < end; k++) {
+        const t = interned.specs[k]!;
+        let resolved = internedFound[t];
+        if (resolved === UNRESOLVED) resolved = internedFound[t] = resolveSpec(interned.table[t]!);
+        // Edges, the common case, need not the spec's text.
+        if (typeof resolved === 'number') addEdge(i, resolved);
+        else add(interned.table[t]!, resolved);
       }
+    } else {
+      for (const list of [recipe.depends, recipe.buildDepends]) for (const spec of list) add(spec, resolveSpec(spec));
     }
-    edgesFound[i] = resolved;
-    for (const d of resolved) dependentCount[d]!++;
     if (missing !== undefined) unresolved.set(nodes[i]!, missing);
   }
+  depStart[n] = edgeCount;
   // Index order is id order. Dependents filled in node order come out sorted, and so do
-  // dependencies filled back from them (into the same arrays): no sort per node (an INDEX port has ~27 edges).
-  const dependentIdx: number[][] = new Array<number[]>(n);
-  const depIdx = edgesFound;
+  // dependencies filled back from them (over the edges as found): no sort per node (an INDEX port has ~27 edges).
+  const dependentStart = new Int32Array(n + 1);
+  for (let d = 0; d < n; d++) dependentStart[d + 1] = dependentStart[d]! + dependentCount[d]!;
+  const dependentList = new Int32Array(edgeCount);
   const filled = new Int32Array(n);
-  for (let d = 0; d < n; d++) dependentIdx[d] = new Array<number>(dependentCount[d]!);
   for (let i = 0; i < n; i++) {
-    for (const d of edgesFound[i]!) {
-      dependentIdx[d]![filled[d]!] = i;
-      filled[d]!++;
+    for (let k = depStart[i]!, end = depStart[i + 1]!; k < end; k++) {
+      const d = found[k]!;
+      dependentList[dependentStart[d]! + filled[d]!++] = i;
     }
   }
   filled.fill(0);
+  const depList = found.length === edgeCount ? found : found.slice(0, edgeCount);
   for (let d = 0; d < n; d++) {
-    for (const i of dependentIdx[d]!) {
-      depIdx[i]![filled[i]!] = d;
-      filled[i]!++;
+    for (let k = dependentStart[d]!, end = dependentStart[d + 1]!; k < end; k++) {
+      const i = dependentList[k]!;
+      depList[depStart[i]! + filled[i]!++] = d;
     }
   }
 
-  const deps = new Map<RecipeId, RecipeId[]>();
-  const dependents = new Map<RecipeId, RecipeId[]>();
-  for (let i = 0; i < n; i++) {
-    deps.set(nodes[i]!, depIdx[i]!.map((d) => nodes[d]!));
-    dependents.set(nodes[i]!, dependentIdx[i]!.map((d) => nodes[d]!));
-  }
-
-  const cycles = findCycles(depIdx).map((component) => component.map((i) => nodes[i]!));
+  const deps = new EdgeView(nodes, indexOf, depStart, depList);
+  const dependents = new EdgeView(nodes, indexOf, dependentStart, dependentList);
+  const cycles = findCycles(depStart, depList).map((component) => component.map((i) => nodes[i]!));
   const cyclePaths = cycles.map((c) => shortestCycle(c, deps));
-  const orderIdx = topologicalOrder(depIdx, dependentIdx);
-  const order = orderIdx.map((i) => nodes[i]!);
-  return { recipes, deps, dependents, unresolved, unsatisfied, cycles, cyclePaths, order, providerConflicts, indexed: { nodes, deps: depIdx, order: orderIdx } };
+  const orderIdx = topologicalOrder(depStart, depList, dependentStart, dependentList);
+  const order = Array.from(orderIdx, (i) => nodes[i]!);
+  return {
+    recipes,
+    deps,
+    dependents,
+    unresolved,
+    unsatisfied,
+    cycles,
+    cyclePaths,
+    order,
+    providerConflicts,
+    indexed: { nodes, depStart, depList, dependentStart, dependentList, order: orderIdx },
+  };
 }
 
 /** Kahn's algorithm over indexes; nodes that never become ready (on or behind a cycle) are appended in index order. */
-function topologicalOrder(deps: readonly (readonly number[])[], dependents: readonly (readonly number[])[]): number[] {
-  const n = deps.length;
+function topologicalOrder(depStart: Int32Array, depList: Int32Array, dependentStart: Int32Array, dependentList: Int32Array): Int32Array {
+  const n = depStart.length - 1;
   const remaining = new Int32Array(n);
-  const order: number[] = [];
+  const order = new Int32Array(n);
+  let placed = 0;
   for (let i = 0; i < n; i++) {
-    remaining[i] = deps[i]!.length;
-    if (remaining[i] === 0) order.push(i);
+    remaining[i] = depStart[i + 1]! - depStart[i]!;
+    if (remaining[i] === 0) order[placed++] = i;
   }
-  for (let k = 0; k < order.length; k++) {
-    for (const dependent of dependents[order[k]!]!) {
-      if (--remaining[dependent]! === 0) order.push(dependent);
+  for (let k = 0; k < placed; k++) {
+    const ready = order[k]!;
+    for (let e = dependentStart[ready]!, end = dependentStart[ready + 1]!; e < end; e++) {
+      const dependent = dependentList[e]!;
+      if (--remaining[dependent]! === 0) order[placed++] = dependent;
     }
   }
-  if (order.length < n) {
-    const placed = new Uint8Array(n);
-    for (const i of order) placed[i] = 1;
-    for (let i = 0; i < n; i++) if (placed[i] === 0) order.push(i);
+  if (placed < n) {
+    const isPlaced = new Uint8Array(n);
+    for (let k = 0; k < placed; k++) isPlaced[order[k]!] = 1;
+    for (let i = 0; i < n; i++) if (isPlaced[i] === 0) order[placed++] = i;
   }
   return order;
 }
@@ -329,8 +420,8 @@ function topologicalOrder(deps: readonly (readonly number[])[], dependents: read
  * must not overflow the stack). Components of more than one node, members sorted,
  * components sorted by first member.
  */
-function findCycles(deps: readonly (readonly number[])[]): number[][] {
-  const n = deps.length;
+function findCycles(depStart: Int32Array, depList: Int32Array): number[][] {
+  const n = depStart.length - 1;
   const index = new Int32Array(n).fill(-1);
   const low = new Int32Array(n);
   const onStack = new Uint8Array(n);
@@ -347,9 +438,8 @@ function findCycles(deps: readonly (readonly number[])[]): number[][] {
     work.push(root);
     while (work.length > 0) {
       const v = work[work.length - 1]!;
-      const edges = deps[v]!;
-      if (next[v]! < edges.length) {
-        const w = edges[next[v]!++]!;
+      if (next[v]! < depStart[v + 1]! - depStart[v]!) {
+        const w = depList[depStart[v]! + next[v]!++]!;
         if (index[w] === -1) {
           index[w] = low[w] = counter++;
           stack.push(w);

@@ -415,7 +415,7 @@ export function recipeDiagnostics(input: {
       hint: 'depend on the package you mean by its own name',
     });
   }
-  const known = packageIndex(graph);
+  const known = input.duds.length > 0 ? packageIndex(graph) : new Map<string, RecipeId>();
   for (const dud of input.duds) {
     if (!known.has(dud.package)) {
       diagnostics.push({ severity: 'warning', file: dud.file, line: dud.position.line, col: dud.position.col, message: `dud "${dud.package}" names no package of the source`, hint: 'remove the entry if the package is gone, or correct its name' });

@@ -24,6 +24,7 @@
  * category.
  */
 import crypto from 'node:crypto';
+import { isAscii } from 'node:buffer';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -62,10 +63,10 @@ export interface FreebsdIndexSnapshot extends SourceSnapshot {
 }
 
 export function readFreebsdIndex(options: ReadFreebsdIndexOptions): FreebsdIndexSnapshot {
-  let text: string;
+  let data: Buffer;
   try {
-    const data = readFileSync(options.indexFile);
-    text = (options.indexFile.endsWith('.gz') ? gunzipSync(data) : data).toString('utf8');
+    data = readFileSync(options.indexFile);
+    if (options.indexFile.endsWith('.gz')) data = gunzipSync(data);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return {
@@ -85,7 +86,7 @@ export function readFreebsdIndex(options: ReadFreebsdIndexOptions): FreebsdIndex
       locate: () => undefined,
     };
   }
-  return parseFreebsdIndex(text, {
+  return parseFreebsdIndex(data, {
     root: options.root,
     displayIndex: options.displayIndex,
     portFiles: portFilesReader(options.root),
@@ -140,15 +141,28 @@ function fieldBounds(nextBar: (from: number) => number, start: number, end: numb
   }
 }
 
-/** Parses INDEX text into recipes; one line's problem makes only that port invalid. */
-export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOptions): FreebsdIndexSnapshot {
+/**
+ * Parses INDEX text (or its bytes, UTF-8) into recipes; one line's problem makes only that port invalid.
+ *
+ * An INDEX is ASCII as a rule. Its bytes are then scanned as a Latin-1 string, whose offsets are
+ * byte offsets, and each string the recipes keep is made from the bytes: so the recipes hold no
+ * slice of the whole text, which can go as soon as it is read (an INDEX of 35,000 ports is 18 MB).
+ */
+export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFreebsdIndexOptions): FreebsdIndexSnapshot {
+  const bytes = typeof input === 'string' ? undefined : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const ascii = bytes !== undefined && isAscii(bytes);
+  const text = typeof input === 'string' ? input : ascii ? bytes.toString('latin1') : bytes!.toString('utf8');
+  /** `text.slice(start, end)`, as a string of its own (not a slice that holds the whole text) when the text is ASCII bytes. */
+  const str = ascii ? (start: number, end: number): string => bytes.toString('latin1', start, end) : (start: number, end: number): string => text.slice(start, end);
   // Lines and fields are offsets into `text`: a field becomes a string only when it is used.
   const starts = new Int32Array(INDEX_FIELDS);
   const ends = new Int32Array(INDEX_FIELDS);
-  const field = (f: number): string => text.slice(starts[f], ends[f]);
+  const field = (f: number): string => str(starts[f]!, ends[f]!);
   const nextBar = finder(text, '|');
   const nextSpace = finder(text, ' ');
   const display = options.displayIndex;
+  /** The tree's directory with a final '/': a port's directory is this and its origin (as path.join makes it). */
+  const rootDir = path.join(options.root, '/');
   const invalid: InvalidRecipe[] = [];
   const bad = (id: string, line: number, col: number, message: string, hint: string): void => {
     invalid.push({ id: id as RecipeId, file: display, diagnostics: [{ severity: 'error', file: display, line, col, message, hint }] });
@@ -295,7 +309,7 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
       if (space > from) {
         const target = words.get(text, from, space);
         if (target === undefined) {
-          const dep = text.slice(from, space);
+          const dep = str(from, space);
           if (!unknown.includes(dep)) {
             unknown.push(dep);
             out.push(dep);
@@ -339,7 +353,7 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
       depends,
       buildDepends,
       provides: [],
-      dir: path.join(options.root, origin),
+      dir: `${rootDir}${origin}`,
       file: display,
       files,
       ...(comment !== '' ? { description: comment } : {}),
@@ -347,8 +361,9 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
   }
 
   specStarts[recipes.length] = specCount;
-  /** The lines of `text`, for `locate` (diagnostics only). */
+  /** The lines of the text, for `locate` (diagnostics only): from the bytes, or the text when given one. */
   let lines: string[] | undefined;
+  const textGiven = typeof input === 'string' ? input : undefined;
   return {
     recipes,
     invalid,
@@ -357,7 +372,7 @@ export function parseFreebsdIndex(text: string, options: ParseFreebsdIndexOption
     locate: (recipe, dependency) => {
       const line = lineOfOrigin.get(recipe.id);
       if (line === undefined) return undefined;
-      lines ??= textLines(text);
+      lines ??= textLines(textGiven ?? bytes!.toString('utf8'));
       const lineText = lines[line - 1]!;
       // The dependency as written (a pkgname): find it as a whole word in a dependency field.
       const fields = lineText.split('|');

@@ -112,12 +112,15 @@ describe('parseFreebsdIndex', () => {
       expect(starts.length).toBe(snap.recipes.length + 1);
       snap.recipes.forEach((r, i) => expect(Array.from(specs.subarray(starts[i], starts[i + 1]), (t) => table[t])).toEqual([...r.depends, ...r.buildDepends]));
       const input = { recipes: snap.recipes, invalidIds: snap.invalid.map((r) => r.id), resolveIds: true, compareVersions: compareFreebsdVersions };
-      const { indexed, ...plain } = buildDependencyGraph(input);
-      const { indexed: internedIndexed, ...interned } = buildDependencyGraph({ ...input, interned: snap.interned! });
+      const { indexed, deps, dependents, ...plain } = buildDependencyGraph(input);
+      const { indexed: internedIndexed, deps: internedDeps, dependents: internedDependents, ...interned } = buildDependencyGraph({ ...input, interned: snap.interned! });
       expect(interned).toEqual(plain);
       expect(internedIndexed).toEqual(indexed);
-      expect(indexed.order.map((i) => indexed.nodes[i])).toEqual(plain.order);
-      expect(indexed.deps.map((d) => d.map((i) => indexed.nodes[i]))).toEqual(indexed.nodes.map((id) => plain.deps.get(id)));
+      expect([...internedDeps]).toEqual([...deps]);
+      expect([...internedDependents]).toEqual([...dependents]);
+      expect(Array.from(indexed.order, (i) => indexed.nodes[i])).toEqual(plain.order);
+      const depsOf = (i: number) => Array.from(indexed.depList.subarray(indexed.depStart[i], indexed.depStart[i + 1]), (d) => indexed.nodes[d]);
+      expect(indexed.nodes.map((_, i) => depsOf(i))).toEqual(indexed.nodes.map((id) => deps.get(id)));
     }
     // The fixture's unknown and broken dependencies are unresolved either way.
     const snap = parse(withCycle);
