@@ -24,7 +24,7 @@
  * category.
  */
 import crypto from 'node:crypto';
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -103,63 +103,65 @@ export interface ParseFreebsdIndexOptions {
   readonly dudOrigins?: ReadonlySet<string>;
 }
 
-const sha256 = (text: string): string => crypto.hash('sha256', text);
-
 /**
- * `text.indexOf(char, from)`, or `text.length` when there is none; it remembers
- * its last answer, so that a scan of the text in order (whose searches run past
- * the end of the line or field) reads each character once.
+ * Where the fields of the line `bytes[start, end)` are: field f is `[starts[f], ends[f])` for
+ * f < INDEX_FIELDS. Returns the number of fields.
  */
-function finder(text: string, char: string): (from: number) => number {
-  let searchedFrom = 0;
-  let found = -1;
-  return (from) => {
-    if (from >= searchedFrom && from <= found) return found;
-    searchedFrom = from;
-    found = text.indexOf(char, from);
-    if (found < 0) found = text.length;
-    return found;
-  };
-}
-
-/**
- * Where the fields of the line `[start, end)` are: field f is `[starts[f],
- * ends[f])` for f < INDEX_FIELDS (`nextBar`: a `finder` of '|'). Returns the number of fields.
- */
-function fieldBounds(nextBar: (from: number) => number, start: number, end: number, starts: Int32Array, ends: Int32Array): number {
+function fieldBounds(bytes: Uint8Array, start: number, end: number, starts: Int32Array, ends: Int32Array): number {
   let count = 0;
   let from = start;
-  for (;;) {
-    const bar = Math.min(nextBar(from), end);
+  for (let i = start; i < end; i++) {
+    if (bytes[i] !== 124 /* | */) continue;
     if (count < INDEX_FIELDS) {
       starts[count] = from;
-      ends[count] = bar;
+      ends[count] = i;
     }
     count++;
-    if (bar === end) return count;
-    from = bar + 1;
+    from = i + 1;
   }
+  if (count < INDEX_FIELDS) {
+    starts[count] = from;
+    ends[count] = end;
+  }
+  return count + 1;
 }
 
+/** The fields of an INDEX line that shape the package besides its version and dependencies (their digest is the line's): pkgname, prefix, comment, maintainer, categories, www. */
+const SHAPING_FIELDS = [0, 2, 3, 5, 6, 9] as const;
+
 /**
- * Parses INDEX text (or its bytes, UTF-8) into recipes; one line's problem makes only that port invalid.
+ * Parses an INDEX (its text, or its bytes as UTF-8) into recipes; one line's problem makes only
+ * that port invalid.
  *
- * An INDEX is ASCII as a rule. Its bytes are then scanned as a Latin-1 string, whose offsets are
- * byte offsets, and each string the recipes keep is made from the bytes: so the recipes hold no
- * slice of the whole text, which can go as soon as it is read (an INDEX of 35,000 ports is 18 MB).
+ * The bytes are scanned as they are, and each string the recipes keep is made from its own bytes:
+ * no string of the whole text is made (an INDEX of 35,000 ports is 18 MB, and on a virtual machine
+ * each new page of memory costs time). Bytes that are not UTF-8 are read as the text decoder
+ * reads them (U+FFFD), as if the text had been decoded first.
  */
 export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFreebsdIndexOptions): FreebsdIndexSnapshot {
-  const bytes = typeof input === 'string' ? undefined : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  const ascii = bytes !== undefined && isAscii(bytes);
-  const text = typeof input === 'string' ? input : ascii ? bytes.toString('latin1') : bytes!.toString('utf8');
-  /** `text.slice(start, end)`, as a string of its own (not a slice that holds the whole text) when the text is ASCII bytes. */
-  const str = ascii ? (start: number, end: number): string => bytes.toString('latin1', start, end) : (start: number, end: number): string => text.slice(start, end);
-  // Lines and fields are offsets into `text`: a field becomes a string only when it is used.
+  let bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const ascii = isAscii(bytes);
+  if (!ascii && !isUtf8(bytes)) bytes = Buffer.from(bytes.toString('utf8'), 'utf8');
+  const encoding = ascii ? 'latin1' : 'utf8';
+  /** The text of `bytes[start, end)`. */
+  const str = (start: number, end: number): string => bytes.toString(encoding, start, end);
+  // Lines and fields are byte offsets: a field becomes a string only when it is used.
   const starts = new Int32Array(INDEX_FIELDS);
   const ends = new Int32Array(INDEX_FIELDS);
   const field = (f: number): string => str(starts[f]!, ends[f]!);
-  const nextBar = finder(text, '|');
-  const nextSpace = finder(text, ' ');
+  /** A line's digest: of its shaping fields joined by '|' (as UTF-8, as the string `a|b|…` hashes). */
+  let scratch = Buffer.allocUnsafe(4096);
+  const lineDigest = (): string => {
+    let length = 0;
+    for (const f of SHAPING_FIELDS) length += ends[f]! - starts[f]! + 1;
+    if (length > scratch.length) scratch = Buffer.allocUnsafe(length * 2);
+    let at = 0;
+    for (const f of SHAPING_FIELDS) {
+      if (at > 0) scratch[at++] = 124;
+      at += bytes.copy(scratch, at, starts[f], ends[f]);
+    }
+    return crypto.hash('sha256', scratch.subarray(0, at), 'hex');
+  };
   const display = options.displayIndex;
   /** The tree's directory with a final '/': a port's directory is this and its origin (as path.join makes it). */
   const rootDir = path.join(options.root, '/');
@@ -174,7 +176,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     readonly origin: string;
     readonly name: string;
     readonly line: number;
-    /** Where the line is in `text`. */
+    /** Where the line is in the bytes. */
     readonly start: number;
     readonly end: number;
   }
@@ -197,13 +199,13 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   const firstOfName = new Map<string, Parsed>();
   /** Package name -> the lines (not duds) that make it, when more than one does. */
   const sameName = new Map<string, Parsed[]>();
-  for (let start = 0, line = 1; start < text.length; line++) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
+  for (let start = 0, line = 1; start < bytes.length; line++) {
+    let end = bytes.indexOf(10 /* \n */, start);
+    if (end < 0) end = bytes.length;
     const lineStart = start;
     start = end + 1;
-    if (end === lineStart || (end === lineStart + 1 && text.charCodeAt(lineStart) === 13 /* \r */)) continue;
-    const fieldCount = fieldBounds(nextBar, lineStart, end, starts, ends);
+    if (end === lineStart || (end === lineStart + 1 && bytes[lineStart] === 13 /* \r */)) continue;
+    const fieldCount = fieldBounds(bytes, lineStart, end, starts, ends);
     const pkgname = field(0);
     const pathField = fieldCount > 1 ? field(1) : '';
     const origin = originOf(pathField);
@@ -257,7 +259,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   const losers = conflictLosers(
     [...sameName.values()],
     parsed,
-    (entry) => text.slice(entry.start, entry.end).split('|'),
+    (entry) => str(entry.start, entry.end).split('|'),
   );
   if (losers.size > 0) {
     for (const [entry, { kept, why }] of losers) {
@@ -305,9 +307,10 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   const resolve = (f: number, out: string[]): void => {
     const end = ends[f]!;
     for (let from = starts[f]!; from < end; ) {
-      const space = Math.min(nextSpace(from), end);
+      let space = from;
+      while (space < end && bytes[space] !== 32 /* space */) space++;
       if (space > from) {
-        const target = words.get(text, from, space);
+        const target = words.get(bytes, from, space);
         if (target === undefined) {
           const dep = str(from, space);
           if (!unknown.includes(dep)) {
@@ -333,7 +336,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     specStarts[recipes.length] = specCount;
     stamp++;
     unknown = [];
-    fieldBounds(nextBar, start, end, starts, ends);
+    fieldBounds(bytes, start, end, starts, ends);
     const depends: string[] = [];
     const buildDepends: string[] = [];
     // A run dependency that is also a build dependency is listed once, as a run dependency.
@@ -342,7 +345,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     const parts = splitFreebsdVersion(pkgname);
     const comment = field(3);
     // What shapes the package besides its version and dependencies.
-    const files: Record<string, string> = { [INDEX_LINE_KEY]: sha256(`${pkgname}|${field(2)}|${comment}|${field(5)}|${field(6)}|${field(9)}`) };
+    const files: Record<string, string> = { [INDEX_LINE_KEY]: lineDigest() };
     const portFiles = options.portFiles?.(origin);
     if (portFiles !== undefined) Object.assign(files, portFiles);
     recipes.push({
@@ -361,9 +364,8 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   }
 
   specStarts[recipes.length] = specCount;
-  /** The lines of the text, for `locate` (diagnostics only): from the bytes, or the text when given one. */
+  /** The lines of the text, for `locate` (diagnostics only). */
   let lines: string[] | undefined;
-  const textGiven = typeof input === 'string' ? input : undefined;
   return {
     recipes,
     invalid,
@@ -372,7 +374,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     locate: (recipe, dependency) => {
       const line = lineOfOrigin.get(recipe.id);
       if (line === undefined) return undefined;
-      lines ??= textLines(textGiven ?? bytes!.toString('utf8'));
+      lines ??= textLines(bytes.toString('utf8'));
       const lineText = lines[line - 1]!;
       // The dependency as written (a pkgname): find it as a whole word in a dependency field.
       const fields = lineText.split('|');

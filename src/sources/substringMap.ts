@@ -1,14 +1,18 @@
 /**
- * A map from strings to numbers whose lookups take a range of a larger text, so
+ * A map from strings to numbers whose lookups take a range of bytes (UTF-8), so
  * that looking up each word of a text makes no string per word (an INDEX names
  * about 27 dependencies per line: a million lookups for 35,000 ports). Keys are
- * fixed at construction. Open addressing over typed arrays, FNV-1a of the UTF-16
- * code units; a hit is confirmed by comparing the text, so collisions only cost time.
+ * fixed at construction. Open addressing over typed arrays, FNV-1a of the bytes;
+ * a hit is confirmed by comparing the bytes, so collisions only cost time.
  */
 export class SubstringMap {
-  private readonly keys: string[] = [];
+  /** The keys' bytes, one after the other: key k is `bytes[keyStart[k], keyStart[k + 1])`. */
+  private bytes: Uint8Array = new Uint8Array(1024);
+  private used = 0;
+  private readonly keyStart: Int32Array;
+  private count = 0;
   private readonly values: Int32Array;
-  /** Per slot, two numbers: the index into `keys` (-1: empty) and the key's hash, side by side so that a probe reads one place. */
+  /** Per slot, two numbers: the index of a key (-1: empty) and the key's hash, side by side so that a probe reads one place. */
   private readonly slots: Int32Array;
   private readonly mask: number;
 
@@ -19,15 +23,29 @@ export class SubstringMap {
     this.mask = size - 1;
     this.slots = new Int32Array(size * 2).fill(-1);
     this.values = new Int32Array(capacity);
+    this.keyStart = new Int32Array(capacity + 1);
   }
 
   /** Adds a key unless it is there already (then its first value stays); false when it was there. */
   add(key: string, value: number): boolean {
-    const hash = hashRange(key, 0, key.length);
-    if (this.find(key, 0, key.length, hash) !== -1) return false;
-    const k = this.keys.length;
-    if (k === this.capacity) throw new Error(`SubstringMap: more than ${this.capacity} keys`);
-    this.keys.push(key);
+    if (this.count === this.capacity) {
+      if (this.get(Buffer.from(key, 'utf8'), 0, Buffer.byteLength(key, 'utf8')) !== undefined) return false;
+      throw new Error(`SubstringMap: more than ${this.capacity} keys`);
+    }
+    // The key's bytes go where the next key starts; they stay only if it is new.
+    const length = Buffer.byteLength(key, 'utf8');
+    if (this.used + length > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + length));
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+    }
+    const start = this.used;
+    Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).write(key, start, 'utf8');
+    const hash = hashRange(this.bytes, start, start + length);
+    if (this.find(this.bytes, start, start + length, hash) !== -1) return false;
+    const k = this.count++;
+    this.used += length;
+    this.keyStart[k + 1] = this.used;
     this.values[k] = value;
     let slot = hash & this.mask;
     while (this.slots[slot * 2] !== -1) slot = (slot + 1) & this.mask;
@@ -36,26 +54,30 @@ export class SubstringMap {
     return true;
   }
 
-  /** The value of the key equal to `text.slice(start, end)`, or undefined. */
-  get(text: string, start: number, end: number): number | undefined {
+  /** The value of the key whose UTF-8 is `text[start, end)`, or undefined. */
+  get(text: Uint8Array, start: number, end: number): number | undefined {
     const k = this.find(text, start, end, hashRange(text, start, end));
     return k === -1 ? undefined : this.values[k];
   }
 
-  private find(text: string, start: number, end: number, hash: number): number {
+  private find(text: Uint8Array, start: number, end: number, hash: number): number {
     const length = end - start;
+    const bytes = this.bytes;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const k = this.slots[slot * 2]!;
       if (k === -1) return -1;
       if (this.slots[slot * 2 + 1] !== hash) continue;
-      const key = this.keys[k]!;
-      if (key.length === length && text.startsWith(key, start)) return k;
+      const from = this.keyStart[k]!;
+      if (this.keyStart[k + 1]! - from !== length) continue;
+      let i = 0;
+      while (i < length && bytes[from + i] === text[start + i]) i++;
+      if (i === length) return k;
     }
   }
 }
 
-function hashRange(text: string, start: number, end: number): number {
+function hashRange(bytes: Uint8Array, start: number, end: number): number {
   let hash = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
   return hash;
 }

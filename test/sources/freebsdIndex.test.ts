@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,6 +132,24 @@ describe('parseFreebsdIndex', () => {
     // The graph follows the interned specs (here all made to say devel/gettext), not the names.
     const redirected = buildDependencyGraph({ recipes: snap.recipes, invalidIds: [], resolveIds: true, interned: { ...snap.interned!, table: snap.interned!.table.map(() => 'devel/gettext') } });
     expect(redirected.deps.get('misc/b' as never)).toEqual(['devel/gettext']);
+  });
+
+  it('reads UTF-8 and other bytes as the text they decode to: the same recipes and digests as from the text', () => {
+    const text = `${line('café-1.0', 'misc/café')}\n${line('doc-1.0', 'misc/doc', { run: 'café-1.0' }).replace('The doc-1.0 port', 'Docs — über')}\n`;
+    const fromText = parse(text);
+    const fromBytes = parseFreebsdIndex(Buffer.from(text), { root: '/ports', displayIndex: 'ports/INDEX' });
+    expect(fromBytes.recipes).toEqual(fromText.recipes);
+    expect(fromBytes.invalid).toEqual(fromText.invalid);
+    const doc = fromText.recipes.find((r) => r.id === 'misc/doc')!;
+    expect(doc.description).toBe('Docs — über');
+    // The line's digest is of its shaping fields joined by '|', as UTF-8.
+    const fields = text.split('\n')[1]!.split('|');
+    expect(doc.files[INDEX_LINE_KEY]).toBe(createHash('sha256').update([0, 2, 3, 5, 6, 9].map((f) => fields[f]).join('|')).digest('hex'));
+    // Bytes that are not UTF-8 (a Latin-1 é here) read as U+FFFD, as the text decoder reads them.
+    const latin1 = Buffer.from(text.replace('Docs — über', 'Docs über'), 'latin1');
+    const decoded = parse(latin1.toString('utf8'));
+    expect(parseFreebsdIndex(latin1, { root: '/ports', displayIndex: 'ports/INDEX' }).recipes).toEqual(decoded.recipes);
+    expect(decoded.recipes.find((r) => r.id === 'misc/doc')!.description).toBe('Docs �ber');
   });
 
   it('locates where a line names a dependency', () => {

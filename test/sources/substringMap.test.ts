@@ -7,7 +7,7 @@ describe('SubstringMap', () => {
     expect(map.add('gettext-0.19', 1)).toBe(true);
     expect(map.add('gmake-4.2', 2)).toBe(true);
     expect(map.add('devel/gmake', 3)).toBe(true);
-    const text = 'x gmake-4.2 gettext-0.19 devel/gmake gmake-4 gettext-0.199';
+    const text = Buffer.from('x gmake-4.2 gettext-0.19 devel/gmake gmake-4 gettext-0.199');
     const at = (word: string, from = 0) => {
       const start = text.indexOf(word, from);
       return map.get(text, start, start + word.length);
@@ -24,19 +24,29 @@ describe('SubstringMap', () => {
     const map = new SubstringMap(2);
     expect(map.add('a', 1)).toBe(true);
     expect(map.add('a', 2)).toBe(false);
-    expect(map.get('a', 0, 1)).toBe(1);
+    expect(map.get(Buffer.from('a'), 0, 1)).toBe(1);
   });
 
   it('holds many keys, colliding ones included, each with its value', () => {
     const keys = Array.from({ length: 5000 }, (_, i) => `port${i}-${i % 7}.${i % 13}`);
     const map = new SubstringMap(keys.length);
     keys.forEach((k, i) => map.add(k, i));
-    const text = keys.join(' ');
+    const text = Buffer.from(keys.join(' '));
     let start = 0;
     keys.forEach((k, i) => {
       expect(map.get(text, start, start + k.length)).toBe(i);
       start += k.length + 1;
     });
     expect(() => map.add('one-more', 0)).toThrow(/more than 5000 keys/);
+    expect(map.add(keys[0]!, 1)).toBe(false); // full, but the key is there: nothing to add
+  });
+
+  it('matches keys by their UTF-8 bytes', () => {
+    const map = new SubstringMap(2);
+    map.add('café-1.0', 7);
+    map.add('cafe-1.0', 8);
+    const text = Buffer.from('x café-1.0 cafe-1.0');
+    expect(map.get(text, 2, 2 + Buffer.byteLength('café-1.0'))).toBe(7);
+    expect(map.get(text, text.length - 8, text.length)).toBe(8);
   });
 });
