@@ -38,7 +38,7 @@ import { RunReportWriter } from './runReport.js';
 import { checkSavedPlan } from './savedPlan.js';
 import { planBranches, type BranchState } from './planBranches.js';
 import { regenerateIndex } from '../sources/freebsdIndexCommand.js';
-import { RUN_FORMAT_VERSION, type BranchResult, type PackageResult, type RunResult } from './runResult.js';
+import { RUN_FORMAT_VERSION, RUNS_DIR, type BranchResult, type PackageResult, type RunResult } from './runResult.js';
 
 /** How the caller stops a run: first no new builds, then the running ones. */
 export interface StopSignals {
@@ -546,8 +546,6 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   return { kind: 'done', result, failed, diagnostics: outcome.diagnostics };
 }
 
-
-export const RUNS_DIR = 'runs';
 
 /** The ledger line of a build attempt; a successful one carries the fingerprint's inputs. */
 function buildRecord(

@@ -2,6 +2,9 @@
 
 export const RUN_FORMAT_VERSION = 1;
 
+/** Directory of the state directory holding the run results (`<runId>.json`, `latest.json`) and reports. */
+export const RUNS_DIR = 'runs';
+
 export type PackageStatus = 'built' | 'failed' | 'skipped' | 'removed' | 'staged';
 
 export interface PackageResult {
