@@ -213,9 +213,18 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
   const observedParts: string[] = [`ledger:${ledger.digest}`];
   const installedRoots = readInstalledRoots(options.stateDir).hosts;
   for (const branch of selected) {
-    const source = await readSource(config, branch, options.stateDir);
+    // The source is read (by worker threads too, for a large tree) while this thread reads the repos.
+    const reading = readSource(config, branch, options.stateDir);
+    let observing: ReturnType<typeof observeBranch>;
+    try {
+      observing = observeBranch(config, branch, ledger, options.stateDir);
+    } catch (error) {
+      await reading.catch(() => undefined);
+      throw error;
+    }
+    const source = await reading;
     diagnostics.push(...source.diagnostics);
-    const { observed, digests, diagnostics: repoDiagnostics } = observeBranch(config, branch, ledger, options.stateDir);
+    const { observed, digests, diagnostics: repoDiagnostics } = observing;
     diagnostics.push(...repoDiagnostics);
     observedParts.push(...digests.map((d) => `${branch.name}/${d}`));
     if (hasErrors(source.diagnostics) || hasErrors(repoDiagnostics)) continue;

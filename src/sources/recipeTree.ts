@@ -4,11 +4,13 @@
  * format: every file of a directory is hashed, since any of them can change the
  * build's output, and the recipe file is parsed by the format's parser.
  *
- * Very large trees (the FreeBSD ports tree has ~30,000 directories) are read
- * by worker threads in parallel. Smaller ones are read in this thread: a worker
- * costs a second Node start-up and module load, and the structured clone of its
- * results, which a few thousand directories do not pay back (see
- * docs/BENCHMARKS.md, "Plan over real .SRCINFO files").
+ * Trees of a few hundred directories and more are read by this thread and worker
+ * threads together. The directories are cut into small chunks that every thread
+ * claims from one shared counter, so the work balances itself: a worker that is
+ * slow to start (a Node worker takes about 75 ms to boot) claims fewer chunks, and
+ * one that has not started when the chunks run out is stopped. A worker loads only
+ * this module and its format's parser (see docs/BENCHMARKS.md, "Plan over real
+ * .SRCINFO files").
  */
 import crypto from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, type Dirent } from 'node:fs';
@@ -18,9 +20,6 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Diagnostic } from '../config/diagnostic.js';
 import type { InvalidRecipe, Recipe, SourceSnapshot } from '../model/types.js';
-import { parseRecipeFile, RECIPE_FILE } from './nativeRecipeFile.js';
-import { generateSrcinfo, PKGBUILD_FILE } from './printSrcinfo.js';
-import { parseSrcinfoFile, SRCINFO_FILE } from './srcinfoFile.js';
 
 /** How the recipes of a tree are written, and what parsing them needs. Plain data: it is posted to worker threads. */
 export type TreeFormat = { readonly format: 'recipe' } | { readonly format: 'srcinfo'; readonly architecture: string };
@@ -31,7 +30,7 @@ export interface ReadTreeOptions {
   /** How paths are shown in diagnostics (the root relative to the config directory). */
   readonly displayRoot: string;
   readonly format: TreeFormat;
-  /** Threads to read with; default: the machine's parallelism for large trees, 1 for small ones. */
+  /** Threads to read with (this one included); default: 2 (at most) for trees of {@link PARALLEL_THRESHOLD} directories and more, else 1. */
   readonly threads?: number;
   /**
    * File digests already known for some recipe directories (by directory name), e.g.
@@ -45,15 +44,44 @@ export interface ReadTreeOptions {
 export type KnownFiles = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 /**
- * Below this many directories, starting workers costs more than it saves. Measured on a 2-CPU
- * machine: at 2,533 .SRCINFO directories and at 3,500 native recipes one thread takes a fifth to a
- * third less CPU and less wall time than two; at 35,000 recipes two were still slightly ahead in
- * wall time, for more CPU.
+ * From this many directories on, a worker thread reads beside this one. Below it, a worker's
+ * start-up (a second Node environment) is longer than the whole read. Measured on a 2-CPU machine
+ * (docs/BENCHMARKS.md, "Plan over real .SRCINFO files").
  */
-const PARALLEL_THRESHOLD = 10_000;
+export const PARALLEL_THRESHOLD = 1_000;
+/** Directories per chunk claimed by a thread: small enough that threads finish together, large enough that claiming costs nothing. */
+const CHUNK_SIZE = 32;
 const WORKER_FILE = fileURLToPath(new URL('./recipeWorker.js', import.meta.url));
 
 export type RecipeDirResult = Recipe | InvalidRecipe | null;
+
+/** A format's recipe file and parser, loaded on demand: reading a .SRCINFO tree (in a worker too) never loads the YAML parser and schema validators of native recipes. */
+export interface FormatParser {
+  readonly recipeFile: string;
+  /** The recipe of a directory from its recipe file's text (undefined: the directory has none), or null when it is not a recipe directory. */
+  parse(input: { readonly dirName: string; readonly dir: string; readonly displayRoot: string; readonly displayFile: string; readonly text: string | undefined; readonly files: Readonly<Record<string, string>> }): RecipeDirResult;
+}
+
+export async function loadFormat(format: TreeFormat): Promise<FormatParser> {
+  if (format.format === 'recipe') {
+    const { parseRecipeFile, RECIPE_FILE } = await import('./nativeRecipeFile.js');
+    return { recipeFile: RECIPE_FILE, parse: ({ dirName, dir, displayFile, text, files }) => (text === undefined ? null : parseRecipeFile({ dirName, dir, displayFile, text, files })) };
+  }
+  const [{ parseSrcinfoFile, SRCINFO_FILE }, { generateSrcinfo, PKGBUILD_FILE }] = await Promise.all([import('./srcinfoFile.js'), import('./printSrcinfo.js')]);
+  const { architecture } = format;
+  return {
+    recipeFile: SRCINFO_FILE,
+    parse: ({ dirName, dir, displayRoot, displayFile, text, files }) => {
+      if (text !== undefined) return parseSrcinfoFile({ dirName, dir, displayFile, text, files, architecture });
+      // No .SRCINFO: a PKGBUILD alone is read through `makepkg --printsrcinfo` when makepkg is there.
+      if (files[PKGBUILD_FILE] === undefined) return null;
+      const shownFile = `${displayRoot}/${dirName}/${PKGBUILD_FILE}`;
+      const generated = generateSrcinfo(dir, shownFile);
+      if (!generated.ok) return { id: dirName as Recipe['id'], file: shownFile, diagnostics: generated.error };
+      return parseSrcinfoFile({ dirName, dir, displayFile: shownFile, text: generated.value, files, architecture });
+    },
+  };
+}
 
 export async function readRecipeTree(options: ReadTreeOptions): Promise<SourceSnapshot> {
   const diagnostics: Diagnostic[] = [];
@@ -68,8 +96,12 @@ export async function readRecipeTree(options: ReadTreeOptions): Promise<SourceSn
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
-  const threads = options.threads ?? (dirNames.length >= PARALLEL_THRESHOLD ? Math.min(availableParallelism(), 8) : 1);
-  const results = threads > 1 && existsSync(WORKER_FILE) ? await readInParallel(options, dirNames, threads) : readRecipeDirs(options, dirNames, options.knownFiles);
+  const threads = options.threads ?? defaultThreads(dirNames.length);
+  // Workers are started first, so that their start-up overlaps this thread's work (and the caller's:
+  // planBranches reads the repositories while this function waits for the format's parser).
+  const readers = threads > 1 && dirNames.length > CHUNK_SIZE && existsSync(WORKER_FILE) ? startTreeReaders({ ...options, dirNames }, { workers: threads - 1 }) : undefined;
+  const parser = await loadFormat(options.format);
+  const results = readers !== undefined ? await readers.read(parser) : readRecipeDirs(options, parser, dirNames, options.knownFiles);
   const recipes: Recipe[] = [];
   const invalid: InvalidRecipe[] = [];
   for (const result of results) {
@@ -80,47 +112,97 @@ export async function readRecipeTree(options: ReadTreeOptions): Promise<SourceSn
   return { recipes, invalid, diagnostics };
 }
 
-/** What a worker thread is given: plain data. */
-export interface WorkerInput {
+/** Threads for a tree of `dirs` directories: one more per {@link PARALLEL_THRESHOLD} directories, up to the machine's parallelism (at most 8). */
+function defaultThreads(dirs: number): number {
+  return Math.max(1, Math.min(availableParallelism(), 8, Math.floor(dirs / PARALLEL_THRESHOLD) + 1));
+}
+
+/** The directories of a tree to read, and how. */
+export interface TreeInput {
   readonly root: string;
   readonly displayRoot: string;
   readonly format: TreeFormat;
+  /** In the order of the results. */
   readonly dirNames: readonly string[];
-  readonly known?: KnownFiles;
+  readonly knownFiles?: KnownFiles;
 }
 
-/** Splits the directories into contiguous chunks: workers take all but the first, this thread the first. */
-async function readInParallel(options: ReadTreeOptions, dirNames: readonly string[], threads: number): Promise<RecipeDirResult[]> {
-  const size = Math.ceil(dirNames.length / threads);
-  const chunks: string[][] = [];
-  for (let i = 0; i < dirNames.length; i += size) chunks.push(dirNames.slice(i, i + size));
-  const workers = chunks.slice(1).map(
-    (chunk) =>
-      new Promise<RecipeDirResult[]>((resolve, reject) => {
-        const known = options.knownFiles !== undefined ? Object.fromEntries(chunk.flatMap((d) => (options.knownFiles![d] !== undefined ? [[d, options.knownFiles![d]]] : []))) : undefined;
-        const workerData: WorkerInput = { root: options.root, displayRoot: options.displayRoot, format: options.format, dirNames: chunk, ...(known !== undefined ? { known } : {}) };
-        const worker = new Worker(WORKER_FILE, { workerData });
-        worker.once('message', (results: RecipeDirResult[]) => resolve(results));
-        worker.once('error', reject);
-        worker.once('exit', (code) => {
-          if (code !== 0) reject(new Error(`recipe reader thread exited with code ${code}`));
-        });
-      }),
-  );
-  const first = readRecipeDirs(options, chunks[0] ?? [], options.knownFiles);
-  const rest = await Promise.all(workers);
-  return [first, ...rest].flat();
+/** What a worker thread is given: plain data, and the shared claim counter. */
+export interface WorkerInput extends TreeInput {
+  readonly chunkSize: number;
+  /** Int32Array over a SharedArrayBuffer: [0] the next unclaimed chunk, [1 + w] set to 1 by worker w before it claims its first. */
+  readonly shared: SharedArrayBuffer;
+  readonly index: number;
+}
+
+/** What a worker thread posts back: the results of the chunks it claimed. */
+export interface WorkerOutput {
+  readonly chunks: readonly { readonly chunk: number; readonly results: RecipeDirResult[] }[];
+}
+
+/** Reads chunks of `dirNames` (`chunkSize` directories each) while unclaimed ones are left on `counter[0]`. */
+export function claimChunks(input: TreeInput & { readonly chunkSize: number }, parser: FormatParser, counter: Int32Array): WorkerOutput['chunks'] {
+  const done: { chunk: number; results: RecipeDirResult[] }[] = [];
+  const { dirNames, chunkSize } = input;
+  const chunks = Math.ceil(dirNames.length / chunkSize);
+  for (let chunk = Atomics.add(counter, 0, 1); chunk < chunks; chunk = Atomics.add(counter, 0, 1)) {
+    done.push({ chunk, results: readRecipeDirs(input, parser, dirNames.slice(chunk * chunkSize, (chunk + 1) * chunkSize), input.knownFiles) });
+  }
+  return done;
+}
+
+/**
+ * Starts `workers` worker threads reading chunks of `input.dirNames`. `read` then reads chunks in
+ * this thread too (unless `thisThread` is false: tests check the workers' path alone), stops the
+ * workers that have not begun to claim when none is left, and gathers every chunk's results in
+ * order. Needs the compiled worker file (dist/sources/recipeWorker.js).
+ */
+export function startTreeReaders(input: TreeInput, options: { readonly workers: number; readonly chunkSize?: number }): { read(parser: FormatParser, options?: { readonly thisThread?: boolean }): Promise<RecipeDirResult[]> } {
+  const chunkSize = options.chunkSize ?? CHUNK_SIZE;
+  const chunks = Math.ceil(input.dirNames.length / chunkSize);
+  const shared = new SharedArrayBuffer(4 * (1 + options.workers));
+  const counter = new Int32Array(shared);
+  const workers = Array.from({ length: options.workers }, (_, index) => {
+    const workerData: WorkerInput = { ...input, chunkSize, shared, index };
+    const worker = new Worker(WORKER_FILE, { workerData });
+    const output = new Promise<WorkerOutput>((resolve, reject) => {
+      worker.once('message', (message: WorkerOutput) => resolve(message));
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`recipe reader thread exited with code ${code} before it posted its results`)));
+    });
+    // Not awaited when the worker is stopped before it claims: no unhandled rejection.
+    output.catch(() => undefined);
+    return { worker, output };
+  });
+  return {
+    async read(parser, { thisThread = true } = {}) {
+      const mine = thisThread ? claimChunks({ ...input, chunkSize }, parser, counter) : [];
+      const outputs: Promise<WorkerOutput>[] = [];
+      if (thisThread) {
+        // Every chunk is claimed now: a worker that has not begun to claim will claim nothing. Stop it.
+        for (const [w, { worker, output }] of workers.entries()) {
+          if (Atomics.load(counter, 1 + w) === 1) outputs.push(output);
+          else void worker.terminate();
+        }
+      } else outputs.push(...workers.map((w) => w.output));
+      const byChunk: RecipeDirResult[][] = [];
+      for (const { chunk, results } of mine) byChunk[chunk] = results;
+      for (const output of await Promise.all(outputs)) for (const { chunk, results } of output.chunks) byChunk[chunk] = results;
+      for (let chunk = 0; chunk < chunks; chunk++) if (byChunk[chunk] === undefined) throw new Error(`recipe reader: chunk ${chunk} of ${chunks} was not read`);
+      return byChunk.flat();
+    },
+  };
 }
 
 /** Reads, hashes and parses the given recipe directories of `root`, in order. */
-export function readRecipeDirs(options: { readonly root: string; readonly displayRoot: string; readonly format: TreeFormat }, dirNames: readonly string[], known?: KnownFiles): RecipeDirResult[] {
-  return dirNames.map((dirName) => readRecipeDir(options.root, options.displayRoot, options.format, dirName, known?.[dirName]));
+export function readRecipeDirs(options: { readonly root: string; readonly displayRoot: string }, parser: FormatParser, dirNames: readonly string[], known?: KnownFiles): RecipeDirResult[] {
+  return dirNames.map((dirName) => readRecipeDir(options.root, options.displayRoot, parser, dirName, known?.[dirName]));
 }
 
 /** One recipe directory; null when it holds no recipe (not a recipe directory). */
-function readRecipeDir(root: string, displayRoot: string, format: TreeFormat, dirName: string, knownFiles?: Readonly<Record<string, string>>): RecipeDirResult {
+function readRecipeDir(root: string, displayRoot: string, parser: FormatParser, dirName: string, knownFiles?: Readonly<Record<string, string>>): RecipeDirResult {
   const dir = path.join(root, dirName);
-  const recipeFile = format.format === 'recipe' ? RECIPE_FILE : SRCINFO_FILE;
+  const { recipeFile } = parser;
   const displayFile = `${displayRoot}/${dirName}/${recipeFile}`;
   let hashed: { files: Readonly<Record<string, string>>; recipeText: string | undefined };
   try {
@@ -135,21 +217,7 @@ function readRecipeDir(root: string, displayRoot: string, format: TreeFormat, di
       diagnostics: [{ severity: 'error', file: displayFile, message: `cannot read the recipe directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`, hint: 'check the permissions of the recipe directory' }],
     };
   }
-  if (format.format === 'recipe') {
-    if (hashed.recipeText === undefined) return null;
-    return parseRecipeFile({ dirName, dir, displayFile, text: hashed.recipeText, files: hashed.files });
-  }
-  let text = hashed.recipeText;
-  let shownFile = displayFile;
-  if (text === undefined) {
-    // No .SRCINFO: a PKGBUILD alone is read through `makepkg --printsrcinfo` when makepkg is there.
-    if (hashed.files[PKGBUILD_FILE] === undefined) return null;
-    shownFile = `${displayRoot}/${dirName}/${PKGBUILD_FILE}`;
-    const generated = generateSrcinfo(dir, shownFile);
-    if (!generated.ok) return { id: dirName as Recipe['id'], file: shownFile, diagnostics: generated.error };
-    text = generated.value;
-  }
-  return parseSrcinfoFile({ dirName, dir, displayFile: shownFile, text, files: hashed.files, architecture: format.architecture });
+  return parser.parse({ dirName, dir, displayRoot, displayFile, text: hashed.recipeText, files: hashed.files });
 }
 
 /** sha256 (hex) of a file's bytes, or of a string's UTF-8 encoding. */

@@ -42,7 +42,7 @@ export const ESBUILD_INSTALLED: boolean = (() => {
  * The binary runs dist/, not src/: refuse to test a stale build (a test would
  * pass or fail for code that is not the code under review).
  */
-function assertDistFresh(): void {
+export function assertDistFresh(): void {
   if (distChecked) return;
   const stale: string[] = [];
   let newestSrc = 0;
