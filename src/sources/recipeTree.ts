@@ -4,13 +4,13 @@
  * format: every file of a directory is hashed, since any of them can change the
  * build's output, and the recipe file is parsed by the format's parser.
  *
- * Trees of a few hundred directories and more are read by this thread and worker
- * threads together. The directories are cut into small chunks that every thread
+ * Large trees are read by this thread and worker threads together (see
+ * {@link PARALLEL_THRESHOLD}). The directories are cut into small chunks that every thread
  * claims from one shared counter, so the work balances itself: a worker that is
  * slow to start (a Node worker takes about 75 ms to boot) claims fewer chunks, and
  * one that has not started when the chunks run out is stopped. A worker loads only
- * this module and its format's parser (see docs/BENCHMARKS.md, "Plan over real
- * .SRCINFO files").
+ * this module and its format's parser, and posts each chunk's results as soon as
+ * they are read.
  */
 import crypto from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, type Dirent } from 'node:fs';
@@ -30,7 +30,7 @@ export interface ReadTreeOptions {
   /** How paths are shown in diagnostics (the root relative to the config directory). */
   readonly displayRoot: string;
   readonly format: TreeFormat;
-  /** Threads to read with (this one included); default: 2 (at most) for trees of {@link PARALLEL_THRESHOLD} directories and more, else 1. */
+  /** Threads to read with (this one included); default: one per {@link PARALLEL_THRESHOLD} directories begun, up to the machine's parallelism (at most 8). */
   readonly threads?: number;
   /**
    * File digests already known for some recipe directories (by directory name), e.g.
@@ -44,11 +44,12 @@ export interface ReadTreeOptions {
 export type KnownFiles = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 /**
- * From this many directories on, a worker thread reads beside this one. Below it, a worker's
- * start-up (a second Node environment) is longer than the whole read. Measured on a 2-CPU machine
- * (docs/BENCHMARKS.md, "Plan over real .SRCINFO files").
+ * One more thread per this many directories. A worker costs a second Node start-up (about 75 ms of
+ * CPU) and a structured clone of its results; on a 2-CPU machine shared with other work the 2,533
+ * directories of the .SRCINFO benchmark gain little wall time from it for more CPU (measured:
+ * docs/BENCHMARKS.md, "Plan over real .SRCINFO files").
  */
-export const PARALLEL_THRESHOLD = 1_000;
+export const PARALLEL_THRESHOLD = 10_000;
 /** Directories per chunk claimed by a thread: small enough that threads finish together, large enough that claiming costs nothing. */
 const CHUNK_SIZE = 32;
 const WORKER_FILE = fileURLToPath(new URL('./recipeWorker.js', import.meta.url));
@@ -112,7 +113,7 @@ export async function readRecipeTree(options: ReadTreeOptions): Promise<SourceSn
   return { recipes, invalid, diagnostics };
 }
 
-/** Threads for a tree of `dirs` directories: one more per {@link PARALLEL_THRESHOLD} directories, up to the machine's parallelism (at most 8). */
+/** Threads for a tree of `dirs` directories: one, and one more per {@link PARALLEL_THRESHOLD} directories, up to the machine's parallelism (at most 8). */
 function defaultThreads(dirs: number): number {
   return Math.max(1, Math.min(availableParallelism(), 8, Math.floor(dirs / PARALLEL_THRESHOLD) + 1));
 }
@@ -135,20 +136,16 @@ export interface WorkerInput extends TreeInput {
   readonly index: number;
 }
 
-/** What a worker thread posts back: the results of the chunks it claimed. */
-export interface WorkerOutput {
-  readonly chunks: readonly { readonly chunk: number; readonly results: RecipeDirResult[] }[];
-}
+/** What a worker thread posts back: each chunk's results as soon as they are read (its heap then keeps none of them), then that it is done. */
+export type WorkerMessage = { readonly chunk: number; readonly results: RecipeDirResult[] } | { readonly done: true };
 
-/** Reads chunks of `dirNames` (`chunkSize` directories each) while unclaimed ones are left on `counter[0]`. */
-export function claimChunks(input: TreeInput & { readonly chunkSize: number }, parser: FormatParser, counter: Int32Array): WorkerOutput['chunks'] {
-  const done: { chunk: number; results: RecipeDirResult[] }[] = [];
+/** Reads chunks of `dirNames` (`chunkSize` directories each) while unclaimed ones are left on `counter[0]`, handing each chunk's results to `take`. */
+export function claimChunks(input: TreeInput & { readonly chunkSize: number }, parser: FormatParser, counter: Int32Array, take: (chunk: number, results: RecipeDirResult[]) => void): void {
   const { dirNames, chunkSize } = input;
   const chunks = Math.ceil(dirNames.length / chunkSize);
   for (let chunk = Atomics.add(counter, 0, 1); chunk < chunks; chunk = Atomics.add(counter, 0, 1)) {
-    done.push({ chunk, results: readRecipeDirs(input, parser, dirNames.slice(chunk * chunkSize, (chunk + 1) * chunkSize), input.knownFiles) });
+    take(chunk, readRecipeDirs(input, parser, dirNames.slice(chunk * chunkSize, (chunk + 1) * chunkSize), input.knownFiles));
   }
-  return done;
 }
 
 /**
@@ -162,32 +159,34 @@ export function startTreeReaders(input: TreeInput, options: { readonly workers: 
   const chunks = Math.ceil(input.dirNames.length / chunkSize);
   const shared = new SharedArrayBuffer(4 * (1 + options.workers));
   const counter = new Int32Array(shared);
+  const byChunk: RecipeDirResult[][] = [];
   const workers = Array.from({ length: options.workers }, (_, index) => {
     const workerData: WorkerInput = { ...input, chunkSize, shared, index };
     const worker = new Worker(WORKER_FILE, { workerData });
-    const output = new Promise<WorkerOutput>((resolve, reject) => {
-      worker.once('message', (message: WorkerOutput) => resolve(message));
+    const done = new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: WorkerMessage) => {
+        if ('done' in message) resolve();
+        else byChunk[message.chunk] = message.results;
+      });
       worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`recipe reader thread exited with code ${code} before it posted its results`)));
+      worker.once('exit', (code) => reject(new Error(`recipe reader thread exited with code ${code} before it had read its chunks`)));
     });
     // Not awaited when the worker is stopped before it claims: no unhandled rejection.
-    output.catch(() => undefined);
-    return { worker, output };
+    done.catch(() => undefined);
+    return { worker, done };
   });
   return {
     async read(parser, { thisThread = true } = {}) {
-      const mine = thisThread ? claimChunks({ ...input, chunkSize }, parser, counter) : [];
-      const outputs: Promise<WorkerOutput>[] = [];
+      const waits: Promise<void>[] = [];
       if (thisThread) {
+        claimChunks({ ...input, chunkSize }, parser, counter, (chunk, results) => (byChunk[chunk] = results));
         // Every chunk is claimed now: a worker that has not begun to claim will claim nothing. Stop it.
-        for (const [w, { worker, output }] of workers.entries()) {
-          if (Atomics.load(counter, 1 + w) === 1) outputs.push(output);
+        for (const [w, { worker, done }] of workers.entries()) {
+          if (Atomics.load(counter, 1 + w) === 1) waits.push(done);
           else void worker.terminate();
         }
-      } else outputs.push(...workers.map((w) => w.output));
-      const byChunk: RecipeDirResult[][] = [];
-      for (const { chunk, results } of mine) byChunk[chunk] = results;
-      for (const output of await Promise.all(outputs)) for (const { chunk, results } of output.chunks) byChunk[chunk] = results;
+      } else waits.push(...workers.map((w) => w.done));
+      await Promise.all(waits);
       for (let chunk = 0; chunk < chunks; chunk++) if (byChunk[chunk] === undefined) throw new Error(`recipe reader: chunk ${chunk} of ${chunks} was not read`);
       return byChunk.flat();
     },

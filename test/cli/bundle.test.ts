@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRecipeDirs, type RecipeDirResult, type WorkerInput } from '../../src/sources/recipeTree.js';
+import { loadFormat, readRecipeDirs, type RecipeDirResult, type WorkerInput, type WorkerMessage } from '../../src/sources/recipeTree.js';
 import { ESBUILD_INSTALLED, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { extractSrcinfoCorpus, type SrcinfoCorpus } from '../helpers/srcinfoCorpus.js';
 import { BASE_HOSTS, BASE_PIPELINE, testdir } from '../helpers/testdir.js';
@@ -64,16 +64,21 @@ describe.skipIf(!ESBUILD_INSTALLED)('the bundled recipe worker (dist/bundle/reci
     // Every 10th directory of the corpus, including the two invalid ones.
     const all = readdirSync(corpus.root).sort();
     const dirNames = all.filter((d, i) => i % 10 === 0 || d === 'stockfish' || d === 'upscayl-ncnn');
-    const input: WorkerInput = { root: corpus.root, displayRoot: 'chaotic-aur', format: { format: 'srcinfo', architecture: 'x86_64' }, dirNames };
-    const fromWorker = await new Promise<RecipeDirResult[]>((resolve, reject) => {
+    const format = { format: 'srcinfo', architecture: 'x86_64' } as const;
+    // The worker claims chunks of 16 directories from the shared counter until none is left (this thread claims none).
+    const input: WorkerInput = { root: corpus.root, displayRoot: 'chaotic-aur', format, dirNames, chunkSize: 16, shared: new SharedArrayBuffer(8), index: 0 };
+    const chunks: { chunk: number; results: RecipeDirResult[] }[] = [];
+    await new Promise<void>((resolve, reject) => {
       const worker = new Worker(path.join(REPO_ROOT, 'dist', 'bundle', 'recipeWorker.js'), { workerData: input });
-      worker.once('message', resolve);
+      worker.on('message', (message: WorkerMessage) => ('done' in message ? resolve() : chunks.push(message)));
       worker.once('error', reject);
       worker.once('exit', (code) => {
         if (code !== 0) reject(new Error(`worker exited with code ${code}`));
       });
     });
-    const here = readRecipeDirs(input, dirNames);
+    expect(chunks.map((c) => c.chunk)).toEqual(Array.from({ length: Math.ceil(dirNames.length / 16) }, (_, i) => i));
+    const fromWorker = chunks.flatMap((c) => c.results);
+    const here = readRecipeDirs(input, await loadFormat(format), dirNames);
     expect(fromWorker.length).toBe(dirNames.length);
     expect(fromWorker.filter((r) => r !== null && 'diagnostics' in r).map((r) => r?.id)).toEqual(['stockfish', 'upscayl-ncnn']);
     expect(fromWorker).toEqual(here);
