@@ -3,6 +3,7 @@
  * an unreadable or malformed index is an error (planning over it could prune or
  * rebuild everything).
  */
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../model/canonical.js';
@@ -21,14 +22,17 @@ export function readPlainIndex(repoPath: string, displayPath: string): { entries
   const file = path.join(repoPath, INDEX_FILE);
   const display = `${displayPath}/${INDEX_FILE}`;
   const entries = new Map<string, RepoEntry>();
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries, digest: '', diagnostics: [] };
     return { entries, digest: '', diagnostics: [{ severity: 'error', file: display, message: `cannot read the repository index (${(error as NodeJS.ErrnoException).code ?? String(error)})`, hint: 'check the permissions of the repository directory' }] };
   }
-  const digest = sha256Hex(text);
+  // The digest is of the text as UTF-8: the bytes themselves when they are UTF-8 (as buildfleet
+  // writes them; hashing the bytes spares encoding a copy of a 10 MB text), else the decoded text's.
+  const text = bytes.toString('utf8');
+  const digest = sha256Hex(isUtf8(bytes) ? bytes : text);
   const fail = (message: string): { entries: Map<string, RepoEntry>; digest: string; diagnostics: Diagnostic[] } => ({
     entries,
     digest,
