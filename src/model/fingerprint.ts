@@ -63,7 +63,7 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
   /**
    * Per dependency (node index), its value and its `"id":"value"` member of the canonical JSON,
    * computed once: an INDEX lists dependency closures, so a popular port is named by thousands of
-   * others. A kept member is kept as UTF-8 bytes (`memberBytes[memberStart[d], memberEnd[d])`); each
+   * others. A kept member is kept as UTF-8 bytes (`store[memberStart[d], memberEnd[d])`); each
    * recipe's canonical JSON is assembled as bytes in one reused buffer and hashed from there (for
    * 35,000 ports that is about 85 MB of JSON, which as strings cost far more to join and encode).
    */
@@ -71,31 +71,35 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
   const values: (string | undefined)[] = new Array<string | undefined>(nodes.length);
   const memberStart = new Int32Array(nodes.length).fill(-1);
   const memberEnd = new Int32Array(nodes.length);
-  let memberBytes = Buffer.allocUnsafe(64 * 1024);
+  // One buffer holds both the kept members (from 0) and the JSON being assembled (from `jsonBase`),
+  // so that a member is copied with copyWithin: no view object per copy (a million copies).
+  let store = Buffer.allocUnsafe(1 << 20);
+  let jsonBase = 1 << 19;
   let memberUsed = 0;
+  /** Bytes of the JSON being assembled (at `jsonBase`). */
+  let at = 0;
+  const grow = (memberNeed: number, jsonNeed: number): void => {
+    const memberRoom = memberNeed > jsonBase ? Math.max(jsonBase * 2, memberNeed) : jsonBase;
+    const jsonRoom = jsonNeed > store.length - jsonBase ? Math.max((store.length - jsonBase) * 2, jsonNeed) : store.length - jsonBase;
+    const grown = Buffer.allocUnsafe(memberRoom + jsonRoom);
+    store.copy(grown, 0, 0, memberUsed);
+    store.copy(grown, memberRoom, jsonBase, jsonBase + at);
+    store = grown;
+    jsonBase = memberRoom;
+  };
   const keepMember = (d: number, member: string): void => {
     const length = Buffer.byteLength(member, 'utf8');
-    if (memberUsed + length > memberBytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(memberBytes.length * 2, memberUsed + length));
-      memberBytes.copy(grown, 0, 0, memberUsed);
-      memberBytes = grown;
-    }
+    if (memberUsed + length > jsonBase) grow(memberUsed + length, at);
     memberStart[d] = memberUsed;
-    memberUsed += memberBytes.write(member, memberUsed, 'utf8');
+    memberUsed += store.write(member, memberUsed, 'utf8');
     memberEnd[d] = memberUsed;
   };
-  /** The canonical JSON being assembled, and how much of it there is. */
-  let json = Buffer.allocUnsafe(64 * 1024);
-  let at = 0;
   const room = (length: number): void => {
-    if (at + length <= json.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(json.length * 2, at + length));
-    json.copy(grown, 0, 0, at);
-    json = grown;
+    if (jsonBase + at + length > store.length) grow(memberUsed, at + length);
   };
   const writeText = (text: string): void => {
     room(Buffer.byteLength(text, 'utf8'));
-    at += json.write(text, at, 'utf8');
+    at += store.write(text, jsonBase + at, 'utf8');
   };
   /** Appends dependency d's member; false when its value is provisional (a transitive one on a cycle, not fingerprinted yet). */
   const writeMember = (d: number): boolean => {
@@ -119,7 +123,7 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     const from = memberStart[d]!;
     const length = memberEnd[d]! - from;
     room(length);
-    for (let k = 0; k < length; k++) json[at + k] = memberBytes[from + k]!;
+    store.copyWithin(jsonBase + at, from, from + length);
     at += length;
     return true;
   };
@@ -139,13 +143,13 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     for (let k = first; k < end; k++) {
       if (k > first) {
         room(1);
-        json[at++] = 44; // ,
+        store[jsonBase + at++] = 44; // ,
       }
       if (!writeMember(depList[k]!)) provisional = true;
     }
     const version = formatVersion(recipe.version);
     writeText(`${middle}${canonicalJson(recipe.files)},"version":${JSON.stringify(version)}}`);
-    const fingerprint = sha256Hex(json.subarray(0, at)) as Fingerprint;
+    const fingerprint = sha256Hex(store.subarray(jsonBase, jsonBase + at)) as Fingerprint;
     // A dependency's value, once kept, never changes: the recipe reads it from the shared values when asked.
     const depValues = provisional ? Array.from(depList.subarray(first, end), (d) => values[d]!) : values;
     result.set(id, new LazyFingerprint(fingerprint, recipe, version, context, graph.indexed, i, depValues, provisional));
