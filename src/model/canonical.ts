@@ -7,6 +7,8 @@ import { hash } from 'node:crypto';
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
+    // An array of strings (a branch's 35,000 `id:fingerprint` lines) is what JSON.stringify writes.
+    if (value.every((item) => typeof item === 'string')) return JSON.stringify(value);
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];

@@ -124,17 +124,17 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
   const unreviewed = new Map<RecipeId, string>();
   const manualRepos = new Set(input.branch.repos.filter((r) => r.review === 'manual').map((r) => r.name));
   let upToDate = 0;
-  for (const id of graph.order) {
+  // Over node indexes: a recipe's dependencies are read from the graph's edge arrays, making no list per recipe.
+  const { nodes, depStart, depList, order } = graph.indexed;
+  for (const i of order) {
+    const id = nodes[i]!;
     if (skips.has(id)) continue;
     const recipe = graph.recipes.get(id);
     const fingerprinted = input.fingerprints.get(id);
     if (recipe === undefined || fingerprinted === undefined) continue;
     let inheritedReview: string | undefined;
     if (unreviewed.size > 0) {
-      for (const dep of graph.deps.get(id) ?? []) {
-        inheritedReview = unreviewed.get(dep);
-        if (inheritedReview !== undefined) break;
-      }
+      for (let k = depStart[i]!; k < depStart[i + 1]! && inheritedReview === undefined; k++) inheritedReview = unreviewed.get(nodes[depList[k]!]!);
     }
     if (inheritedReview !== undefined) unreviewed.set(id, inheritedReview);
     const repoName = repoOf(recipe.name)!;
@@ -158,10 +158,11 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       skips.set(id, { reason: 'failed-unchanged', detail: `failed${history.last.phase !== undefined ? ` in step ${history.last.phase}` : ''} at ${history.last.at}; unchanged since (use --retry-failed to try again)` });
       continue;
     }
-    const failedDep = (graph.deps.get(id) ?? []).find((dep) => {
-      const skip = skips.get(dep);
-      return skip !== undefined && FAILURE_SKIPS.has(skip.reason);
-    });
+    let failedDep: RecipeId | undefined;
+    for (let k = depStart[i]!; k < depStart[i + 1]! && failedDep === undefined; k++) {
+      const skip = skips.get(nodes[depList[k]!]!);
+      if (skip !== undefined && FAILURE_SKIPS.has(skip.reason)) failedDep = nodes[depList[k]!]!;
+    }
     if (failedDep !== undefined) {
       skips.set(id, { reason: 'dependency-failed', detail: failedDep });
       continue;
@@ -190,7 +191,8 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     }
     reasons.set(id, why.reason);
     building.add(id);
-    const dependsOn = (graph.deps.get(id) ?? []).filter((dep) => building.has(dep));
+    const dependsOn: RecipeId[] = [];
+    for (let k = depStart[i]!; k < depStart[i + 1]!; k++) if (building.has(nodes[depList[k]!]!)) dependsOn.push(nodes[depList[k]!]!);
     const review = manualRepos.has(repoName) ? `repo ${repoName} is reviewed by hand` : inheritedReview;
     if (review !== undefined) unreviewed.set(id, manualRepos.has(repoName) ? `built against ${id} ${formatVersion(recipe.version)}, which goes to review` : review);
     actions.push({
