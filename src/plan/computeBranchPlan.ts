@@ -87,9 +87,11 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     const detail = (graph.cyclePaths[i] ?? members).join(' -> ');
     for (const id of members) if (!skips.has(id)) skips.set(id, { reason: 'dependency-cycle', detail });
   });
-  const recipeByPackage = packageIndex(graph);
+  /** Package names (and invalid recipe ids) to their recipe: made when duds or pruning need it. */
+  let recipeByPackage: Map<string, RecipeId> | undefined;
+  const byPackage = (): Map<string, RecipeId> => (recipeByPackage ??= packageIndex(graph));
   for (const dud of input.branch.duds) {
-    const id = recipeByPackage.get(dud.package);
+    const id = byPackage().get(dud.package);
     if (id !== undefined && !skips.has(id)) skips.set(id, { reason: 'dud', detail: dud.reason });
   }
   for (const [id, recipe] of graph.recipes) {
@@ -228,14 +230,14 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
 
   // 4. Published packages no longer in the source.
   /** Package names (and invalid recipe ids) the source has. */
-  const inSource: ReadonlyMap<string, RecipeId> = recipeByPackage;
+  const inSource = byPackage;
   const removeActions: RemoveAction[] = [];
   for (const repoConfig of input.branch.repos) {
     if (!repoConfig.prune) continue;
     const repo = observed.repos.get(repoConfig.name);
     if (repo === undefined) continue;
     for (const entry of [...repo.entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (!inSource.has(entry.name)) removeActions.push({ type: 'remove', package: entry.name, version: entry.version, repo: repoConfig.name, reason: 'not-in-source' });
+      if (!inSource().has(entry.name)) removeActions.push({ type: 'remove', package: entry.name, version: entry.version, repo: repoConfig.name, reason: 'not-in-source' });
     }
   }
 
