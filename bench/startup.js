@@ -5,7 +5,8 @@
 //
 //   npm run build && node bench/startup.js        # --runs N (default 15), --no-wait-quiet
 //
-// Commands: `--version`; `plan --format json` of the repository's own config (hosts.yaml,
+// Commands: `--version`; `plan` of a missing config directory (everything `plan` loads, then exit 1:
+// start-up alone); `plan --format json` of the repository's own config (hosts.yaml,
 // branches/ at the top: a handful of recipes, so nearly all start-up); and, when
 // bench/plan-srcinfo.js has left its tree in $TMPDIR/buildfleet-bench-srcinfo, the plan of the
 // 2,533 .SRCINFO files (issue 5's target). Plans are compared byte for byte first.
@@ -30,29 +31,31 @@ const env = (unbundled) => {
 function commands() {
   const list = [
     { name: '--version', args: ['--version'] },
+    // Loads everything `plan` loads, then stops at the missing config directory (exit 1): start-up alone.
+    { name: 'plan, no config (start-up alone)', args: ['-C', path.join(os.tmpdir(), 'buildfleet-bench-startup-no-such-dir'), 'plan'], code: 1 },
     { name: 'plan of the repo config', args: ['-C', projectRoot, 'plan', '--format', 'json'] },
   ];
   if (fs.existsSync(path.join(SRCINFO_TREE, 'branches'))) list.push({ name: 'plan of 2,533 .SRCINFO', args: ['-C', SRCINFO_TREE, 'plan', '--format', 'json'] });
   return list;
 }
 
-/** Both builds must print the same thing (and exit alike) before either is timed. */
-function checkSameOutput(args) {
+/** Both builds must print the same thing (and exit alike, with `code`) before either is timed. */
+function checkSameOutput(args, code = 0) {
   const run = (unbundled) => spawnSync(process.execPath, [BIN, ...args], { cwd: projectRoot, env: env(unbundled), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const [a, b] = [run(false), run(true)];
   if (a.status !== b.status || a.stdout !== b.stdout || a.stderr !== b.stderr) throw new Error(`bundled and unbundled CLI differ on \`buildfleet ${args.join(' ')}\` (exit ${a.status} / ${b.status})`);
-  if (a.status !== 0) throw new Error(`\`buildfleet ${args.join(' ')}\` exited with ${a.status}:\n${a.stderr}`);
+  if (a.status !== code) throw new Error(`\`buildfleet ${args.join(' ')}\` exited with ${a.status}:\n${a.stderr}`);
 }
 
 export async function run({ runs = 15, waitQuiet = true, log = (l) => process.stderr.write(`${l}\n`) } = {}) {
   if (!fs.existsSync(path.join(projectRoot, 'dist', 'bundle', 'main.js'))) throw new Error('dist/bundle/ is missing: run `npm run build` first');
   const list = commands();
-  for (const c of list) checkSameOutput(c.args);
+  for (const c of list) checkSameOutput(c.args, c.code);
   const variants = [
-    { key: 'node', label: 'node -e 0', cmd: () => ['-e', '0'], env: env(false) },
+    { key: 'node', label: 'node -e 0', cmd: () => ['-e', '0'], env: env(false), code: 0 },
     ...list.flatMap((c) => [
-      { key: `${c.name}|unbundled`, label: `${c.name}, unbundled`, cmd: () => [BIN, ...c.args], env: env(true) },
-      { key: `${c.name}|bundled`, label: `${c.name}, bundled`, cmd: () => [BIN, ...c.args], env: env(false) },
+      { key: `${c.name}|unbundled`, label: `${c.name}, unbundled`, cmd: () => [BIN, ...c.args], env: env(true), code: c.code ?? 0 },
+      { key: `${c.name}|bundled`, label: `${c.name}, bundled`, cmd: () => [BIN, ...c.args], env: env(false), code: c.code ?? 0 },
     ]),
   ];
   const rows = new Map(variants.map((v) => [v.key, { wall: [], cpu: [] }]));
@@ -60,7 +63,7 @@ export async function run({ runs = 15, waitQuiet = true, log = (l) => process.st
     if (waitQuiet) await waitForQuiet({ log, maxWaitMs: 30_000 });
     for (const v of variants) {
       const r = await measure(process.execPath, v.cmd(), { cwd: projectRoot, env: v.env });
-      if (r.code !== 0) throw new Error(`${v.label} exited with ${r.code}:\n${r.stderr}`);
+      if (r.code !== v.code) throw new Error(`${v.label} exited with ${r.code}:\n${r.stderr}`);
       rows.get(v.key).wall.push(r.seconds);
       rows.get(v.key).cpu.push(r.cpuSeconds);
     }
