@@ -206,11 +206,34 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   const recipes = new Map<RecipeId, Recipe>();
   for (const recipe of input.recipes) recipes.set(recipe.id, recipe);
 
-  // Package names first; then virtual names, which never override a real package.
-  const owners = new Map<string, RecipeId>();
-  for (const id of input.invalidIds) owners.set(id, id);
-  if (input.resolveIds === true) for (const recipe of input.recipes) owners.set(recipe.id, recipe.id);
-  for (const recipe of input.recipes) for (const name of recipe.packages) owners.set(name, recipe.id);
+  // Nodes by index (sorted ids), edges as index lists: the traversals below touch no Map.
+  const nodes: RecipeId[] = (input.invalidIds.length > 0 ? [...new Set([...recipes.keys(), ...input.invalidIds])] : [...recipes.keys()]).sort();
+  const indexOf = new Map<string, number>();
+  nodes.forEach((id, i) => indexOf.set(id, i));
+  /** Per node, its recipe (undefined: invalid) and where it is in `input.recipes` (the last of an id, as in `recipes`); per recipe, its node. */
+  const recipeOfNode = new Array<Recipe | undefined>(nodes.length);
+  const positionOfNode = new Int32Array(nodes.length);
+  const nodeOfPosition = new Int32Array(input.recipes.length);
+  input.recipes.forEach((recipe, p) => {
+    const i = indexOf.get(recipe.id)!;
+    recipeOfNode[i] = recipe;
+    positionOfNode[i] = p;
+    nodeOfPosition[p] = i;
+  });
+
+  // Each name a dependency may use, to the node that provides it: package names first; then
+  // virtual names, which never override a real package. A name with a version operator is never
+  // looked up (lookups strip the operator): leaving it out lets a dependency found as written be
+  // taken for a plain name.
+  const providerIndex = new Map<string, number>();
+  const own = (name: string, node: number): void => {
+    if (dependencyName(name) === name) providerIndex.set(name, node);
+  };
+  for (const id of input.invalidIds) own(id, indexOf.get(id)!);
+  if (input.resolveIds === true) input.recipes.forEach((recipe, p) => own(recipe.id, nodeOfPosition[p]!));
+  input.recipes.forEach((recipe, p) => {
+    for (const name of recipe.packages) own(name, nodeOfPosition[p]!);
+  });
   const virtual = new Map<string, RecipeId[]>();
   /** Every versioned provide by name (also of names a real package has), for constraints. */
   const versionedProvides = new Map<string, { id: RecipeId; version: string }[]>();
@@ -223,37 +246,20 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
         if (list === undefined) versionedProvides.set(name, [entry]);
         else list.push(entry);
       }
-      if (owners.has(name)) continue;
+      if (providerIndex.has(name)) continue;
       const list = virtual.get(name);
       if (list === undefined) virtual.set(name, [recipe.id]);
       else list.push(recipe.id);
     }
   }
   const providerConflicts: { name: string; chosen: RecipeId; others: RecipeId[] }[] = [];
-  /** Virtual names, each to the recipe chosen to provide it. */
-  const virtualProviders = new Map<string, RecipeId>();
   for (const [name, ids] of virtual) {
     const sorted = [...new Set(ids)].sort();
-    virtualProviders.set(name, sorted[0]!);
+    providerIndex.set(name, indexOf.get(sorted[0]!)!);
     if (sorted.length > 1) providerConflicts.push({ name, chosen: sorted[0]!, others: sorted.slice(1) });
   }
-
-  // Nodes by index (sorted ids), edges as index lists: the traversals below touch no Map.
-  const nodes: RecipeId[] = [...new Set([...recipes.keys(), ...input.invalidIds])].sort();
-  const indexOf = new Map<string, number>();
-  nodes.forEach((id, i) => indexOf.set(id, i));
-  /** Per node, its recipe (undefined: invalid) and where it is in `input.recipes` (the last of an id, as in `recipes`). */
-  const recipeOfNode = new Array<Recipe | undefined>(nodes.length);
-  const positionOfNode = new Int32Array(nodes.length);
-  input.recipes.forEach((recipe, p) => {
-    const i = indexOf.get(recipe.id)!;
-    recipeOfNode[i] = recipe;
-    positionOfNode[i] = p;
-  });
-  const providerIndex = new Map<string, number>();
-  // A name with a version operator is never looked up (lookups strip the operator): leaving it out
-  // lets a dependency found as written be taken for a plain name.
-  for (const providers of [owners, virtualProviders]) for (const [name, id] of providers) if (dependencyName(name) === name) providerIndex.set(name, indexOf.get(id)!);
+  /** The node of the real package (or recipe id) `name`, not of a virtual name. */
+  const ownerOf = (name: string): number | undefined => (virtual.has(name) ? undefined : providerIndex.get(name));
 
   const n = nodes.length;
   const unresolved = new Map<RecipeId, string[]>();
@@ -264,13 +270,14 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
     const dep = parseDependency(spec);
     if (dep.op === undefined || compare === undefined) return providerIndex.get(dep.name);
     const candidates: string[] = [];
-    const owner = owners.get(dep.name);
-    if (owner !== undefined) {
-      const recipe = recipes.get(owner);
+    const ownerNode = ownerOf(dep.name);
+    if (ownerNode !== undefined) {
+      const owner = nodes[ownerNode]!;
+      const recipe = recipeOfNode[ownerNode];
       // An invalid recipe resolves as before: its dependents are skipped anyway.
-      if (recipe === undefined) return indexOf.get(owner);
+      if (recipe === undefined) return ownerNode;
       const version = formatVersion(recipe.version);
-      if (satisfiesConstraint(version, dep.op, dep.version!, compare)) return indexOf.get(owner);
+      if (satisfiesConstraint(version, dep.op, dep.version!, compare)) return ownerNode;
       candidates.push(`${dep.name} ${version}${owner === dep.name ? '' : ` (recipe ${owner})`}`);
     }
     const offers = [...(versionedProvides.get(dep.name) ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -283,7 +290,7 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
       if (provider === undefined) return undefined;
       candidates.push(`${dep.name} without a version (provided by ${nodes[provider]})`);
     }
-    if (owner === undefined && input.externalDependencies === true) return undefined;
+    if (ownerNode === undefined && input.externalDependencies === true) return undefined;
     return { spec, candidates };
   };
   /** The node a spec resolves to; undefined when nothing provides it; the candidates when none has the version. */
