@@ -4,7 +4,9 @@
 // against a repository that holds half of the recipes at their current version, and a baseline
 // measured in the same run that only reads every file of the tree and splits each .SRCINFO into
 // its fields (bench/lib/srcinfo-baseline.js). Also: parsing the real pacman databases of
-// ../shared/corpora/archdb/ (about 10,000 packages) as observed state, with the product's reader.
+// ../shared/corpora/archdb/ (about 10,000 packages) as observed state, with the product's reader,
+// and the tree read alone with one thread against two (bench/lib/srcinfo-tree-read.js): what a
+// worker thread saves the main thread and what it costs in CPU.
 //
 //   node bench/plan-srcinfo.js [--runs 7] [--json FILE] [--no-wait-quiet] [--fresh]
 //
@@ -155,6 +157,20 @@ export async function run({ runs = 7, waitQuiet = true, fresh = false, log = (l)
       rows.planCpu.push(p.cpuSeconds);
       log(`run ${i + 1}/${runs}: baseline ${b.seconds.toFixed(3)} s ${MB(b.peakRssMiB).toFixed(0)} MB, plan ${p.seconds.toFixed(3)} s ${MB(p.peakRssMiB).toFixed(0)} MB`);
     }
+    // The tree read alone, one thread against two (this one and a worker), alternately in fresh processes.
+    const treeArgs = (threads) => [path.join(projectRoot, 'bench', 'lib', 'srcinfo-tree-read.js'), path.join(dir, 'pkgs'), String(threads)];
+    const tree = { 1: [], 2: [] };
+    for (let i = 0; i < Math.min(runs, 5); i++) {
+      for (const threads of [1, 2]) {
+        if (waitQuiet) rows.busy.push((await waitForQuiet({ log })).busy);
+        const out = path.join(os.tmpdir(), `bench-tree-read-${process.pid}.json`);
+        const r = await measure(process.execPath, treeArgs(threads), { cwd: projectRoot, stdoutFile: out });
+        const result = JSON.parse(fs.readFileSync(out, 'utf8'));
+        fs.rmSync(out, { force: true });
+        if (r.code !== 0) throw new Error(`srcinfo-tree-read exited with ${r.code}:\n${r.stderr}`);
+        tree[threads].push(result);
+      }
+    }
     const archdbFiles = fs.readdirSync(path.join(corpora, 'archdb')).sort().map((f) => path.join(corpora, 'archdb', f));
     const archdbArgs = [path.join(projectRoot, 'bench', 'lib', 'archdb-parse.js'), ...archdbFiles];
     const archdb = { runs: [], inProcessMs: [], result: undefined };
@@ -170,13 +186,13 @@ export async function run({ runs = 7, waitQuiet = true, fresh = false, log = (l)
       archdb.inProcessMs.push(result.ms);
       archdb.peakMB = Math.max(archdb.peakMB ?? 0, MB(r.peakRssMiB));
     }
-    return summarize({ rows, repo, plan, archdb, runs, waitQuiet });
+    return summarize({ rows, repo, plan, archdb, tree, runs, waitQuiet });
   } finally {
     if (fresh) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function summarize({ rows, repo, plan, archdb, runs, waitQuiet }) {
+function summarize({ rows, repo, plan, archdb, tree, runs, waitQuiet }) {
   const planMedian = median(rows.plan);
   const baselineMedian = median(rows.baseline);
   const ratio = planMedian / baselineMedian;
@@ -192,6 +208,11 @@ function summarize({ rows, repo, plan, archdb, runs, waitQuiet }) {
   const archLine = archdb.result?.unavailable
     ? `archdb: not measured — ${archdb.result.unavailable}.`
     : `archdb: ${archdb.result.packages.toLocaleString('en-US')} packages in ${archdb.result.databases.length} databases parsed as observed state in ${median(archdb.inProcessMs).toFixed(0)} ms median in-process (${archdb.result.databases.map((d) => `${d.file} ${d.packages} in ${d.ms.toFixed(0)} ms`).join(', ')}); the whole child process ${median(archdb.runs).toFixed(3)} s median, peak RSS ${archdb.peakMB.toFixed(0)} MB.`;
+  const treeRow = (threads) => {
+    const m = (key) => median(tree[threads].map((r) => r[key]));
+    return `| ${threads} | ${(m('ms') / 1000).toFixed(3)} | ${(m('mainCpuMs') / 1000).toFixed(2)} | ${(m('cpuMs') / 1000).toFixed(2)} |`;
+  };
+  const treeLine = `Tree read alone (bench/lib/srcinfo-tree-read.js, ${tree[1].length} alternate fresh processes each): one thread ${(median(tree[1].map((r) => r.ms)) / 1000).toFixed(3)} s wall, ${(median(tree[1].map((r) => r.mainCpuMs)) / 1000).toFixed(2)} s main-thread CPU, ${(median(tree[1].map((r) => r.cpuMs)) / 1000).toFixed(2)} s process CPU; two threads ${(median(tree[2].map((r) => r.ms)) / 1000).toFixed(3)} s, ${(median(tree[2].map((r) => r.mainCpuMs)) / 1000).toFixed(2)} s, ${(median(tree[2].map((r) => r.cpuMs)) / 1000).toFixed(2)} s.`;
   const env = `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; peak RSS by ${rssMethod()}; ${waitQuiet ? `each timed run waited for the CPUs to be at most 20% busy (worst seen ${(100 * Math.max(...rows.busy)).toFixed(0)}%), ${rows.discarded} noisy runs re-run` : 'no wait for a quiet machine'}`;
   const md = [
     '| recipes | held by the repo | baseline median (s) | plan median (s) | plan / baseline | baseline CPU (s) | plan CPU (s) | plan / baseline CPU | plan peak RSS (MB) | baseline peak RSS (MB) |',
@@ -208,9 +229,16 @@ function summarize({ rows, repo, plan, archdb, runs, waitQuiet }) {
     '',
     archLine,
     '',
+    'The tree read alone, in a fresh process (medians; CPU from /proc/self/task, 10 ms ticks):',
+    '',
+    '| threads | wall (s) | main-thread CPU (s) | process CPU (s) |',
+    '| ---: | ---: | ---: | ---: |',
+    treeRow(1),
+    treeRow(2),
+    '',
     `Medians of ${runs} alternating runs after one untimed warm-up run of each; ${env}.`,
   ].join('\n');
-  const text = [...targets.map((t) => `${t.result}  ${t.target}: ${t.value}`), `(CPU time, user + system: plan ${median(rows.planCpu).toFixed(2)} s, baseline ${median(rows.baselineCpu).toFixed(2)} s, ${cpuRatio.toFixed(2)}x)`, archLine].join('\n');
+  const text = [...targets.map((t) => `${t.result}  ${t.target}: ${t.value}`), `(CPU time, user + system: plan ${median(rows.planCpu).toFixed(2)} s, baseline ${median(rows.baselineCpu).toFixed(2)} s, ${cpuRatio.toFixed(2)}x)`, treeLine, archLine].join('\n');
   return { planMedian, baselineMedian, ratio, cpuRatio, planPeak, targets, archdb, markdown: md, text, command: COMMAND };
 }
 
