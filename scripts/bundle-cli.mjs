@@ -36,6 +36,7 @@ const onlyListedPackages = {
   name: 'only-listed-packages',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
       if (args.path.startsWith('node:') || !BUNDLED.has(packageOf(args.path))) return { path: args.path, external: true };
       return undefined;
     });
