@@ -88,10 +88,20 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     jsonBase = memberRoom;
   };
   const keepMember = (d: number, member: string): void => {
-    const length = Buffer.byteLength(member, 'utf8');
-    if (memberUsed + length > jsonBase) grow(memberUsed + length, at);
+    // Ids, fingerprints and versions are ASCII as a rule: written a character a byte, with no
+    // encoder call; anything else goes through the encoder.
+    if (memberUsed + member.length * 3 > jsonBase) grow(memberUsed + member.length * 3, at);
     memberStart[d] = memberUsed;
-    memberUsed += store.write(member, memberUsed, 'utf8');
+    let ascii = true;
+    for (let c = 0; c < member.length; c++) {
+      const code = member.charCodeAt(c);
+      if (code >= 0x80) {
+        ascii = false;
+        break;
+      }
+      store[memberUsed + c] = code;
+    }
+    memberUsed += ascii ? member.length : store.write(member, memberUsed, 'utf8');
     memberEnd[d] = memberUsed;
   };
   const room = (length: number): void => {
@@ -127,6 +137,8 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     at += length;
     return true;
   };
+  /** What every recipe's fingerprint data shares. */
+  const batch: FingerprintBatch = { context, graph: graph.indexed, values };
   const head = `{"dependencies":{`;
   const middle = `},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":`;
   for (const i of order) {
@@ -151,14 +163,22 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     writeText(`${middle}${canonicalJson(recipe.files)},"version":${JSON.stringify(version)}}`);
     const fingerprint = sha256Hex(store.subarray(jsonBase, jsonBase + at)) as Fingerprint;
     // A dependency's value, once kept, never changes: the recipe reads it from the shared values when asked.
-    const depValues = provisional ? Array.from(depList.subarray(first, end), (d) => values[d]!) : values;
-    result.set(id, new LazyFingerprint(fingerprint, recipe, version, context, graph.indexed, i, depValues, provisional));
+    const ownValues = provisional ? Array.from(depList.subarray(first, end), (d) => values[d]!) : undefined;
+    result.set(id, new LazyFingerprint(fingerprint, recipe, version, batch, i, ownValues));
     if (context.rebuild === 'transitive') {
       values[i] = fingerprint;
       keepMember(i, `${JSON.stringify(id)}:${JSON.stringify(fingerprint)}`);
     }
   }
   return result;
+}
+
+/** What the fingerprints of one graph share: the context, the graph, and each node's value as a dependency. */
+interface FingerprintBatch {
+  readonly context: FingerprintContext;
+  readonly graph: IndexedGraph;
+  /** A kept value never changes (the value of a transitive dependency on a cycle is not kept: see `ownValues`). */
+  readonly values: readonly (string | undefined)[];
 }
 
 /** The fingerprint, with its data materialized only when asked for (diffs, the ledger). */
@@ -169,31 +189,30 @@ class LazyFingerprint implements FingerprintedRecipe {
     readonly fingerprint: Fingerprint,
     private readonly recipe: Recipe,
     private readonly version: string,
-    private readonly context: FingerprintContext,
-    /** The graph, and the recipe's node in it. */
-    private readonly graph: IndexedGraph,
+    private readonly batch: FingerprintBatch,
+    /** The recipe's node in the graph. */
     private readonly node: number,
-    /** The value of each dependency: in order when `inOrder`, else the values of all the graph's nodes (by index). */
-    private readonly depValues: readonly (string | undefined)[],
-    private readonly inOrder: boolean,
+    /** The value of each dependency in order, when one was provisional (on a cycle); else they are the batch's. */
+    private readonly ownValues: readonly string[] | undefined,
   ) {}
 
   get inputs(): FingerprintInputs {
     if (this.materialized === undefined) {
       const dependencies: Record<string, string> = {};
-      const depValues = this.depValues;
-      const { nodes, depStart, depList } = this.graph;
-      for (let k = depStart[this.node]!, end = depStart[this.node + 1]!; k < end; k++) {
+      const { context, graph, values } = this.batch;
+      const { nodes, depStart, depList } = graph;
+      const first = depStart[this.node]!;
+      for (let k = first, end = depStart[this.node + 1]!; k < end; k++) {
         const d = depList[k]!;
-        dependencies[nodes[d]!] = (this.inOrder ? depValues[k - depStart[this.node]!] : depValues[d])!;
+        dependencies[nodes[d]!] = (this.ownValues !== undefined ? this.ownValues[k - first] : values[d])!;
       }
       this.materialized = {
         format: FINGERPRINT_FORMAT,
         recipe: this.recipe.files,
         version: this.version,
-        pipeline: this.context.pipelineDigest,
-        prerequisites: this.context.prerequisites,
-        rebuild: this.context.rebuild,
+        pipeline: context.pipelineDigest,
+        prerequisites: context.prerequisites,
+        rebuild: context.rebuild,
         dependencies,
       };
     }

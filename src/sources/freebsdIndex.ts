@@ -211,23 +211,30 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     const pathField = fieldCount > 1 ? field(1) : '';
     const origin = originOf(pathField);
     // Dependents of a bad line name it by its pkgname: they are then skipped as dependency-skipped.
-    if (origin !== undefined && !byPkgname.has(pkgname) && !lineOfOrigin.has(origin)) byPkgname.set(pkgname, intern(origin));
+    // (Called as the line turns out bad; a good line registers its pkgname when it is taken.)
+    const registerBad = (): void => {
+      if (origin !== undefined && !byPkgname.has(pkgname) && !lineOfOrigin.has(origin)) byPkgname.set(pkgname, intern(origin));
+    };
     if (fieldCount !== INDEX_FIELDS) {
+      registerBad();
       bad(origin ?? `${display}:${line}`, line, 1, `an INDEX line has ${INDEX_FIELDS} |-separated fields, this one has ${fieldCount}`, 'regenerate the INDEX (`make index`) or fix the line');
       continue;
     }
     if (origin === undefined) {
+      registerBad();
       bad(`${display}:${line}`, line, pkgname.length + 2, `the path field ${quoteShort(pathField)} does not end in category/port`, 'regenerate the INDEX (`make index`) or fix the path field');
       continue;
     }
     const dash = pkgname.lastIndexOf('-');
     const name = dash > 0 ? pkgname.slice(0, dash) : '';
     if (name === '' || dash === pkgname.length - 1 || !PACKAGE_NAME_PATTERN.test(name)) {
+      registerBad();
       bad(origin, line, 1, `${quoteShort(pkgname)} is not a package name followed by -version`, `the first field is PKGNAME, e.g. gettext-0.19.8.1, with a name of at most ${MAX_NAME_LENGTH} characters: regenerate the INDEX or fix the line`);
       continue;
     }
     // The version names log and package files: no '/', no shell characters, no control bytes.
     if (!FREEBSD_VERSION_PATTERN.test(pkgname.slice(dash + 1))) {
+      registerBad();
       bad(
         origin,
         line,
@@ -239,6 +246,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     }
     const first = lineOfOrigin.get(origin);
     if (first !== undefined) {
+      registerBad();
       bad(`${origin}@${line}`, line, pkgname.length + 2, `origin ${origin} is listed twice (first at line ${first})`, 'keep one line per port');
       continue;
     }
@@ -353,7 +361,10 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
       id: origin as RecipeId,
       name: name as PackageName,
       packages: [name as PackageName],
-      version: { version: parts.version, release: String(parts.revision), ...(parts.epoch !== 0 ? { epoch: String(parts.epoch) } : {}), scheme: 'freebsd' },
+      version:
+        parts.epoch !== 0
+          ? { version: parts.version, release: String(parts.revision), epoch: String(parts.epoch), scheme: 'freebsd' }
+          : { version: parts.version, release: String(parts.revision), scheme: 'freebsd' },
       depends,
       buildDepends,
       provides: [],
