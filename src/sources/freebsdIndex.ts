@@ -298,7 +298,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   const seenAt = new Int32Array(origins.length);
   let stamp = 0;
   /** Dependencies no line has, as written, of the port being read. */
-  let unknown: string[] = [];
+  const unknown: string[] = [];
   /** Appends a table index to the port's dependencies (depends, then buildDepends). */
   const pushSpec = (t: number): void => {
     if (specCount === specs.length) {
@@ -344,7 +344,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   for (const { pkgname, origin, name, start, end } of parsed) {
     specStarts[recipes.length] = specCount;
     stamp++;
-    unknown = [];
+    unknown.length = 0;
     fieldBounds(bytes, start, end, starts, ends);
     const depends: string[] = [];
     const buildDepends: string[] = [];

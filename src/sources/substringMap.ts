@@ -7,7 +7,7 @@
  */
 export class SubstringMap {
   /** The keys' bytes, one after the other: key k is `bytes[keyStart[k], keyStart[k + 1])`. */
-  private bytes: Uint8Array = new Uint8Array(1024);
+  private bytes: Buffer = Buffer.allocUnsafe(1024);
   private used = 0;
   private readonly keyStart: Int32Array;
   private count = 0;
@@ -32,15 +32,23 @@ export class SubstringMap {
       if (this.get(Buffer.from(key, 'utf8'), 0, Buffer.byteLength(key, 'utf8')) !== undefined) return false;
       throw new Error(`SubstringMap: more than ${this.capacity} keys`);
     }
-    // The key's bytes go where the next key starts; they stay only if it is new.
-    const length = Buffer.byteLength(key, 'utf8');
-    if (this.used + length > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + length));
-      grown.set(this.bytes.subarray(0, this.used));
+    // The key's bytes go where the next key starts; they stay only if it is new. Keys are ASCII as
+    // a rule (package names, origins): written a character a byte, with no encoder call.
+    if (this.used + key.length * 3 > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + key.length * 3));
+      this.bytes.copy(grown, 0, 0, this.used);
       this.bytes = grown;
     }
     const start = this.used;
-    Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).write(key, start, 'utf8');
+    let length = key.length;
+    for (let c = 0; c < key.length; c++) {
+      const code = key.charCodeAt(c);
+      if (code >= 0x80) {
+        length = this.bytes.write(key, start, 'utf8');
+        break;
+      }
+      this.bytes[start + c] = code;
+    }
     const hash = hashRange(this.bytes, start, start + length);
     if (this.find(this.bytes, start, start + length, hash) !== -1) return false;
     const k = this.count++;
