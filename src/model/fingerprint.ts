@@ -7,6 +7,7 @@ import type { RebuildPolicy } from '../config/types.js';
 import type { InputChange } from '../plan/types.js';
 import { canonicalJson, hashCanonical, sha256Hex } from './canonical.js';
 import type { DependencyGraph, IndexedGraph } from './graph.js';
+import { writeUtf8 } from './utf8.js';
 import { formatVersion, type Fingerprint, type Recipe, type RecipeId } from './types.js';
 
 export const FINGERPRINT_FORMAT = 1;
@@ -88,20 +89,9 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     jsonBase = memberRoom;
   };
   const keepMember = (d: number, member: string): void => {
-    // Ids, fingerprints and versions are ASCII as a rule: written a character a byte, with no
-    // encoder call; anything else goes through the encoder.
     if (memberUsed + member.length * 3 > jsonBase) grow(memberUsed + member.length * 3, at);
     memberStart[d] = memberUsed;
-    let ascii = true;
-    for (let c = 0; c < member.length; c++) {
-      const code = member.charCodeAt(c);
-      if (code >= 0x80) {
-        ascii = false;
-        break;
-      }
-      store[memberUsed + c] = code;
-    }
-    memberUsed += ascii ? member.length : store.write(member, memberUsed, 'utf8');
+    memberUsed += writeUtf8(store, member, memberUsed);
     memberEnd[d] = memberUsed;
   };
   const room = (length: number): void => {

@@ -1,3 +1,5 @@
+import { writeUtf8 } from '../model/utf8.js';
+
 /**
  * A map from strings to numbers whose lookups take a range of bytes (UTF-8), so
  * that looking up each word of a text makes no string per word (an INDEX names
@@ -32,23 +34,14 @@ export class SubstringMap {
       if (this.get(Buffer.from(key, 'utf8'), 0, Buffer.byteLength(key, 'utf8')) !== undefined) return false;
       throw new Error(`SubstringMap: more than ${this.capacity} keys`);
     }
-    // The key's bytes go where the next key starts; they stay only if it is new. Keys are ASCII as
-    // a rule (package names, origins): written a character a byte, with no encoder call.
+    // The key's bytes go where the next key starts; they stay only if it is new.
     if (this.used + key.length * 3 > this.bytes.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + key.length * 3));
       this.bytes.copy(grown, 0, 0, this.used);
       this.bytes = grown;
     }
     const start = this.used;
-    let length = key.length;
-    for (let c = 0; c < key.length; c++) {
-      const code = key.charCodeAt(c);
-      if (code >= 0x80) {
-        length = this.bytes.write(key, start, 'utf8');
-        break;
-      }
-      this.bytes[start + c] = code;
-    }
+    const length = writeUtf8(this.bytes, key, start);
     const hash = hashRange(this.bytes, start, start + length);
     if (this.find(this.bytes, start, start + length, hash) !== -1) return false;
     const k = this.count++;

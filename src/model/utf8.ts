@@ -1,0 +1,18 @@
+/**
+ * Writing short strings into a buffer as UTF-8 on hot paths (dependency names, fingerprint
+ * members: hundreds of thousands per plan). Pure.
+ */
+
+/**
+ * Writes `text` as UTF-8 into `target` at `offset` and returns the bytes written; the caller
+ * leaves room for `text.length * 3` bytes. ASCII (the rule for names, versions and digests) is
+ * written a character a byte, with no encoder call; anything else goes through the encoder.
+ */
+export function writeUtf8(target: Buffer, text: string, offset: number): number {
+  for (let c = 0; c < text.length; c++) {
+    const code = text.charCodeAt(c);
+    if (code >= 0x80) return target.write(text, offset, 'utf8');
+    target[offset + c] = code;
+  }
+  return text.length;
+}
