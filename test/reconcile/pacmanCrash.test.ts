@@ -81,14 +81,18 @@ describe.skipIf(!hasCommand('bsdtar'))('a pacman publish killed with SIGKILL', (
     const oldFiles = old.map((s) => makePackage(path.join(dir, 'pkgs'), s));
     const newFiles = next.map((s) => makePackage(path.join(dir, 'pkgs'), s));
 
+    // The kill moments fall within the time a whole publish takes on this machine (a fast machine
+    // finishes before fixed delays of a few hundred milliseconds, and nothing would be killed).
+    const started = performance.now();
     expect(await publishInChild(request(repo, oldFiles, old, []))).toBe('finished');
+    const publishMs = performance.now() - started;
     const before = versions(repo);
     const after = next.map((s) => `${s.name} ${s.version} 2.0-1`).sort();
 
     const random = seededRandom(SEED);
     const outcomes: string[] = [];
     for (let kill = 0; kill < KILLS; kill++) {
-      const delayMs = Math.round(20 + random() * 600);
+      const delayMs = Math.round(20 + random() * publishMs);
       const outcome = await publishInChild(request(repo, newFiles, next, ['alpha']), delayMs);
       outcomes.push(`${outcome} after ${delayMs} ms`);
       const context = `kill ${kill + 1}: ${outcomes.join(', ')} (seed ${SEED})`;
