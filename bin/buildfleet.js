@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The installed command: runs the compiled CLI (built by `npm ci` through the `prepare` script),
-// bundled into dist/bundle/ by scripts/bundle-cli.mjs (fewer files to load at start-up). Without
-// a bundle (no esbuild at build time), or with BUILDFLEET_UNBUNDLED=1 (for profiles by module),
-// it runs the same code from tsc's modules in dist/.
+// bundled into one file, dist/bundle/main.cjs, by scripts/bundle-cli.mjs and loaded with V8's code
+// cache by ./load-bundle.js (fewer files to load, and little to compile, at start-up). Without a
+// bundle (no esbuild at build time), or with BUILDFLEET_UNBUNDLED=1 (for profiles by module), it
+// runs the same code from tsc's modules in dist/. BUILDFLEET_CODE_CACHE=0 runs the bundle without
+// its code cache (bench/startup.js measures what the cache saves).
 import { existsSync } from 'node:fs';
+import { BUNDLE, loadBundle } from './load-bundle.js';
 
-const bundle = new URL('../dist/bundle/main.js', import.meta.url);
-const unbundled = process.env.BUILDFLEET_UNBUNDLED === '1' || !existsSync(bundle);
-const { main } = await import(unbundled ? '../dist/cli/main.js' : bundle.href);
+const unbundled = process.env.BUILDFLEET_UNBUNDLED === '1' || !existsSync(BUNDLE);
+const { main } = unbundled ? await import('../dist/cli/main.js') : loadBundle({ useCache: process.env.BUILDFLEET_CODE_CACHE !== '0' }).exports;
 
 process.exitCode = await main(process.argv);

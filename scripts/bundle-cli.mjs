@@ -1,22 +1,31 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI (dist/cli/main.js, after tsc) into dist/bundle/ with esbuild, so
-// that a command loads a few files instead of ~70 modules of ours and ~130 CommonJS files of
-// its libraries: Node's module resolution and loading was about 0.1 s of every `plan`
-// (docs/BENCHMARKS.md, "Start-up"). bin/buildfleet.js runs the bundle.
+// Bundles the compiled CLI (dist/cli/main.js, after tsc) into dist/bundle/ with esbuild, then
+// trains V8's code cache for it, so that a command loads one file and compiles little: Node's
+// module resolution and loading was about 0.1 s of every `plan`, and compiling the functions a
+// plan runs about 30 ms more (docs/BENCHMARKS.md, "Start-up"). bin/buildfleet.js runs the bundle
+// through bin/load-bundle.js.
 //
-// - Each command stays its own chunk (the `await import('./commands/…')` of main.ts), code
-//   shared between commands goes into chunks of its own: `--version` loads main and commander only.
+// - dist/bundle/main.cjs: the whole CLI as one CommonJS file. A command's modules (the
+//   `await import('./commands/…')` of main.ts) stay lazy: esbuild evaluates a module when it is
+//   first imported, so `--version` runs main and commander only. CommonJS, because Node 20 can
+//   give V8's cached data only to a vm.Script, not to an ES module.
 // - Only the libraries the config and plan path needs are bundled (BUNDLED below); the others
 //   (ssh2 with its optional native addon, pino and its transports, execa, tar, simple-git,
-//   chokidar) stay imports of node_modules/, loaded as before when a command needs them.
-// - dist/sources/recipeWorker.js is a second entry point: recipeTree starts its worker threads
-//   from `new URL('./recipeWorker.js', import.meta.url)`, which in the bundle is
-//   dist/bundle/recipeWorker.js. Every `new URL('<relative>', import.meta.url)` of the output is
-//   checked to point at an existing file or directory, or the build fails.
+//   chokidar) stay `require`s of node_modules/, loaded as before when a command needs them
+//   (require() of the ES-module-only execa works from Node 20.19, the engines floor).
+// - dist/bundle/main.cjs.cache: V8's code cache, written by scripts/train-code-cache.mjs in a child
+//   process that runs representative commands (plans of every source and repository format) with
+//   the bundle and saves the bytecode of every function they compiled. If training fails, the
+//   build warns and leaves no cache: the CLI then compiles from source, only slower to start.
+// - dist/bundle/recipeWorker.js: recipeTree starts its worker threads from
+//   `new URL('./recipeWorker.js', import.meta.url)`, so the worker entry is bundled (as one ES
+//   module) next to main.cjs. Every `new URL('<relative>', import.meta.url)` of the sources is
+//   checked to point at an existing file or directory from dist/bundle/, or the build fails.
 // - The unbundled modules stay in dist/ (tests and benchmarks import them;
 //   BUILDFLEET_UNBUNDLED=1 makes bin/buildfleet.js run them). Without esbuild installed (a
 //   node_modules/ from before it was a dev dependency) the build warns and leaves no bundle, and
 //   bin/buildfleet.js runs those modules: slower to start, never stale.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,13 +52,16 @@ const onlyListedPackages = {
   },
 };
 
+/** What the CommonJS bundle has for `import.meta.url` (esbuild's `define`): its own file's URL. */
+const BUNDLE_URL = '__buildfleetBundleUrl';
+
 /** Files the output locates relative to itself, `new URL('…', import.meta.url)`: they must exist. */
 function checkRelativeUrls() {
   const missing = [];
   for (const name of readdirSync(OUT_DIR)) {
-    if (!name.endsWith('.js')) continue;
+    if (!name.endsWith('.js') && !name.endsWith('.cjs')) continue;
     const text = readFileSync(path.join(OUT_DIR, name), 'utf8');
-    for (const match of text.matchAll(/new URL\(\s*(["'])(\.{1,2}\/[^"']*)\1\s*,\s*import\.meta\.url\s*\)/g)) {
+    for (const match of text.matchAll(new RegExp(`new URL\\(\\s*(["'])(\\.{1,2}/[^"']*)\\1\\s*,\\s*(?:import\\.meta\\.url|${BUNDLE_URL})\\s*\\)`, 'g'))) {
       const target = fileURLToPath(new URL(match[2], pathToFileURL(path.join(OUT_DIR, name))));
       if (!existsSync(target)) missing.push(`dist/bundle/${name}: new URL(${JSON.stringify(match[2])}, import.meta.url) -> ${path.relative(root, target)} does not exist`);
     }
@@ -57,7 +69,7 @@ function checkRelativeUrls() {
   return missing;
 }
 
-/** Builds dist/bundle/; false (and no bundle) when esbuild is not installed. */
+/** Builds dist/bundle/ (without the code cache: {@link trainCodeCache}); false (and no bundle) when esbuild is not installed. */
 export async function bundle() {
   rmSync(OUT_DIR, { recursive: true, force: true });
   let esbuild;
@@ -67,30 +79,47 @@ export async function bundle() {
     if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
     return false;
   }
+  const common = { absWorkingDir: root, outdir: OUT_DIR, bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning', plugins: [onlyListedPackages] };
   await esbuild.build({
-    absWorkingDir: root,
-    entryPoints: { main: 'dist/cli/main.js', recipeWorker: 'dist/sources/recipeWorker.js' },
-    outdir: OUT_DIR,
-    bundle: true,
-    splitting: true,
+    ...common,
+    entryPoints: { main: 'dist/cli/main.js' },
+    format: 'cjs',
+    // `import('tar')` of a library left in node_modules/ becomes a require(): the vm.Script of
+    // bin/load-bundle.js then needs no module loader of its own.
+    supported: { 'dynamic-import': false },
+    outExtension: { '.js': '.cjs' },
+    define: { 'import.meta.url': BUNDLE_URL },
+    banner: { js: `var ${BUNDLE_URL} = require('node:url').pathToFileURL(__filename).href;` },
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: { recipeWorker: 'dist/sources/recipeWorker.js' },
     format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    sourcemap: true,
-    logLevel: 'warning',
     // The bundled CommonJS libraries `require` Node's modules (yaml: process, buffer).
     banner: { js: "import { createRequire as __buildfleetCreateRequire } from 'node:module';\nconst require = __buildfleetCreateRequire(import.meta.url);" },
-    plugins: [onlyListedPackages],
   });
   const missing = checkRelativeUrls();
   if (missing.length > 0) throw new Error(`the bundle locates files that are not there:\n  ${missing.join('\n  ')}`);
   return true;
 }
 
+/**
+ * Writes dist/bundle/main.cjs.cache by running scripts/train-code-cache.mjs in a child process
+ * (Node's own flags, as the CLI runs). Returns why it could not, or undefined.
+ */
+export function trainCodeCache() {
+  const child = spawnSync(process.execPath, [path.join(root, 'scripts', 'train-code-cache.mjs')], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  if (child.status === 0) return undefined;
+  return `${child.error?.message ?? `exit ${child.status ?? child.signal}`}${child.stderr ? `: ${child.stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     if (!(await bundle())) {
       console.warn('scripts/bundle-cli.mjs: warning: esbuild is not installed: the CLI is not bundled and starts about 0.1 s slower\n  hint: run `npm ci` (esbuild is a dev dependency)');
+    } else {
+      const failed = trainCodeCache();
+      if (failed !== undefined) console.warn(`scripts/bundle-cli.mjs: warning: no code cache for the bundle (training failed: ${failed}); the CLI compiles at start-up, about 30 ms slower\n  hint: run \`node scripts/train-code-cache.mjs\` to see why`);
     }
   } catch (error) {
     console.error(`scripts/bundle-cli.mjs: error: ${error instanceof Error ? error.message : String(error)}`);

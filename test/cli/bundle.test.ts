@@ -1,9 +1,11 @@
 /**
- * bin/buildfleet.js runs the esbuild bundle of the CLI (dist/bundle/, scripts/bundle-cli.mjs):
- * it must behave exactly as tsc's modules in dist/ (BUILDFLEET_UNBUNDLED=1), and its worker
- * entry must read recipe trees as the reader does on its own thread.
+ * bin/buildfleet.js runs the esbuild bundle of the CLI (dist/bundle/main.cjs, scripts/bundle-cli.mjs)
+ * through V8's code cache (bin/load-bundle.js): it must behave exactly as tsc's modules in dist/
+ * (BUILDFLEET_UNBUNDLED=1), with the cache, without it, with a stale or a corrupt one; and its
+ * worker entry must read recipe trees as the reader does on its own thread.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,11 +47,44 @@ describe.skipIf(!ESBUILD_INSTALLED)('the bundled CLI', () => {
     expect(usage.code).toBe(1);
   });
 
-  it('locates its worker entry next to its chunks', () => {
+  it('locates its worker entry next to it', () => {
     const files = readdirSync(path.join(REPO_ROOT, 'dist', 'bundle'));
-    expect(files).toContain('main.js');
+    expect(files).toContain('main.cjs');
     expect(files).toContain('recipeWorker.js');
-    expect(existsSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.js.map'))).toBe(true);
+    expect(existsSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs.map'))).toBe(true);
+  });
+
+  /** What loadBundle() of a copy of bin/load-bundle.js and dist/bundle/main.cjs (and its cache, after `prepare`) in `dir` made of the cache, in a fresh `node`. */
+  function cacheOutcome(dir: string, prepare: (bundleDir: string) => void = () => undefined): string {
+    mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    mkdirSync(path.join(dir, 'dist', 'bundle'), { recursive: true });
+    copyFileSync(path.join(REPO_ROOT, 'bin', 'load-bundle.js'), path.join(dir, 'bin', 'load-bundle.js'));
+    for (const file of ['main.cjs', 'main.cjs.cache']) copyFileSync(path.join(REPO_ROOT, 'dist', 'bundle', file), path.join(dir, 'dist', 'bundle', file));
+    writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n');
+    prepare(path.join(dir, 'dist', 'bundle'));
+    // The bundle's libraries outside it (execa, tar…) are not loaded by --version: no node_modules/ needed.
+    const script = "const { loadBundle } = await import('./bin/load-bundle.js'); const b = loadBundle(); const out = []; const code = await b.exports.main(['node', 'buildfleet', '--version'], { stdout: (t) => out.push(t), stderr: (t) => out.push(t) }); console.log(JSON.stringify({ cache: b.cache, code, out: out.join('') }));";
+    return execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' }).trim();
+  }
+
+  it('uses the code cache the build trained, and runs alike without it, with a stale one or a corrupt one', async () => {
+    const { stdout } = await runCli(['--version']);
+    const expected = (cache: string) => JSON.stringify({ cache, code: 0, out: stdout });
+    // As built: V8 takes the cache (same Node, same flags).
+    expect(cacheOutcome(testdir({}))).toBe(expected('used'));
+    // A bundle newer than its cache (rebuilt or edited without training): the cache is not even offered to V8.
+    expect(
+      cacheOutcome(testdir({}), (dir) => {
+        const later = new Date(Date.now() + 60_000);
+        utimesSync(path.join(dir, 'main.cjs'), later, later);
+      }),
+    ).toBe(expected('none'));
+    // A corrupt cache newer than the bundle: V8 refuses it and compiles from source.
+    expect(
+      cacheOutcome(testdir({}), (dir) => {
+        writeFileSync(path.join(dir, 'main.cjs.cache'), Buffer.alloc(4096, 7));
+      }),
+    ).toBe(expected('rejected'));
   });
 });
 

@@ -68,11 +68,11 @@ export function assertDistFresh(): void {
   // source too; only without esbuild installed is there none (and bin/buildfleet.js runs dist/ itself).
   let bundled = -1;
   try {
-    bundled = statSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.js')).mtimeMs;
+    bundled = statSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs')).mtimeMs;
   } catch {
     // missing: stale when esbuild could have made it
   }
-  if ((bundled >= 0 || ESBUILD_INSTALLED) && bundled < newestSrc) stale.push('dist/bundle/main.js');
+  if ((bundled >= 0 || ESBUILD_INSTALLED) && bundled < newestSrc) stale.push('dist/bundle/main.cjs');
   if (stale.length > 0) {
     throw new Error(`dist/ is missing or older than ${stale.join(', ')}: run \`npm run build\` first (\`npm test\` does)`);
   }
