@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/config/diagnostic.js';
 import { buildDependencyGraph } from '../../src/model/graph.js';
 import type { InvalidRecipe, Recipe } from '../../src/model/types.js';
-import { locateSrcinfoDependency, parseSrcinfoFile } from '../../src/sources/srcinfoFile.js';
+import { locateSrcinfoDependency, parseSrcinfoFile, splitSrcinfo } from '../../src/sources/srcinfoFile.js';
 import { readSrcinfoTree } from '../../src/sources/srcinfo.js';
 import { compareAlpmVersions } from '../../src/version/alpm.js';
 import { extractSrcinfoCorpus, type SrcinfoCorpus } from '../helpers/srcinfoCorpus.js';
@@ -188,5 +188,63 @@ describe('parseSrcinfoFile: per-package overrides and bad files', () => {
     expect(locateSrcinfoDependency(split, 'bar')).toEqual({ line: 12, col: 12 });
     expect(locateSrcinfoDependency(split, 'python')).toEqual({ line: 9, col: 17 });
     expect(locateSrcinfoDependency(split, 'nothing')).toBeUndefined();
+  });
+});
+
+describe('splitSrcinfo: how lines are read', () => {
+  /** The sections as plain data, and the diagnostics as `line:col message`. */
+  function read(text: string): { global?: [string, readonly string[]][]; packages?: [string, number, [string, readonly string[]][]][]; diagnostics: string[] } {
+    const { sections, diagnostics } = splitSrcinfo(text, 'f');
+    return {
+      ...(sections !== undefined ? { global: [...sections.global], packages: sections.packages.map((p) => [p.name, p.line, [...p.fields]] as [string, number, [string, readonly string[]][]]) } : {}),
+      diagnostics: diagnostics.map((d) => `${d.line ?? 0}:${d.col ?? 0} ${d.message}`),
+    };
+  }
+
+  it('CRLF: the \r is not part of a value, and lines and columns are those of the LF file', () => {
+    const lf = 'pkgbase = foo\n\tpkgdesc = a b \n\tdepends = x\n\n\tdep-ends = y\npkgname = foo\n\tdepends = \n\tarch=any\npkgname =  \n';
+    const crlf = lf.replace(/\n/g, '\r\n');
+    expect(read(crlf)).toEqual(read(lf));
+    expect(read(crlf)).toEqual({
+      global: [['pkgdesc', ['a b']], ['depends', ['x']]],
+      packages: [['foo', 6, [['depends', []], ['arch', ['any']]]], ['', 9, []]],
+      diagnostics: ['5:2 "dep-ends" is not a field name', '9:10 pkgname "" is not a valid package name'],
+    });
+  });
+
+  it('\u2028 and \u2029 are not line ends: they stay in the value, untrimmed', () => {
+    expect(read('pkgbase = foo\n\tpkgdesc = a\u2028b\n\tdepends = c\u2029\n\tprovides =\u2028\npkgname = foo\n')).toEqual({
+      global: [['pkgdesc', ['a\u2028b']], ['depends', ['c\u2029']], ['provides', ['\u2028']]],
+      packages: [['foo', 5, []]],
+      diagnostics: [],
+    });
+  });
+
+  it('no final newline: the last line is read, its trailing spaces and tabs trimmed', () => {
+    expect(read('pkgbase = foo\npkgname = foo\n\tdepends = bar \t')).toEqual({ global: [], packages: [['foo', 2, [['depends', ['bar']]]]], diagnostics: [] });
+    expect(read('pkgbase = foo\npkgname = foo\npkgname = foo').diagnostics).toEqual(['3:11 package foo is listed twice']);
+    expect(read('pkgbase = foo\npkgname = foo\n\tdepends glibc').diagnostics).toEqual(['3:2 expected "key = value", found "depends glibc"']);
+  });
+
+  it('key=value without spaces, spaces and tabs around "=", tabs before the key, "key =" and "= value"', () => {
+    expect(read('pkgbase=foo\n\t \tdepends=x=y\n  depends   =\t\tz\t \n\tmakedepends =\n\tprovides = \t\n\tpkgver=1\npkgname=foo\n')).toEqual({
+      // Only spaces are skipped after "=": a value's leading tabs are kept (as makepkg never writes them).
+      global: [['depends', ['x=y', '\t\tz']], ['makedepends', []], ['provides', []], ['pkgver', ['1']]],
+      packages: [['foo', 7, []]],
+      diagnostics: [],
+    });
+    expect(read('pkgbase = foo\n\t= d\n\ta b = c\n   \n\t\n# c = d\n\t#x\n\tpkgrel =   \n').diagnostics).toEqual([
+      '2:2 "" is not a field name',
+      '3:2 "a b" is not a field name',
+      '8:2 pkgrel is empty',
+    ]);
+  });
+
+  it('field names other than makepkg\'s are read the same way: letters, digits and _ only', () => {
+    expect(read('pkgbase = foo\n\tdepends_x86_64 = a\n\tX_9 = b\n\tdepends-x = c\n\tdépends = d\n\tdepends\t= e\npkgname = foo\n')).toEqual({
+      global: [['depends_x86_64', ['a']], ['X_9', ['b']]],
+      packages: [['foo', 7, []]],
+      diagnostics: ['4:2 "depends-x" is not a field name', '5:2 "dépends" is not a field name', '6:2 "depends\\t" is not a field name'],
+    });
   });
 });
