@@ -5,7 +5,7 @@
  * worker entry must read recipe trees as the reader does on its own thread.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,8 @@ describe.skipIf(!ESBUILD_INSTALLED)('the bundled CLI', () => {
     expect(files).toContain('main.cjs');
     expect(files).toContain('recipeWorker.js');
     expect(existsSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs.map'))).toBe(true);
+    // One character above U+00FF (a comment's “quote”) would make V8 keep the whole source as a two-byte string.
+    expect(readFileSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs'), 'utf8')).not.toMatch(/[^\u0000-\u00ff]/);
   });
 
   /** What loadBundle() of a copy of bin/load-bundle.js and dist/bundle/main.cjs (and its cache, after `prepare`) in `dir` made of the cache, in a fresh `node`. */
