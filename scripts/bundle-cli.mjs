@@ -103,7 +103,9 @@ export async function bundle() {
     supported: { 'dynamic-import': false },
     outExtension: { '.js': '.cjs' },
     define: { 'import.meta.url': BUNDLE_URL },
-    banner: { js: `var ${BUNDLE_URL} = require('node:url').pathToFileURL(__filename).href;` },
+    // "use strict" first: the modules are ES modules, strict; esbuild's own directive comes after
+    // the banner, where it is no directive.
+    banner: { js: `'use strict';\nvar ${BUNDLE_URL} = require('node:url').pathToFileURL(__filename).href;` },
   });
   asciiOnly(path.join(OUT_DIR, 'main.cjs'));
   await esbuild.build({

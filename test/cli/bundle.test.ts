@@ -52,6 +52,8 @@ describe.skipIf(!ESBUILD_INSTALLED)('the bundled CLI', () => {
     expect(files).toContain('main.cjs');
     expect(files).toContain('recipeWorker.js');
     expect(existsSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs.map'))).toBe(true);
+    // Strict, as the ES modules it is made of: the directive opens the file.
+    expect(readFileSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs'), 'utf8')).toMatch(/^'use strict';\n/);
     // One character above U+00FF (a comment's “quote”) would make V8 keep the whole source as a two-byte string.
     expect(readFileSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs'), 'utf8')).not.toMatch(/[\u0100-\uffff]/);
   });
