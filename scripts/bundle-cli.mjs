@@ -18,8 +18,8 @@
 //   the bundle and saves the bytecode of every function they compiled. If training fails, the
 //   build warns and leaves no cache: the CLI then compiles from source, only slower to start.
 // - dist/bundle/recipeWorker.js: recipeTree starts its worker threads from
-//   `new URL('./recipeWorker.js', import.meta.url)`, so the worker entry is bundled (as one ES
-//   module) next to main.cjs. Every `new URL('<relative>', import.meta.url)` of the sources is
+//   `new URL('./recipeWorker.js', import.meta.url)`, so the worker entry is bundled (as ES modules,
+//   a chunk per format's parser) next to main.cjs. Every `new URL('<relative>', import.meta.url)` of the sources is
 //   checked to point at an existing file or directory from dist/bundle/, or the build fails.
 // - The unbundled modules stay in dist/ (tests and benchmarks import them;
 //   BUILDFLEET_UNBUNDLED=1 makes bin/buildfleet.js run them). Without esbuild installed (a
@@ -112,6 +112,9 @@ export async function bundle() {
     ...common,
     entryPoints: { recipeWorker: 'dist/sources/recipeWorker.js' },
     format: 'esm',
+    // Each format's parser a chunk of its own, imported when the worker's tree needs it: a worker
+    // reading .SRCINFO files never loads YAML and the recipe schema.
+    splitting: true,
     // The bundled CommonJS libraries `require` Node's modules (yaml: process, buffer).
     banner: { js: "import { createRequire as __buildfleetCreateRequire } from 'node:module';\nconst require = __buildfleetCreateRequire(import.meta.url);" },
   });
