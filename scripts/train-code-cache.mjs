@@ -11,39 +11,14 @@
 // that has what the examples lack before their first reconcile: a FreeBSD INDEX branch and a
 // pacman repository with a database. A function none of them runs is compiled when first called,
 // as without a cache.
-import { Buffer } from 'node:buffer';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { create as createTar } from 'tar';
 import { CODE_CACHE, loadBundle } from '../bin/load-bundle.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-/** A ustar archive of `files` (name -> text), enough for a pacman database. */
-function tarOf(files) {
-  const blocks = [];
-  for (const [name, text] of Object.entries(files)) {
-    const body = Buffer.from(text);
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100);
-    header.write('0000644\0', 100);
-    header.write('0000000\0', 108);
-    header.write('0000000\0', 116);
-    header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-    header.write('00000000000\0', 136);
-    header.write('        ', 148);
-    header.write('0', 156);
-    header.write('ustar\x0000', 257);
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
 
 /** A config with a FreeBSD INDEX branch and an Arch branch whose pacman repository holds one of its two packages. */
 function makeTrainingConfig(dir) {
@@ -62,9 +37,9 @@ function makeTrainingConfig(dir) {
   write('pkgs/liba/.SRCINFO', 'pkgbase = liba\n\tpkgdesc = A library\n\tpkgver = 1.0\n\tpkgrel = 1\n\tarch = x86_64\n\tprovides = libliba.so=1-64\n\npkgname = liba\n');
   write('pkgs/app/.SRCINFO', 'pkgbase = app\n\tpkgdesc = An app\n\tpkgver = 2.1\n\tpkgrel = 3\n\tepoch = 1\n\tarch = any\n\tmakedepends = liba>=1.0\n\tdepends = libliba.so\n\npkgname = app\n\npkgname = app-doc\n\tdepends = app\n');
   write('pkgs/app/PKGBUILD', 'pkgname=(app app-doc)\n');
-  const desc = '%FILENAME%\nliba-1.0-1-x86_64.pkg.tar.zst\n\n%NAME%\nliba\n\n%BASE%\nliba\n\n%VERSION%\n1.0-1\n\n%DESC%\nA library\n\n%ARCH%\nx86_64\n\n%PROVIDES%\nlibliba.so=1-64\n\n';
+  write('db/liba-1.0-1/desc', '%FILENAME%\nliba-1.0-1-x86_64.pkg.tar.zst\n\n%NAME%\nliba\n\n%BASE%\nliba\n\n%VERSION%\n1.0-1\n\n%DESC%\nA library\n\n%ARCH%\nx86_64\n\n%PROVIDES%\nlibliba.so=1-64\n\n');
   mkdirSync(path.join(dir, 'repos/arch'), { recursive: true });
-  writeFileSync(path.join(dir, 'repos/arch/repo.db.tar.gz'), gzipSync(tarOf({ 'liba-1.0-1/desc': desc })));
+  createTar({ gzip: true, sync: true, portable: true, file: path.join(dir, 'repos/arch/repo.db.tar.gz'), cwd: path.join(dir, 'db') }, ['liba-1.0-1']);
   writeFileSync(path.join(dir, 'repos/arch/liba-1.0-1-x86_64.pkg.tar.zst'), '');
 }
 
