@@ -53,6 +53,8 @@ export interface IndexedGraph {
   readonly dependentList: Int32Array;
   /** `DependencyGraph.order` as node indexes. */
   readonly order: Int32Array;
+  /** Node `i`'s recipe, as `DependencyGraph.recipes.get(nodes[i])`; undefined for an invalid one. */
+  readonly recipes: readonly (Recipe | undefined)[];
 }
 
 /** Each node's id to the ids at one end of its edges (`deps` or `dependents`): read-only, in node order. */
@@ -323,23 +325,26 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
     found[edgeCount++] = d;
     dependentCount[d]!++;
   };
+  /** The names nothing provides, of the node whose edges are being collected. */
+  let missing: string[] | undefined;
+  /** Records what a spec of node i resolved to: an edge, a name nothing provides, or the candidates of none with the version. */
+  const add = (i: number, spec: string, resolved: number | undefined | UnsatisfiedDependency): void => {
+    if (typeof resolved === 'object') {
+      const list = unsatisfied.get(nodes[i]!);
+      if (list === undefined) unsatisfied.set(nodes[i]!, [resolved]);
+      else if (!list.some((u) => u.spec === resolved.spec)) list.push(resolved);
+    } else if (resolved === undefined) {
+      if (input.externalDependencies === true) return;
+      const name = dependencyName(spec);
+      missing ??= [];
+      if (!missing.includes(name)) missing.push(name);
+    } else addEdge(i, resolved);
+  };
   for (let i = 0; i < n; i++) {
     depStart[i] = edgeCount;
     const recipe = recipeOfNode[i];
     if (recipe === undefined) continue;
-    let missing: string[] | undefined;
-    const add = (spec: string, resolved: number | undefined | UnsatisfiedDependency): void => {
-      if (typeof resolved === 'object') {
-        const list = unsatisfied.get(recipe.id);
-        if (list === undefined) unsatisfied.set(recipe.id, [resolved]);
-        else if (!list.some((u) => u.spec === resolved.spec)) list.push(resolved);
-      } else if (resolved === undefined) {
-        if (input.externalDependencies === true) return;
-        const name = dependencyName(spec);
-        missing ??= [];
-        if (!missing.includes(name)) missing.push(name);
-      } else addEdge(i, resolved);
-    };
+    missing = undefined;
     if (interned !== undefined) {
       const p = positionOfNode[i]!;
       for (let k = interned.starts[p]!, end = interned.starts[p + 1]!; k < end; k++) {
@@ -348,10 +353,11 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
         if (resolved === UNRESOLVED) resolved = internedFound[t] = resolveSpec(interned.table[t]!);
         // Edges, the common case, need not the spec's text.
         if (typeof resolved === 'number') addEdge(i, resolved);
-        else add(interned.table[t]!, resolved);
+        else add(i, interned.table[t]!, resolved);
       }
     } else {
-      for (const list of [recipe.depends, recipe.buildDepends]) for (const spec of list) add(spec, resolveSpec(spec));
+      for (const spec of recipe.depends) add(i, spec, resolveSpec(spec));
+      for (const spec of recipe.buildDepends) add(i, spec, resolveSpec(spec));
     }
     if (missing !== undefined) unresolved.set(nodes[i]!, missing);
   }
@@ -369,7 +375,8 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
     }
   }
   filled.fill(0);
-  const depList = found.length === edgeCount ? found : found.slice(0, edgeCount);
+  // Every entry is written below: `found` is reused when it is exactly full, else nothing of it needs copying.
+  const depList = found.length === edgeCount ? found : new Int32Array(edgeCount);
   for (let d = 0; d < n; d++) {
     for (let k = dependentStart[d]!, end = dependentStart[d + 1]!; k < end; k++) {
       const i = dependentList[k]!;
@@ -379,9 +386,10 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
 
   const deps = new EdgeView(nodes, indexOf, depStart, depList);
   const dependents = new EdgeView(nodes, indexOf, dependentStart, dependentList);
-  const cycles = findCycles(depStart, depList).map((component) => component.map((i) => nodes[i]!));
+  const { order: orderIdx, placed } = topologicalOrder(depStart, depList, dependentStart, dependentList);
+  // Kahn's algorithm places every node exactly when there is no cycle: only then is there nothing to find.
+  const cycles = placed < n ? findCycles(depStart, depList).map((component) => component.map((i) => nodes[i]!)) : [];
   const cyclePaths = cycles.map((c) => shortestCycle(c, deps));
-  const orderIdx = topologicalOrder(depStart, depList, dependentStart, dependentList);
   const order = Array.from(orderIdx, (i) => nodes[i]!);
   return {
     recipes,
@@ -393,12 +401,15 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
     cyclePaths,
     order,
     providerConflicts,
-    indexed: { nodes, depStart, depList, dependentStart, dependentList, order: orderIdx },
+    indexed: { nodes, depStart, depList, dependentStart, dependentList, order: orderIdx, recipes: recipeOfNode },
   };
 }
 
-/** Kahn's algorithm over indexes; nodes that never become ready (on or behind a cycle) are appended in index order. */
-function topologicalOrder(depStart: Int32Array, depList: Int32Array, dependentStart: Int32Array, dependentList: Int32Array): Int32Array {
+/**
+ * Kahn's algorithm over indexes; nodes that never become ready (on or behind a cycle) are appended in index order.
+ * `placed`: how many became ready (all of them when the graph has no cycle).
+ */
+function topologicalOrder(depStart: Int32Array, depList: Int32Array, dependentStart: Int32Array, dependentList: Int32Array): { order: Int32Array; placed: number } {
   const n = depStart.length - 1;
   const remaining = new Int32Array(n);
   const order = new Int32Array(n);
@@ -417,9 +428,9 @@ function topologicalOrder(depStart: Int32Array, depList: Int32Array, dependentSt
   if (placed < n) {
     const isPlaced = new Uint8Array(n);
     for (let k = 0; k < placed; k++) isPlaced[order[k]!] = 1;
-    for (let i = 0; i < n; i++) if (isPlaced[i] === 0) order[placed++] = i;
+    for (let i = 0, k = placed; i < n; i++) if (isPlaced[i] === 0) order[k++] = i;
   }
-  return order;
+  return { order, placed };
 }
 
 /**
