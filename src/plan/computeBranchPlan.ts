@@ -78,6 +78,8 @@ const FAILURE_SKIPS: ReadonlySet<SkipReason> = new Set(['failed-unchanged', 'rej
 
 export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
   const { graph, observed } = input;
+  // Over node indexes: per-node state in arrays, and a recipe's dependencies read from the graph's edge arrays.
+  const { nodes, depStart, depList, order, recipes: recipeOfNode } = graph.indexed;
   const skips = new Map<RecipeId, SkipDecision>();
   const isolated = hostsForIsolation(input.hosts, input.isolation ?? 'none', input.capabilities ?? new Map());
 
@@ -94,8 +96,9 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     const id = byPackage().get(dud.package);
     if (id !== undefined && !skips.has(id)) skips.set(id, { reason: 'dud', detail: dud.reason });
   }
-  for (const [id, recipe] of graph.recipes) {
-    if (recipe.notBuilt !== undefined && !skips.has(id)) skips.set(id, { reason: recipe.notBuilt.reason, detail: recipe.notBuilt.detail });
+  for (let i = 0; i < nodes.length; i++) {
+    const notBuilt = recipeOfNode[i]?.notBuilt;
+    if (notBuilt !== undefined && !skips.has(nodes[i]!)) skips.set(nodes[i]!, { reason: notBuilt.reason, detail: notBuilt.detail });
   }
   for (const id of new Set([...graph.unresolved.keys(), ...graph.unsatisfied.keys()])) {
     if (skips.has(id)) continue;
@@ -107,78 +110,95 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     skips.set(id, { reason: 'unresolvable', detail: details.join('; ') });
   }
   const repoOf = repoMatcher(input.branch.repos);
-  for (const [id, recipe] of graph.recipes) {
-    if (!skips.has(id) && repoOf(recipe.name) === undefined) skips.set(id, { reason: 'no-repo', detail: `no repo of branch ${input.branch.name} takes ${recipe.name}` });
+  /** Per node, the repo that takes its recipe (for the recipes not skipped by now). */
+  const repoOfNode = new Array<string | undefined>(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const id = nodes[i]!;
+    const recipe = recipeOfNode[i];
+    if (recipe === undefined || skips.has(id)) continue;
+    repoOfNode[i] = repoOf(recipe.name);
+    if (repoOfNode[i] === undefined) skips.set(id, { reason: 'no-repo', detail: `no repo of branch ${input.branch.name} takes ${recipe.name}` });
   }
   propagate(graph, skips, [...skips.keys()], 'dependency-skipped');
 
   // 2. For the rest, in dependency order: up to date, build, or held back by a failure.
   const actions: PlanAction[] = [];
-  const building = new Set<RecipeId>();
+  /** Per node: 1 when it is built (its dependents depend on that build). */
+  const building = new Uint8Array(nodes.length);
+  /** Per node: 1 when it is skipped below for a reason in FAILURE_SKIPS (its dependents are then held back). */
+  const failed = new Uint8Array(nodes.length);
+  /** Records a skip decided below (of a node not skipped before). */
+  const skip = (i: number, decision: SkipDecision): void => {
+    skips.set(nodes[i]!, decision);
+    if (FAILURE_SKIPS.has(decision.reason)) failed[i] = 1;
+  };
   /** Per build: the change at the bottom of its chain of dependency changes (`zlib version-changed 1.3 -> 1.4`). */
   const rootCauses = new Map<RecipeId, string>();
   const reasons = new Map<RecipeId, BuildReason>();
   /**
-   * Recipes whose artifacts (or a dependency's, transitively) await review, with why:
+   * Per node, why its artifacts (or a dependency's, transitively) await review:
    * a build against them is staged too, so that no published package depends on
    * an unreviewed one.
    */
-  const unreviewed = new Map<RecipeId, string>();
+  const unreviewed = new Array<string | undefined>(nodes.length);
+  let anyUnreviewed = false;
+  const markUnreviewed = (i: number, why: string): void => {
+    unreviewed[i] = why;
+    anyUnreviewed = true;
+  };
   const manualRepos = new Set(input.branch.repos.filter((r) => r.review === 'manual').map((r) => r.name));
   let upToDate = 0;
-  // Over node indexes: a recipe's dependencies are read from the graph's edge arrays, making no list per recipe.
-  const { nodes, depStart, depList, order } = graph.indexed;
   for (const i of order) {
     const id = nodes[i]!;
     if (skips.has(id)) continue;
-    const recipe = graph.recipes.get(id);
+    const recipe = recipeOfNode[i];
     const fingerprinted = input.fingerprints.get(id);
     if (recipe === undefined || fingerprinted === undefined) continue;
     let inheritedReview: string | undefined;
-    if (unreviewed.size > 0) {
-      for (let k = depStart[i]!; k < depStart[i + 1]! && inheritedReview === undefined; k++) inheritedReview = unreviewed.get(nodes[depList[k]!]!);
+    if (anyUnreviewed) {
+      for (let k = depStart[i]!; k < depStart[i + 1]! && inheritedReview === undefined; k++) inheritedReview = unreviewed[depList[k]!];
     }
-    if (inheritedReview !== undefined) unreviewed.set(id, inheritedReview);
-    const repoName = repoOf(recipe.name)!;
-    const repo = observed.repos.get(repoName);
-    // A split recipe's packages are published together; any of them tells the published version.
-    const entry = repo?.entries.get(recipe.name) ?? recipe.packages.map((p) => repo?.entries.get(p)).find((e) => e !== undefined);
-    const version = formatVersion(recipe.version);
-    const published = recipe.packages.every((p) => isUpToDate(repo?.entries.get(p), fingerprinted.fingerprint, version));
+    if (inheritedReview !== undefined) markUnreviewed(i, inheritedReview);
+    const repoName = repoOfNode[i]!;
+    const entries = observed.repos.get(repoName)?.entries;
+    const fp = fingerprinted.fingerprint;
+    const published = recipe.packages.every((p) => isUpToDate(entries?.get(p), fp, recipe));
     if (published) {
       upToDate++;
       continue;
     }
+    const version = formatVersion(recipe.version);
+    // A split recipe's packages are published together; any of them tells the published version.
+    const entry = entries?.get(recipe.name) ?? recipe.packages.map((p) => entries?.get(p)).find((e) => e !== undefined);
     const history = observed.history.get(id);
-    const fp = fingerprinted.fingerprint;
     const rejectedReason = history?.rejected.get(fp);
     if (rejectedReason !== undefined) {
-      skips.set(id, { reason: 'rejected', detail: rejectedReason === '' ? 'rejected in review' : rejectedReason });
+      skip(i, { reason: 'rejected', detail: rejectedReason === '' ? 'rejected in review' : rejectedReason });
       continue;
     }
     if (history?.last?.fingerprint === fp && history.last.status === 'failed' && input.retryFailed !== true) {
-      skips.set(id, { reason: 'failed-unchanged', detail: `failed${history.last.phase !== undefined ? ` in step ${history.last.phase}` : ''} at ${history.last.at}; unchanged since (use --retry-failed to try again)` });
+      skip(i, { reason: 'failed-unchanged', detail: `failed${history.last.phase !== undefined ? ` in step ${history.last.phase}` : ''} at ${history.last.at}; unchanged since (use --retry-failed to try again)` });
       continue;
     }
+    // Skips with a reason in FAILURE_SKIPS are all decided in this loop, in dependency order: `failed` has them.
     let failedDep: RecipeId | undefined;
     for (let k = depStart[i]!; k < depStart[i + 1]! && failedDep === undefined; k++) {
-      const skip = skips.get(nodes[depList[k]!]!);
-      if (skip !== undefined && FAILURE_SKIPS.has(skip.reason)) failedDep = nodes[depList[k]!]!;
+      if (failed[depList[k]!] === 1) failedDep = nodes[depList[k]!]!;
     }
     if (failedDep !== undefined) {
-      skips.set(id, { reason: 'dependency-failed', detail: failedDep });
+      skip(i, { reason: 'dependency-failed', detail: failedDep });
       continue;
     }
     const staged = observed.staged?.get(id);
     if (staged?.fingerprint === fp) {
       // Built already and waiting in the staging area: not built again until approved, rejected or changed.
-      skips.set(id, { reason: 'awaiting-review', detail: `${staged.version} staged for repo ${staged.repo} at ${staged.stagedAt}; see \`buildfleet review show ${id}\`` });
-      unreviewed.set(id, `built against ${id} ${staged.version}, which awaits review`);
+      skip(i, { reason: 'awaiting-review', detail: `${staged.version} staged for repo ${staged.repo} at ${staged.stagedAt}; see \`buildfleet review show ${id}\`` });
+      markUnreviewed(i, `built against ${id} ${staged.version}, which awaits review`);
       continue;
     }
     const noHost = input.noEligibleHost ?? isolated.missing;
     if (noHost !== undefined) {
-      skips.set(id, { reason: 'no-eligible-host', detail: noHost });
+      skip(i, { reason: 'no-eligible-host', detail: noHost });
       continue;
     }
     const why = buildReason(recipe, fingerprinted, entry, history, input.compareVersions);
@@ -192,11 +212,11 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       rootCauses.set(id, `${id} ${why.reason}${why.detail !== undefined ? ` ${why.detail}` : ''}`);
     }
     reasons.set(id, why.reason);
-    building.add(id);
+    building[i] = 1;
     const dependsOn: RecipeId[] = [];
-    for (let k = depStart[i]!; k < depStart[i + 1]!; k++) if (building.has(nodes[depList[k]!]!)) dependsOn.push(nodes[depList[k]!]!);
+    for (let k = depStart[i]!; k < depStart[i + 1]!; k++) if (building[depList[k]!] === 1) dependsOn.push(nodes[depList[k]!]!);
     const review = manualRepos.has(repoName) ? `repo ${repoName} is reviewed by hand` : inheritedReview;
-    if (review !== undefined) unreviewed.set(id, manualRepos.has(repoName) ? `built against ${id} ${formatVersion(recipe.version)}, which goes to review` : review);
+    if (review !== undefined) markUnreviewed(i, manualRepos.has(repoName) ? `built against ${id} ${formatVersion(recipe.version)}, which goes to review` : review);
     actions.push({
       type: 'build',
       package: id,
@@ -262,11 +282,11 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
 /**
  * Whether a published package is the desired build: its fingerprint is the desired
  * one, or it has none (made by another tool, e.g. `repo-add`, and adopted) and its
- * version is the desired one.
+ * version is the recipe's (formatted only then: most packages match by fingerprint).
  */
-function isUpToDate(entry: RepoEntry | undefined, fingerprint: string, version: string): boolean {
+function isUpToDate(entry: RepoEntry | undefined, fingerprint: string, recipe: Recipe): boolean {
   if (entry === undefined) return false;
-  return entry.fingerprint === fingerprint || (entry.fingerprint === '' && entry.version === version);
+  return entry.fingerprint === fingerprint || (entry.fingerprint === '' && entry.version === formatVersion(recipe.version));
 }
 
 /** `{ sourceRange: 'from..to' }` when the package's last successful build was of another commit of a git source. */
