@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create as createTar } from 'tar';
 import { CODE_CACHE, loadBundle } from '../bin/load-bundle.js';
+import { formatDesc, parsePkgInfo } from '../dist/publish/pacmanPackage.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -37,7 +38,9 @@ function makeTrainingConfig(dir) {
   write('pkgs/liba/.SRCINFO', 'pkgbase = liba\n\tpkgdesc = A library\n\tpkgver = 1.0\n\tpkgrel = 1\n\tarch = x86_64\n\tprovides = libliba.so=1-64\n\npkgname = liba\n');
   write('pkgs/app/.SRCINFO', 'pkgbase = app\n\tpkgdesc = An app\n\tpkgver = 2.1\n\tpkgrel = 3\n\tepoch = 1\n\tarch = any\n\tmakedepends = liba>=1.0\n\tdepends = libliba.so\n\npkgname = app\n\npkgname = app-doc\n\tdepends = app\n');
   write('pkgs/app/PKGBUILD', 'pkgname=(app app-doc)\n');
-  write('db/liba-1.0-1/desc', '%FILENAME%\nliba-1.0-1-x86_64.pkg.tar.zst\n\n%NAME%\nliba\n\n%BASE%\nliba\n\n%VERSION%\n1.0-1\n\n%DESC%\nA library\n\n%ARCH%\nx86_64\n\n%PROVIDES%\nlibliba.so=1-64\n\n');
+  // The database entry as the product's pacman writer makes it (repo-add's `desc`), from the package's .PKGINFO.
+  const pkginfo = parsePkgInfo('pkgname = liba\npkgbase = liba\npkgver = 1.0-1\npkgdesc = A library\narch = x86_64\nprovides = libliba.so=1-64\n');
+  write('db/liba-1.0-1/desc', formatDesc(pkginfo, { filename: 'liba-1.0-1-x86_64.pkg.tar.zst', size: 0, md5: '', sha256: '' }));
   mkdirSync(path.join(dir, 'repos/arch'), { recursive: true });
   createTar({ gzip: true, sync: true, portable: true, file: path.join(dir, 'repos/arch/repo.db.tar.gz'), cwd: path.join(dir, 'db') }, ['liba-1.0-1']);
   writeFileSync(path.join(dir, 'repos/arch/liba-1.0-1-x86_64.pkg.tar.zst'), '');
