@@ -68,7 +68,7 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
    * recipe's canonical JSON is assembled as bytes in one reused buffer and hashed from there (for
    * 35,000 ports that is about 85 MB of JSON, which as strings cost far more to join and encode).
    */
-  const { nodes, depStart, depList, order } = graph.indexed;
+  const { nodes, depStart, depList, order, recipes } = graph.indexed;
   const values: (string | undefined)[] = new Array<string | undefined>(nodes.length);
   const memberStart = new Int32Array(nodes.length).fill(-1);
   const memberEnd = new Int32Array(nodes.length);
@@ -105,7 +105,7 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
   const writeMember = (d: number): boolean => {
     if (memberStart[d] === -1) {
       const depId = nodes[d]!;
-      const dep = graph.recipes.get(depId);
+      const dep = recipes[d];
       let value: string;
       if (dep === undefined) value = 'invalid';
       else if (context.rebuild === 'transitive') value = 'cycle'; // not fingerprinted yet: on a cycle, skipped anyway
@@ -132,9 +132,9 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
   const head = `{"dependencies":{`;
   const middle = `},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":`;
   for (const i of order) {
-    const id = nodes[i]!;
-    const recipe = graph.recipes.get(id);
+    const recipe = recipes[i];
     if (recipe === undefined) continue;
+    const id = nodes[i]!;
     const first = depStart[i]!;
     const end = depStart[i + 1]!;
     // Exactly canonicalJson(inputs), built without materializing the object (35,000 recipes).

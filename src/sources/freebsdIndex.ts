@@ -38,6 +38,8 @@ export const INDEX_FIELDS = 13;
 
 /** The dependency fields of an INDEX line: build, run, extract, patch, fetch. */
 const DEPENDENCY_FIELDS = [7, 8, 10, 11, 12] as const;
+/** The dependency fields besides run-deps (8): build, extract, patch, fetch. */
+const BUILD_FIELDS = [7, 10, 11, 12] as const;
 
 /** The version of a PKGNAME (`version[_revision][,epoch]`). */
 const FREEBSD_VERSION_PATTERN = new RegExp(`^[A-Za-z0-9._+~,]{1,${MAX_VERSION_LENGTH}}$`);
@@ -152,12 +154,14 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   /** A line's digest: of its shaping fields joined by '|' (as UTF-8, as the string `a|b|…` hashes). */
   let scratch = Buffer.allocUnsafe(4096);
   const lineDigest = (): string => {
+    // Indexed loops: a for-of over an array makes an iterator result per element until V8 optimizes the loop.
     let length = 0;
-    for (const f of SHAPING_FIELDS) length += ends[f]! - starts[f]! + 1;
+    for (let k = 0; k < SHAPING_FIELDS.length; k++) length += ends[SHAPING_FIELDS[k]!]! - starts[SHAPING_FIELDS[k]!]! + 1;
     if (length > scratch.length) scratch = Buffer.allocUnsafe(length * 2);
     let at = 0;
-    for (const f of SHAPING_FIELDS) {
-      if (f !== SHAPING_FIELDS[0]) scratch[at++] = 124; // |
+    for (let k = 0; k < SHAPING_FIELDS.length; k++) {
+      const f = SHAPING_FIELDS[k]!;
+      if (k > 0) scratch[at++] = 124; // |
       // Fields are short: a loop costs less than a copy call each.
       for (let i = starts[f]!, end = ends[f]!; i < end; i++) scratch[at++] = bytes[i]!;
     }
@@ -180,8 +184,13 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     /** Where the line is in the bytes. */
     readonly start: number;
     readonly end: number;
+    /** Where its field bounds are in `bounds`: starts at `at`, ends at `at + INDEX_FIELDS`. */
+    readonly at: number;
   }
   let parsed: Parsed[] = [];
+  /** The field bounds of each taken line, as `fieldBounds` found them (pass 2 reads them, not the bytes). */
+  let bounds = new Int32Array(2 * INDEX_FIELDS * 4096);
+  let boundsUsed = 0;
   /** Every origin a pkgname resolves to, once; dependencies are resolved to indexes into it. */
   const origins: string[] = [];
   const originIndex = new Map<string, number>();
@@ -200,6 +209,11 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   const firstOfName = new Map<string, Parsed>();
   /** Package name -> the lines (not duds) that make it, when more than one does. */
   const sameName = new Map<string, Parsed[]>();
+  // Dependents of a bad line name it by its pkgname: they are then skipped as dependency-skipped.
+  // (Called as the line turns out bad; a good line registers its pkgname when it is taken.)
+  const registerBad = (pkgname: string, origin: string | undefined): void => {
+    if (origin !== undefined && !byPkgname.has(pkgname) && !lineOfOrigin.has(origin)) byPkgname.set(pkgname, intern(origin));
+  };
   for (let start = 0, line = 1; start < bytes.length; line++) {
     let end = bytes.indexOf(10 /* \n */, start);
     if (end < 0) end = bytes.length;
@@ -208,33 +222,28 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     if (end === lineStart || (end === lineStart + 1 && bytes[lineStart] === 13 /* \r */)) continue;
     const fieldCount = fieldBounds(bytes, lineStart, end, starts, ends);
     const pkgname = field(0);
-    const pathField = fieldCount > 1 ? field(1) : '';
-    const origin = originOf(pathField);
-    // Dependents of a bad line name it by its pkgname: they are then skipped as dependency-skipped.
-    // (Called as the line turns out bad; a good line registers its pkgname when it is taken.)
-    const registerBad = (): void => {
-      if (origin !== undefined && !byPkgname.has(pkgname) && !lineOfOrigin.has(origin)) byPkgname.set(pkgname, intern(origin));
-    };
+    // The origin is read from the path field's bytes: one string, no slices of the path.
+    const originStart = fieldCount > 1 ? originStartOf(bytes, starts[1]!, ends[1]!) : -1;
+    const origin = originStart >= 0 ? str(originStart, originEnd(bytes, starts[1]!, ends[1]!)) : undefined;
     if (fieldCount !== INDEX_FIELDS) {
-      registerBad();
+      registerBad(pkgname, origin);
       bad(origin ?? `${display}:${line}`, line, 1, `an INDEX line has ${INDEX_FIELDS} |-separated fields, this one has ${fieldCount}`, 'regenerate the INDEX (`make index`) or fix the line');
       continue;
     }
     if (origin === undefined) {
-      registerBad();
-      bad(`${display}:${line}`, line, pkgname.length + 2, `the path field ${quoteShort(pathField)} does not end in category/port`, 'regenerate the INDEX (`make index`) or fix the path field');
+      bad(`${display}:${line}`, line, pkgname.length + 2, `the path field ${quoteShort(field(1))} does not end in category/port`, 'regenerate the INDEX (`make index`) or fix the path field');
       continue;
     }
     const dash = pkgname.lastIndexOf('-');
     const name = dash > 0 ? pkgname.slice(0, dash) : '';
     if (name === '' || dash === pkgname.length - 1 || !PACKAGE_NAME_PATTERN.test(name)) {
-      registerBad();
+      registerBad(pkgname, origin);
       bad(origin, line, 1, `${quoteShort(pkgname)} is not a package name followed by -version`, `the first field is PKGNAME, e.g. gettext-0.19.8.1, with a name of at most ${MAX_NAME_LENGTH} characters: regenerate the INDEX or fix the line`);
       continue;
     }
     // The version names log and package files: no '/', no shell characters, no control bytes.
     if (!FREEBSD_VERSION_PATTERN.test(pkgname.slice(dash + 1))) {
-      registerBad();
+      registerBad(pkgname, origin);
       bad(
         origin,
         line,
@@ -246,13 +255,23 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     }
     const first = lineOfOrigin.get(origin);
     if (first !== undefined) {
-      registerBad();
+      registerBad(pkgname, origin);
       bad(`${origin}@${line}`, line, pkgname.length + 2, `origin ${origin} is listed twice (first at line ${first})`, 'keep one line per port');
       continue;
     }
     lineOfOrigin.set(origin, line);
     byPkgname.set(pkgname, intern(origin));
-    const entry: Parsed = { pkgname, origin, name, line, start: lineStart, end };
+    if (boundsUsed + 2 * INDEX_FIELDS > bounds.length) {
+      const grown = new Int32Array(bounds.length * 2);
+      grown.set(bounds);
+      bounds = grown;
+    }
+    const entry: Parsed = { pkgname, origin, name, line, start: lineStart, end, at: boundsUsed };
+    for (let f = 0; f < INDEX_FIELDS; f++) {
+      bounds[boundsUsed + f] = starts[f]!;
+      bounds[boundsUsed + INDEX_FIELDS + f] = ends[f]!;
+    }
+    boundsUsed += 2 * INDEX_FIELDS;
     parsed.push(entry);
     // Duds never build, so their package name may be another port's.
     if (options.dudOrigins?.has(origin) !== true) {
@@ -316,11 +335,10 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   const resolve = (f: number, out: string[]): void => {
     const end = ends[f]!;
     for (let from = starts[f]!; from < end; ) {
-      let space = from;
-      while (space < end && bytes[space] !== 32 /* space */) space++;
+      const target = words.getWord(bytes, from, end, 32 /* space */);
+      const space = words.wordEnd;
       if (space > from) {
-        const target = words.get(bytes, from, space);
-        if (target === undefined) {
+        if (target === -1) {
           const dep = str(from, space);
           if (!unknown.includes(dep)) {
             unknown.push(dep);
@@ -341,20 +359,24 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
       from = space + 1;
     }
   };
-  for (const { pkgname, origin, name, start, end } of parsed) {
+  for (const { pkgname, origin, name, at } of parsed) {
     specStarts[recipes.length] = specCount;
     stamp++;
     unknown.length = 0;
-    fieldBounds(bytes, start, end, starts, ends);
+    for (let f = 0; f < INDEX_FIELDS; f++) {
+      starts[f] = bounds[at + f]!;
+      ends[f] = bounds[at + INDEX_FIELDS + f]!;
+    }
     const depends: string[] = [];
     const buildDepends: string[] = [];
     // A run dependency that is also a build dependency is listed once, as a run dependency.
     resolve(8, depends);
-    for (const f of [7, 10, 11, 12]) resolve(f, buildDepends);
+    for (let k = 0; k < BUILD_FIELDS.length; k++) resolve(BUILD_FIELDS[k]!, buildDepends);
     const parts = splitFreebsdVersion(pkgname);
     const comment = field(3);
     // What shapes the package besides its version and dependencies.
-    const files: Record<string, string> = { [INDEX_LINE_KEY]: lineDigest() };
+    // The key is INDEX_LINE_KEY, written out: a literal key makes the object of a known shape.
+    const files: Record<string, string> = { '(INDEX)': lineDigest() };
     const portFiles = options.portFiles?.(origin);
     if (portFiles !== undefined) Object.assign(files, portFiles);
     recipes.push({
@@ -460,16 +482,35 @@ function textLines(text: string): string[] {
   return lines;
 }
 
-/** `/usr/ports/devel/gettext` → `devel/gettext`; undefined when the path has fewer than two valid components. */
-function originOf(portPath: string): string | undefined {
-  const trimmed = portPath.endsWith('/') ? portPath.slice(0, -1) : portPath;
-  const slash = trimmed.lastIndexOf('/');
-  if (slash <= 0) return undefined;
-  const before = trimmed.lastIndexOf('/', slash - 1);
-  const category = trimmed.slice(before + 1, slash);
-  const port = trimmed.slice(slash + 1);
-  if (!PACKAGE_NAME_PATTERN.test(category) || !PACKAGE_NAME_PATTERN.test(port)) return undefined;
-  return `${category}/${port}`;
+/** Where the path field `bytes[start, end)` ends without its final '/' (one, if any). */
+function originEnd(bytes: Uint8Array, start: number, end: number): number {
+  return end > start && bytes[end - 1] === 47 /* / */ ? end - 1 : end;
+}
+
+/**
+ * Where the origin starts in the path field `bytes[start, end)` (`/usr/ports/devel/gettext/` →
+ * `devel/gettext`, which ends at `originEnd`), or -1 when the path has no two last components
+ * that are both package names (PACKAGE_NAME_PATTERN, checked on the bytes).
+ */
+function originStartOf(bytes: Uint8Array, start: number, end: number): number {
+  end = originEnd(bytes, start, end);
+  let slash = end - 1;
+  while (slash >= start && bytes[slash] !== 47) slash--;
+  if (slash <= start) return -1;
+  let before = slash - 1;
+  while (before >= start && bytes[before] !== 47) before--;
+  return isNameBytes(bytes, before + 1, slash) && isNameBytes(bytes, slash + 1, end) ? before + 1 : -1;
+}
+
+/** Whether `bytes[start, end)` is a package name as PACKAGE_NAME_PATTERN says: `[A-Za-z0-9][A-Za-z0-9@._+-]*`, at most MAX_NAME_LENGTH bytes. */
+function isNameBytes(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end <= start || end - start > MAX_NAME_LENGTH) return false;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!;
+    const alnum = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122);
+    if (!alnum && (i === start || (b !== 64 /* @ */ && b !== 46 /* . */ && b !== 95 /* _ */ && b !== 43 /* + */ && b !== 45) /* - */)) return false;
+  }
+  return true;
 }
 
 /**

@@ -61,6 +61,27 @@ export class SubstringMap {
     return k === -1 ? undefined : this.values[k];
   }
 
+  /** Where the word read by the last `getWord` ends (the index of its stop byte, or `end`). */
+  wordEnd = 0;
+
+  /**
+   * The value of the word that starts at `text[start]` and runs up to the first `stop` byte (or
+   * `end`), or -1 when no key is that word; the word's end is left in `wordEnd`. The word is
+   * scanned and hashed in one pass (a word list is read once, a million words for a large INDEX).
+   */
+  getWord(text: Uint8Array, start: number, end: number, stop: number): number {
+    let hash = FNV_OFFSET;
+    let i = start;
+    for (; i < end; i++) {
+      const byte = text[i]!;
+      if (byte === stop) break;
+      hash = Math.imul(hash ^ byte, FNV_PRIME);
+    }
+    this.wordEnd = i;
+    const k = this.find(text, start, i, hash);
+    return k === -1 ? -1 : this.values[k]!;
+  }
+
   private find(text: Uint8Array, start: number, end: number, hash: number): number {
     const length = end - start;
     const bytes = this.bytes;
@@ -77,8 +98,12 @@ export class SubstringMap {
   }
 }
 
+/** FNV-1a, 32 bits. */
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
 function hashRange(bytes: Uint8Array, start: number, end: number): number {
-  let hash = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  let hash = FNV_OFFSET;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
   return hash;
 }

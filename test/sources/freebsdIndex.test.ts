@@ -69,6 +69,33 @@ describe('parseFreebsdIndex', () => {
     expect(graph.deps.get('devel/p5-Foo-Bar' as never)).toEqual(['archivers/cabextract']);
   });
 
+  it('takes the origin from the last two components of the path field, each a package name', () => {
+    const origins: [string, string | undefined][] = [
+      ['/usr/ports/devel/gettext', 'devel/gettext'],
+      ['/usr/ports/devel/gettext/', 'devel/gettext'], // one final '/' is dropped
+      ['/usr/ports/devel/gettext//', undefined],
+      ['devel/gettext', 'devel/gettext'],
+      ['/a/b@c+d_e.f-g', 'a/b@c+d_e.f-g'],
+      ['gettext', undefined],
+      ['/gettext', undefined],
+      ['/usr/ports/-devel/gettext', undefined], // a name starts with a letter or digit
+      ['/usr/ports/devel/.gettext', undefined],
+      ['/usr/ports/de vel/gettext', undefined],
+      ['/usr/ports/dével/gettext', undefined],
+      ['/usr/ports/devel/get\ttext', undefined],
+      [`/usr/ports/devel/${'g'.repeat(100)}`, `devel/${'g'.repeat(100)}`],
+      [`/usr/ports/devel/${'g'.repeat(101)}`, undefined],
+      ['', undefined],
+    ];
+    for (const [pathField, origin] of origins) {
+      const fields = line('gettext-0.19', 'devel/gettext').split('|');
+      fields[1] = pathField;
+      const snap = parse(fields.join('|'));
+      if (origin !== undefined) expect({ pathField, ids: snap.recipes.map((r) => r.id) }).toEqual({ pathField, ids: [origin] });
+      else expect({ pathField, path: snap.invalid[0]?.diagnostics[0]?.message.endsWith('does not end in category/port') }).toEqual({ pathField, path: true });
+    }
+  });
+
   it('keeps, of ports making the same package, the one depended on, then the higher version, then the first line', () => {
     const conflicts = [
       line('ruby-2.2.4', 'lang/ruby22'),

@@ -20,6 +20,21 @@ describe('SubstringMap', () => {
     expect(map.get(text, 0, 0)).toBeUndefined();
   });
 
+  it('reads a word up to a stop byte, hashing as it scans, and says where the word ends', () => {
+    const map = new SubstringMap(3);
+    map.add('gettext-0.19', 1);
+    map.add('gmake-4.2', 2);
+    map.add('devel/gmake', 3);
+    const text = Buffer.from('gmake-4.2 gettext-0.19  devel/gmake|gmake-4 gmake-4.2');
+    const words: [number, number][] = [];
+    for (let at = 0, end = text.indexOf('|'); at < end; at = map.wordEnd + 1) words.push([map.getWord(text, at, end, 32), map.wordEnd]);
+    // An empty word (two spaces) is no key; the last word ends at `end`, not at the '|'.
+    expect(words).toEqual([[2, 9], [1, 22], [-1, 23], [3, 35]]);
+    expect(map.getWord(text, 36, text.length, 32)).toBe(-1); // gmake-4: a prefix of a key
+    expect(map.getWord(text, 44, text.length, 32)).toBe(2);
+    expect(map.wordEnd).toBe(text.length);
+  });
+
   it('keeps the first value of a key given twice', () => {
     const map = new SubstringMap(2);
     expect(map.add('a', 1)).toBe(true);
