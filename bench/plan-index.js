@@ -5,7 +5,12 @@
 // the ports are up to date, against a baseline that only reads the INDEX and splits its lines and
 // dependency fields (bench/lib/read-split-index.js), measured alternately in the same run.
 //
-//   node bench/plan-index.js [--runs 5] [--size 35000] [--seed 1] [--no-wait-quiet] [--profile DIR]
+//   node bench/plan-index.js [--runs 5] [--size 35000] [--seed 1] [--fields shared|independent]
+//                            [--no-wait-quiet] [--profile DIR]
+//
+// --fields independent: the synthetic INDEX of the generator before 2026-11-24, whose build and
+// run fields rarely share a port (26.8 distinct dependencies per line against the real 15.4; see
+// bench/lib/gen-index.js), to reproduce figures measured with it.
 //
 // Setup per INDEX (in os.tmpdir()/buildfleet-bench-index, rebuilt when the product's fingerprints
 // change): a config directory with the INDEX as the branch's only source file (no port directories,
@@ -36,7 +41,7 @@ function args() {
     const i = a.indexOf(name);
     return i >= 0 ? a[i + 1] : fallback;
   };
-  return { runs: Number(opt('--runs', 5)), size: Number(opt('--size', 35000)), seed: Number(opt('--seed', 1)), waitQuiet: !a.includes('--no-wait-quiet'), profile: opt('--profile', undefined) };
+  return { runs: Number(opt('--runs', 5)), size: Number(opt('--size', 35000)), seed: Number(opt('--seed', 1)), fields: opt('--fields', 'shared'), waitQuiet: !a.includes('--no-wait-quiet'), profile: opt('--profile', undefined) };
 }
 
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -103,10 +108,11 @@ async function main() {
     runTargets: (f[8] ? f[8].split(' ') : []).map((d) => byPkgname.get(d)),
     buildTargets: [7, 10, 11, 12].flatMap((i) => (f[i] ? f[i].split(' ') : [])).map((d) => byPkgname.get(d)),
   }));
-  const synthetic = generateIndex({ count: opts.size, degrees: realDegrees(realFile), seed: opts.seed });
+  const synthetic = generateIndex({ count: opts.size, degrees: realDegrees(realFile), seed: opts.seed, fields: opts.fields });
+  const syntheticName = `synthetic ${opts.size} ports${opts.fields === 'shared' ? '' : ` (${opts.fields} fields)`}`;
   const cases = [
     { name: `real INDEX-11 (${real.length} ports)`, ...makeConfig('real', realText, true), packages: real },
-    { name: `synthetic ${opts.size} ports`, ...makeConfig(`synthetic-${opts.size}`, synthetic.text, false), packages: synthetic.packages },
+    { name: syntheticName, ...makeConfig(`synthetic-${opts.size}${opts.fields === 'shared' ? '' : `-${opts.fields}`}`, synthetic.text, false), packages: synthetic.packages },
   ];
   const rows = [];
   for (const c of cases) {
