@@ -131,7 +131,8 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
   const batch: FingerprintBatch = { context, graph: graph.indexed, values };
   const head = `{"dependencies":{`;
   const middle = `},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":`;
-  for (const i of order) {
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
     const recipe = recipes[i];
     if (recipe === undefined) continue;
     const id = nodes[i]!;

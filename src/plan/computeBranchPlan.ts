@@ -148,7 +148,8 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
   };
   const manualRepos = new Set(input.branch.repos.filter((r) => r.review === 'manual').map((r) => r.name));
   let upToDate = 0;
-  for (const i of order) {
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
     const id = nodes[i]!;
     if (skips.has(id)) continue;
     const recipe = recipeOfNode[i];

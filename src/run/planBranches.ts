@@ -294,7 +294,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       branch: branch.name,
       config: { ...branch, file: undefined, positions: undefined },
       pipeline: pipeline.digest,
-      recipes: [...fingerprints.entries()].map(([id, f]) => `${id}:${f.fingerprint}`),
+      recipes: desiredRecipes(fingerprints),
       invalid: source.invalid.map((r) => r.id),
     });
   }
@@ -316,6 +316,13 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       observed: sha256Hex(observedParts.join('\n')),
     },
   };
+}
+
+/** `id:fingerprint` of each recipe, for the desired-state digest (forEach: no [key, value] array per recipe). */
+function desiredRecipes(fingerprints: ReadonlyMap<RecipeId, FingerprintedRecipe>): string[] {
+  const lines: string[] = [];
+  fingerprints.forEach((f, id) => lines.push(`${id}:${f.fingerprint}`));
+  return lines;
 }
 
 /** The branches named (all when none are), with an error for each unknown name. */

@@ -329,8 +329,9 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   };
   /** A dependency word resolves to the origin of the line with that pkgname, else of that origin. */
   const words = new SubstringMap(byPkgname.size + originIndex.size);
-  for (const [pkgname, target] of byPkgname) words.add(pkgname, target);
-  for (const [origin, target] of originIndex) words.add(origin, target);
+  // forEach, not for-of: no [key, value] array per entry (70,000 for a large INDEX).
+  byPkgname.forEach((target, pkgname) => words.add(pkgname, target));
+  originIndex.forEach((target, origin) => words.add(origin, target));
   /** Adds the dependencies of field f (space-separated pkgnames) to `out`. */
   const resolve = (f: number, out: string[]): void => {
     const end = ends[f]!;
@@ -359,7 +360,8 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
       from = space + 1;
     }
   };
-  for (const { pkgname, origin, name, at } of parsed) {
+  for (let p = 0; p < parsed.length; p++) {
+    const { pkgname, origin, name, at } = parsed[p]!;
     specStarts[recipes.length] = specCount;
     stamp++;
     unknown.length = 0;
