@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { measure, median, rssMethod, waitForQuiet } from './lib/measure.js';
+import { measure, median, rssMethod, waitForQuiet, wasNoisy } from './lib/measure.js';
 import { defaultIndexPath } from './lib/freebsd-index.js';
 import { generateIndex, realDegrees } from './lib/gen-index.js';
 import { writeRepoIndex, writeEmptyIndex } from './lib/repo-index.js';
@@ -124,7 +124,7 @@ async function main() {
       if (opts.waitQuiet) await waitForQuiet({ log });
       const r = await measure(process.execPath, argv, { cwd: projectRoot });
       if (r.code !== 0) throw new Error(`${what} exited with ${r.code}:\n${r.stderr}`);
-      if (r.othersCpuSeconds > 0.15 * r.seconds) row.noisy++;
+      if (wasNoisy(r)) row.noisy++;
       return r;
     };
     await timed([baselineScript, c.indexFile], 'baseline');
@@ -167,7 +167,7 @@ async function main() {
   console.log(md);
   console.log('');
   for (const [what, ok, value] of checks) console.log(`${ok ? 'PASS' : 'FAIL'} ${what}: ${value}`);
-  console.log(`\nMedians of ${opts.runs} runs each, alternating, after one untimed warm-up; CPU = user + system (GNU time); node ${process.version}, ${os.cpus().length} CPUs, load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; RSS by ${rssMethod()}; runs during which other processes used > 15% CPU: ${rows.map((r) => r.noisy).join(', ')}`);
+  console.log(`\nMedians of ${opts.runs} runs each, alternating, after one untimed warm-up; CPU = user + system (GNU time); node ${process.version}, ${os.cpus().length} CPUs, load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; RSS by ${rssMethod()}; runs during which other processes used more than 0.15 CPU-seconds per second (beyond 30 ms of tick rounding): ${rows.map((r) => r.noisy).join(', ')}`);
   process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;
 }
 

@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure, median, rssMethod, waitForQuiet } from './lib/measure.js';
+import { measure, median, NOISE_LIMIT, rssMethod, waitForQuiet, wasNoisy } from './lib/measure.js';
 import { cliAvailable, defaultCacheRoot, ensureRecipes, expectedUpToDate, indexReady, planArgs, planJson, projectRoot, rebuildIndex, summarizePlan } from './lib/tree-cache.js';
 import { formatSummary, summarizeCpuProfile } from './lib/cpuprofile.js';
 
@@ -42,8 +42,6 @@ async function timed(args, what) {
   return r;
 }
 
-/** A run is clean when the rest of the machine used at most this much CPU per second of it. */
-export const NOISE_LIMIT = 0.15;
 
 function gitDescribe() {
   try {
@@ -112,7 +110,7 @@ export async function run(opts = {}) {
           if (waitedMs > 20_000) await timed(args, what);
         }
         const r = await timed(args, what);
-        const noisy = r.othersCpuSeconds > NOISE_LIMIT * r.seconds;
+        const noisy = wasNoisy(r);
         if (!noisy || !waitQuiet) return r;
         if (attempt >= retries) {
           row.noisyKept++;
@@ -240,7 +238,7 @@ function summarize(rows, { runs, seed, degrees, baselineOnly, waitQuiet, strictB
   const noise = rows.reduce((n, r) => n + r.discarded, 0);
   const noisyKept = rows.reduce((n, r) => n + r.noisyKept, 0);
   const noiseLine = waitQuiet
-    ? `Runs during which other processes used more than ${NOISE_LIMIT} CPU-seconds per second were discarded and re-run: ${noise} discarded${noisyKept ? `, ${noisyKept} kept after the last retry` : ''}.`
+    ? `Runs during which other processes used more than ${NOISE_LIMIT} CPU-seconds per second (beyond 30 ms of tick rounding) were discarded and re-run: ${noise} discarded${noisyKept ? `, ${noisyKept} kept after the last retry` : ''}.`
     : 'Runs were not screened for other load.';
   const mdRow = (c) => `| ${c.join(' | ')} |`;
   const markdown = [

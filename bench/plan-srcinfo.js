@@ -18,7 +18,8 @@
 // makes it in a new temporary directory and removes it afterwards.
 // Each timed run waits (up to 2 minutes) for the CPUs to be at most 20% busy unless
 // --no-wait-quiet; runs during which other processes used more than 0.15 CPU-seconds per second
-// are re-run (up to 3 times). Wall time and peak RSS: bench/lib/measure.js.
+// (beyond what 10 ms ticks round to) are re-run (up to 3 times). Wall time, peak RSS and the
+// noise rule (`wasNoisy`): bench/lib/measure.js.
 //
 // Targets (issue 5): plan median <= 0.5 s; plan <= 2x the baseline.
 import { execFileSync } from 'node:child_process';
@@ -26,12 +27,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { measure, median, rssMethod, waitForQuiet } from './lib/measure.js';
+import { measure, median, rssMethod, waitForQuiet, wasNoisy } from './lib/measure.js';
 import { cliAvailable, planArgs, planJson, projectRoot, summarizePlan } from './lib/tree-cache.js';
 
 export const COMMAND = 'node bench/plan-srcinfo.js';
 export const TARGETS = { planSeconds: 0.5, ratio: 2 };
-const NOISE_LIMIT = 0.15;
 const MB = (mib) => (mib * 1024 * 1024) / 1e6;
 
 function corporaDir() {
@@ -142,7 +142,7 @@ export async function run({ runs = 7, waitQuiet = true, fresh = false, log = (l)
       for (let attempt = 0; ; attempt++) {
         if (waitQuiet) rows.busy.push((await waitForQuiet({ log })).busy);
         const r = await timed(args, what);
-        if (!waitQuiet || r.othersCpuSeconds <= NOISE_LIMIT * r.seconds || attempt >= 3) return r;
+        if (!waitQuiet || !wasNoisy(r) || attempt >= 3) return r;
         rows.discarded++;
       }
     };

@@ -106,6 +106,19 @@ export function measure(command, args, { cwd, stdoutFile = '/dev/null', env = pr
   });
 }
 
+/** A run is clean when the rest of the machine used at most this much CPU per second of it. */
+export const NOISE_LIMIT = 0.15;
+
+/**
+ * Whether someone else used more than `limit` CPU-seconds per second during the run `r` (from
+ * `measure`). Both sides of the difference are counted in 10 ms ticks (/proc/stat before and
+ * after, GNU time's %U and %S), so up to 3 ticks of it are rounding: for a 0.2 s run, 15 % is
+ * 30 ms, and rounding alone used to flag nearly every run of that length as noisy.
+ */
+export function wasNoisy(r, limit = NOISE_LIMIT) {
+  return r.othersCpuSeconds > limit * r.seconds + 3 / CLOCK_TICKS;
+}
+
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
