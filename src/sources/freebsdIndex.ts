@@ -377,8 +377,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     const parts = splitFreebsdVersion(pkgname);
     const comment = field(3);
     // What shapes the package besides its version and dependencies.
-    // The key is INDEX_LINE_KEY, written out: a literal key makes the object of a known shape.
-    const files: Record<string, string> = { '(INDEX)': lineDigest() };
+    const files: Record<string, string> = { [INDEX_LINE_KEY]: lineDigest() };
     const portFiles = options.portFiles?.(origin);
     if (portFiles !== undefined) Object.assign(files, portFiles);
     recipes.push({
