@@ -7,7 +7,7 @@ import type { RebuildPolicy } from '../config/types.js';
 import type { InputChange } from '../plan/types.js';
 import { canonicalJson, hashCanonical, sha256Hex } from './canonical.js';
 import type { DependencyGraph, IndexedGraph } from './graph.js';
-import { writeUtf8 } from './utf8.js';
+import { writeJsonString } from './utf8.js';
 import { formatVersion, type Fingerprint, type Recipe, type RecipeId } from './types.js';
 
 export const FINGERPRINT_FORMAT = 1;
@@ -88,18 +88,52 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     store = grown;
     jsonBase = memberRoom;
   };
-  const keepMember = (d: number, member: string): void => {
-    if (memberUsed + member.length * 3 > jsonBase) grow(memberUsed + member.length * 3, at);
+  /** Keeps node d's member `"key":"value"` (as canonicalJson writes it). */
+  const keepMember = (d: number, key: string, value: string): void => {
+    const need = (key.length + value.length) * 6 + 5;
+    if (memberUsed + need > jsonBase) grow(memberUsed + need, at);
     memberStart[d] = memberUsed;
-    memberUsed += writeUtf8(store, member, memberUsed);
+    memberUsed += writeJsonString(store, key, memberUsed);
+    store[memberUsed++] = 58; // :
+    memberUsed += writeJsonString(store, value, memberUsed);
     memberEnd[d] = memberUsed;
   };
   const room = (length: number): void => {
     if (jsonBase + at + length > store.length) grow(memberUsed, at + length);
   };
-  const writeText = (text: string): void => {
-    room(Buffer.byteLength(text, 'utf8'));
-    at += store.write(text, jsonBase + at, 'utf8');
+  /** Appends bytes that were encoded once (the parts every recipe's JSON shares). */
+  const writeBytes = (bytes: Buffer): void => {
+    room(bytes.length);
+    store.set(bytes, jsonBase + at);
+    at += bytes.length;
+  };
+  /** Appends `text` as canonicalJson writes a string. */
+  const writeString = (text: string): void => {
+    room(text.length * 6 + 2);
+    at += writeJsonString(store, text, jsonBase + at);
+  };
+  /** Appends `canonicalJson(record)` of a record of strings (a recipe's file digests), written where it is assembled. */
+  const writeStringRecord = (record: Readonly<Record<string, string>>): void => {
+    const keys = Object.keys(record);
+    if (keys.length > 1) keys.sort();
+    room(1);
+    store[jsonBase + at++] = 123; // {
+    let first = true;
+    for (let k = 0; k < keys.length; k++) {
+      const value = record[keys[k]!];
+      if (value === undefined) continue;
+      if (!first) {
+        room(1);
+        store[jsonBase + at++] = 44; // ,
+      }
+      first = false;
+      writeString(keys[k]!);
+      room(1);
+      store[jsonBase + at++] = 58; // :
+      writeString(value);
+    }
+    room(1);
+    store[jsonBase + at++] = 125; // }
   };
   /** Appends dependency d's member; false when its value is provisional (a transitive one on a cycle, not fingerprinted yet). */
   const writeMember = (d: number): boolean => {
@@ -112,13 +146,15 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
       else if (context.rebuild === 'direct') value = localDigest(dep);
       else value = formatVersion(dep.version);
       values[d] = value;
-      const member = `${JSON.stringify(depId)}:${JSON.stringify(value)}`;
       // A transitive dependency on a cycle gets its fingerprint later: that is not kept.
       if (dep !== undefined && context.rebuild === 'transitive') {
-        writeText(member);
+        writeString(depId);
+        room(1);
+        store[jsonBase + at++] = 58; // :
+        writeString(value);
         return false;
       }
-      keepMember(d, member);
+      keepMember(d, depId, value);
     }
     const from = memberStart[d]!;
     const length = memberEnd[d]! - from;
@@ -129,8 +165,9 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
   };
   /** What every recipe's fingerprint data shares. */
   const batch: FingerprintBatch = { context, graph: graph.indexed, values };
-  const head = `{"dependencies":{`;
-  const middle = `},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":`;
+  const head = Buffer.from(`{"dependencies":{`, 'utf8');
+  const middle = Buffer.from(`},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":`, 'utf8');
+  const versionKey = Buffer.from(`,"version":`, 'utf8');
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     const recipe = recipes[i];
@@ -140,7 +177,7 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     const end = depStart[i + 1]!;
     // Exactly canonicalJson(inputs), built without materializing the object (35,000 recipes).
     at = 0;
-    writeText(head);
+    writeBytes(head);
     /** Whether a dependency's value is provisional (on a cycle): the values are then copied as they are now. */
     let provisional = false;
     for (let k = first; k < end; k++) {
@@ -151,14 +188,19 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
       if (!writeMember(depList[k]!)) provisional = true;
     }
     const version = formatVersion(recipe.version);
-    writeText(`${middle}${canonicalJson(recipe.files)},"version":${JSON.stringify(version)}}`);
+    writeBytes(middle);
+    writeStringRecord(recipe.files);
+    writeBytes(versionKey);
+    writeString(version);
+    room(1);
+    store[jsonBase + at++] = 125; // }
     const fingerprint = sha256Hex(store.subarray(jsonBase, jsonBase + at)) as Fingerprint;
     // A dependency's value, once kept, never changes: the recipe reads it from the shared values when asked.
     const ownValues = provisional ? Array.from(depList.subarray(first, end), (d) => values[d]!) : undefined;
     result.set(id, new LazyFingerprint(fingerprint, recipe, version, batch, i, ownValues));
     if (context.rebuild === 'transitive') {
       values[i] = fingerprint;
-      keepMember(i, `${JSON.stringify(id)}:${JSON.stringify(fingerprint)}`);
+      keepMember(i, id, fingerprint);
     }
   }
   return result;

@@ -3,6 +3,7 @@ import type { RebuildPolicy } from '../../src/config/types.js';
 import { canonicalJson, hashCanonical } from '../../src/model/canonical.js';
 import { diffInputs, type FingerprintInputs } from '../../src/model/fingerprint.js';
 import type { Recipe } from '../../src/model/types.js';
+import { writeJsonString } from '../../src/model/utf8.js';
 import { fingerprintOf, fingerprintsOf, graphOf, recipe, type FingerprintOptions, type RecipeSpec } from '../helpers/model.js';
 
 /** libc <- zlib <- libpng <- imagetool, and docgen beside zlib. */
@@ -85,6 +86,15 @@ describe('computeFingerprints: which packages change under each rebuild policy',
       dependencies: { zlib: fingerprintOf(fps, 'zlib').fingerprint },
     });
     expect(fingerprintOf(fingerprintsOf(graphOf(chain()), { rebuild: 'version' }), 'libpng').inputs.dependencies).toEqual({ zlib: '1.3.1-1' });
+  });
+
+  it.each<RebuildPolicy>(['transitive', 'direct', 'version'])('%s: is the sha256 of the canonical inputs when names and files need escaping', (rebuild) => {
+    // File names and digests as a tree may hold them: quotes, backslashes, control characters,
+    // non-ASCII, a lone surrogate; written into the canonical JSON as JSON.stringify writes them.
+    const files = { 'a"b\\c': 'd\n\u0001', 'é/ü.patch': '\ud800x', 'recipe.yaml': 'r\u007f', '\t': '' };
+    const recipes = [recipe('lib\u00e9', { version: '1.0', files }), recipe('app', { depends: ['lib\u00e9'], files: { '"': '\\' } })];
+    const fps = fingerprintsOf(graphOf(recipes), { rebuild });
+    for (const id of ['app', 'lib\u00e9']) expect(fingerprintOf(fps, id).fingerprint).toBe(hashCanonical(fingerprintOf(fps, id).inputs));
   });
 
   it('gives a dependency on an invalid recipe the marker "invalid"', () => {
@@ -194,5 +204,15 @@ const diffCases: DiffCase[] = [
 describe('diffInputs', () => {
   it.each(diffCases)('$name', (c) => {
     expect(diffInputs(c.before, c.after)).toEqual(c.changes);
+  });
+});
+
+describe('writeJsonString', () => {
+  it.each(['', 'zlib', 'a"b', 'back\\slash', 'tab\there', '\u0000\u001f\u007f', 'é', '日本', '\ud800', 'x\udc00y', '😀', '/'.repeat(300)])('writes %j as JSON.stringify does, as UTF-8', (text) => {
+    const target = Buffer.alloc(text.length * 6 + 2 + 4, 0xee);
+    const written = writeJsonString(target, text, 2);
+    expect(target.subarray(2, 2 + written).toString('utf8')).toBe(JSON.stringify(text));
+    expect(written).toBe(Buffer.byteLength(JSON.stringify(text)));
+    expect(target[0]).toBe(0xee);
   });
 });
