@@ -235,6 +235,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
   }
 
   // 3. Skip actions, each with how many packages it holds back.
+  const heldBack = heldBackCounter(graph, skips);
   const skipActions: SkipAction[] = [...skips.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([id, skip]) => {
@@ -245,7 +246,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
         ...(recipe !== undefined ? { version: formatVersion(recipe.version) } : {}),
         reason: skip.reason,
         ...(skip.detail !== undefined ? { detail: skip.detail } : {}),
-        blocks: countHeldBack(graph, skips, id),
+        blocks: heldBack(id),
       };
     });
 
@@ -312,7 +313,12 @@ function packageIndex(graph: DependencyGraph): Map<string, RecipeId> {
 
 /** The first repo whose globs take a package name. */
 function repoMatcher(repos: BranchPlanInput['branch']['repos']): (name: string) => string | undefined {
-  const matchers = repos.map((r) => ({ name: r.name, match: picomatch(r.packages as string[], { dot: true }) }));
+  const matchers = repos.map((r) => {
+    const match = picomatch(r.packages as string[], { dot: true });
+    // `*` (every repo's default) takes every name picomatch's `*` matches: not empty, no `/`, not
+    // `.` or `..`. That is every package name, told without a regex match per package (35,000).
+    return { name: r.name, match: r.packages.includes('*') ? (name: string) => (name !== '' && name !== '.' && name !== '..' && !name.includes('/')) || match(name) : match };
+  });
   return (name) => matchers.find((m) => m.match(name))?.name;
 }
 
@@ -329,19 +335,39 @@ function propagate(graph: DependencyGraph, skips: Map<RecipeId, SkipDecision>, s
   }
 }
 
-/** How many distinct packages `id` holds back: its transitive dependents that are skipped. */
-function countHeldBack(graph: DependencyGraph, skips: ReadonlyMap<RecipeId, SkipDecision>, id: RecipeId): number {
-  const seen = new Set<RecipeId>([id]);
-  const queue: RecipeId[] = [id];
-  for (let i = 0; i < queue.length; i++) {
-    for (const dependent of graph.dependents.get(queue[i]!) ?? []) {
-      if (!seen.has(dependent) && skips.has(dependent)) {
-        seen.add(dependent);
-        queue.push(dependent);
+/**
+ * Per skipped package, how many distinct packages it holds back: its transitive dependents that
+ * are skipped. Over node indexes (a stamp per node, not a Set per skip): an INDEX with a popular
+ * dud has thousands of skips.
+ */
+function heldBackCounter(graph: DependencyGraph, skips: ReadonlyMap<RecipeId, SkipDecision>): (id: RecipeId) => number {
+  const { nodes, dependentStart, dependentList } = graph.indexed;
+  const skipped = new Uint8Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) if (skips.has(nodes[i]!)) skipped[i] = 1;
+  const seenAt = new Int32Array(nodes.length);
+  const queue = new Int32Array(nodes.length);
+  let stamp = 0;
+  let indexOf: Map<RecipeId, number> | undefined;
+  return (id) => {
+    indexOf ??= new Map(nodes.map((node, i) => [node, i]));
+    const start = indexOf.get(id);
+    if (start === undefined) return 0;
+    stamp++;
+    seenAt[start] = stamp;
+    let tail = 0;
+    queue[tail++] = start;
+    for (let head = 0; head < tail; head++) {
+      const x = queue[head]!;
+      for (let k = dependentStart[x]!, end = dependentStart[x + 1]!; k < end; k++) {
+        const d = dependentList[k]!;
+        if (seenAt[d] !== stamp && skipped[d] === 1) {
+          seenAt[d] = stamp;
+          queue[tail++] = d;
+        }
       }
     }
-  }
-  return seen.size - 1;
+    return tail - 1;
+  };
 }
 
 const CHANGE_REASONS: readonly [InputChange['kind'], BuildReason][] = [
