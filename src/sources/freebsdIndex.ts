@@ -194,25 +194,37 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   /** Every origin a pkgname resolves to, once; dependencies are resolved to indexes into it. */
   const origins: string[] = [];
   const originIndex = new Map<string, number>();
+  /** Per origin (its index), the line taken for it; 0 while none is (the origin of a bad line). */
+  const lineOfIndex: number[] = [];
   const intern = (origin: string): number => {
     let index = originIndex.get(origin);
     if (index === undefined) {
       index = origins.push(origin) - 1;
+      lineOfIndex.push(0);
       originIndex.set(origin, index);
     }
     return index;
   };
-  /** pkgname (with version) -> index of its origin in `origins`. */
-  const byPkgname = new Map<string, number>();
-  const lineOfOrigin = new Map<string, number>();
+  /** The line taken for an origin. */
+  const lineOf = (origin: string): number | undefined => {
+    const index = originIndex.get(origin);
+    const line = index === undefined ? 0 : lineOfIndex[index]!;
+    return line > 0 ? line : undefined;
+  };
+  /**
+   * pkgname (with version) -> index of its origin in `origins`; keyed by the pkgname's bytes, taken
+   * from the line (no string per key to encode again), and looked up by each dependency word.
+   */
+  const pkgnames = new SubstringMap(Math.max(1024, bytes.length >> 9));
   /** Package name -> the first line (not a dud) that makes it. */
   const firstOfName = new Map<string, Parsed>();
   /** Package name -> the lines (not duds) that make it, when more than one does. */
   const sameName = new Map<string, Parsed[]>();
-  // Dependents of a bad line name it by its pkgname: they are then skipped as dependency-skipped.
-  // (Called as the line turns out bad; a good line registers its pkgname when it is taken.)
-  const registerBad = (pkgname: string, origin: string | undefined): void => {
-    if (origin !== undefined && !byPkgname.has(pkgname) && !lineOfOrigin.has(origin)) byPkgname.set(pkgname, intern(origin));
+  // Dependents of a bad line name it by its pkgname (field 0 of the line being read): they are then
+  // skipped as dependency-skipped. (Called as the line turns out bad; a good line registers its
+  // pkgname when it is taken.)
+  const registerBad = (origin: string | undefined): void => {
+    if (origin !== undefined && pkgnames.get(bytes, starts[0]!, ends[0]!) === undefined && lineOf(origin) === undefined) pkgnames.setRange(bytes, starts[0]!, ends[0]!, intern(origin));
   };
   for (let start = 0, line = 1; start < bytes.length; line++) {
     let end = bytes.indexOf(10 /* \n */, start);
@@ -226,7 +238,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     const originStart = fieldCount > 1 ? originStartOf(bytes, starts[1]!, ends[1]!) : -1;
     const origin = originStart >= 0 ? str(originStart, originEnd(bytes, starts[1]!, ends[1]!)) : undefined;
     if (fieldCount !== INDEX_FIELDS) {
-      registerBad(pkgname, origin);
+      registerBad(origin);
       bad(origin ?? `${display}:${line}`, line, 1, `an INDEX line has ${INDEX_FIELDS} |-separated fields, this one has ${fieldCount}`, 'regenerate the INDEX (`make index`) or fix the line');
       continue;
     }
@@ -237,13 +249,13 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     const dash = pkgname.lastIndexOf('-');
     const name = dash > 0 ? pkgname.slice(0, dash) : '';
     if (name === '' || dash === pkgname.length - 1 || !PACKAGE_NAME_PATTERN.test(name)) {
-      registerBad(pkgname, origin);
+      registerBad(origin);
       bad(origin, line, 1, `${quoteShort(pkgname)} is not a package name followed by -version`, `the first field is PKGNAME, e.g. gettext-0.19.8.1, with a name of at most ${MAX_NAME_LENGTH} characters: regenerate the INDEX or fix the line`);
       continue;
     }
     // The version names log and package files: no '/', no shell characters, no control bytes.
     if (!FREEBSD_VERSION_PATTERN.test(pkgname.slice(dash + 1))) {
-      registerBad(pkgname, origin);
+      registerBad(origin);
       bad(
         origin,
         line,
@@ -253,14 +265,15 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
       );
       continue;
     }
-    const first = lineOfOrigin.get(origin);
+    const first = lineOf(origin);
     if (first !== undefined) {
-      registerBad(pkgname, origin);
+      registerBad(origin);
       bad(`${origin}@${line}`, line, pkgname.length + 2, `origin ${origin} is listed twice (first at line ${first})`, 'keep one line per port');
       continue;
     }
-    lineOfOrigin.set(origin, line);
-    byPkgname.set(pkgname, intern(origin));
+    const index = intern(origin);
+    lineOfIndex[index] = line;
+    pkgnames.setRange(bytes, starts[0]!, ends[0]!, index);
     if (boundsUsed + 2 * INDEX_FIELDS > bounds.length) {
       const grown = new Int32Array(bounds.length * 2);
       grown.set(bounds);
@@ -327,20 +340,17 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     }
     specs[specCount++] = t;
   };
-  /** A dependency word resolves to the origin of the line with that pkgname, else of that origin. */
-  const words = new SubstringMap(byPkgname.size + originIndex.size);
-  // forEach, not for-of: no [key, value] array per entry (70,000 for a large INDEX).
-  byPkgname.forEach((target, pkgname) => words.add(pkgname, target));
-  originIndex.forEach((target, origin) => words.add(origin, target));
   /** Adds the dependencies of field f (space-separated pkgnames) to `out`. */
   const resolve = (f: number, out: string[]): void => {
     const end = ends[f]!;
     for (let from = starts[f]!; from < end; ) {
-      const target = words.getWord(bytes, from, end, 32 /* space */);
-      const space = words.wordEnd;
+      // A dependency word resolves to the origin of the line with that pkgname, else of that origin.
+      let target = pkgnames.getWord(bytes, from, end, 32 /* space */);
+      const space = pkgnames.wordEnd;
       if (space > from) {
+        const dep = target === -1 ? str(from, space) : '';
+        if (target === -1) target = originIndex.get(dep) ?? -1;
         if (target === -1) {
-          const dep = str(from, space);
           if (!unknown.includes(dep)) {
             unknown.push(dep);
             out.push(dep);
@@ -407,7 +417,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     diagnostics: [],
     interned: { table: unknowns.length > 0 ? [...origins, ...unknowns] : origins, specs: specs.subarray(0, specCount), starts: specStarts },
     locate: (recipe, dependency) => {
-      const line = lineOfOrigin.get(recipe.id);
+      const line = lineOf(recipe.id);
       if (line === undefined) return undefined;
       lines ??= textLines(bytes.toString('utf8'));
       const lineText = lines[line - 1]!;
@@ -419,7 +429,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
           const words = fields[f]!.split(' ');
           let at = 0;
           for (const word of words) {
-            if (word === dependency || origins[byPkgname.get(word) ?? -1] === dependency) return { line, col: offset + at + 1 };
+            if (word === dependency || origins[pkgnames.getString(word) ?? -1] === dependency) return { line, col: offset + at + 1 };
             at += word.length + 1;
           }
         }

@@ -42,18 +42,38 @@ describe('SubstringMap', () => {
     expect(map.get(Buffer.from('a'), 0, 1)).toBe(1);
   });
 
-  it('holds many keys, colliding ones included, each with its value', () => {
+  it.each([5000, 3])('holds many keys, colliding ones included, each with its value (sized for %i)', (capacity) => {
     const keys = Array.from({ length: 5000 }, (_, i) => `port${i}-${i % 7}.${i % 13}`);
-    const map = new SubstringMap(keys.length);
+    const map = new SubstringMap(capacity);
     keys.forEach((k, i) => map.add(k, i));
+    expect(map.size).toBe(5000);
     const text = Buffer.from(keys.join(' '));
     let start = 0;
     keys.forEach((k, i) => {
       expect(map.get(text, start, start + k.length)).toBe(i);
       start += k.length + 1;
     });
-    expect(() => map.add('one-more', 0)).toThrow(/more than 5000 keys/);
-    expect(map.add(keys[0]!, 1)).toBe(false); // full, but the key is there: nothing to add
+    expect(map.add(keys[0]!, 1)).toBe(false);
+    expect(map.add('one-more', 5000)).toBe(true); // it grows
+    expect(map.getString('one-more')).toBe(5000);
+    expect(map.getString(keys[4999]!)).toBe(4999);
+  });
+
+  it('adds keys given as ranges of a text: addRange keeps the first value, setRange replaces it', () => {
+    const text = Buffer.from('gettext-0.19 gmake-4.2 gettext-0.19 café-1');
+    const map = new SubstringMap(1);
+    expect(map.addRange(text, 0, 12, 1)).toBe(true);
+    expect(map.addRange(text, 13, 22, 2)).toBe(true);
+    expect(map.addRange(text, 23, 35, 3)).toBe(false); // the same bytes as the first key
+    expect(map.getString('gettext-0.19')).toBe(1);
+    map.setRange(text, 23, 35, 4);
+    expect(map.getString('gettext-0.19')).toBe(4);
+    map.setRange(text, 36, text.length, 5); // a new key: added
+    expect(map.getString('café-1')).toBe(5);
+    expect(map.size).toBe(3);
+    text.fill(0); // keys are copied, not referenced
+    expect(map.getString('gmake-4.2')).toBe(2);
+    expect(map.getString('gmake-4')).toBeUndefined();
   });
 
   it('matches keys by their UTF-8 bytes', () => {
