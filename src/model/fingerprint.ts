@@ -43,8 +43,7 @@ export interface FingerprintContext {
 }
 
 /** Fingerprints of every valid recipe of the graph, dependencies first. */
-export function computeFingerprints(graph: DependencyGraph, context: FingerprintContext): Map<RecipeId, FingerprintedRecipe> {
-  const result = new Map<RecipeId, FingerprintedRecipe>();
+export function computeFingerprints(graph: DependencyGraph, context: FingerprintContext): FingerprintTable {
   const localDigests = new Map<RecipeId, string>();
   const localDigest = (recipe: Recipe): string => {
     let digest = localDigests.get(recipe.id);
@@ -165,6 +164,9 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
   };
   /** What every recipe's fingerprint data shares. */
   const batch: FingerprintBatch = { context, graph: graph.indexed, values };
+  const fingerprints = new Array<Fingerprint | undefined>(nodes.length);
+  const versions = new Array<string | undefined>(nodes.length);
+  const ownValuesOf = new Map<number, readonly string[]>();
   const head = Buffer.from(`{"dependencies":{`, 'utf8');
   const middle = Buffer.from(`},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":`, 'utf8');
   const versionKey = Buffer.from(`,"version":`, 'utf8');
@@ -196,14 +198,108 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     store[jsonBase + at++] = 125; // }
     const fingerprint = sha256Hex(store.subarray(jsonBase, jsonBase + at)) as Fingerprint;
     // A dependency's value, once kept, never changes: the recipe reads it from the shared values when asked.
-    const ownValues = provisional ? Array.from(depList.subarray(first, end), (d) => values[d]!) : undefined;
-    result.set(id, new LazyFingerprint(fingerprint, recipe, version, batch, i, ownValues));
+    if (provisional) ownValuesOf.set(i, Array.from(depList.subarray(first, end), (d) => values[d]!));
+    fingerprints[i] = fingerprint;
+    versions[i] = version;
     if (context.rebuild === 'transitive') {
       values[i] = fingerprint;
       keepMember(i, id, fingerprint);
     }
   }
-  return result;
+  return new FingerprintTable(batch, fingerprints, versions, ownValuesOf);
+}
+
+/**
+ * The fingerprints of a graph's recipes, by node: a `ReadonlyMap` from recipe id (in dependency
+ * order, as computed) whose entries are made when asked for. A plan reads the fingerprint of each
+ * of its 35,000 ports by node (`fingerprintAt`), and the inputs of the few that changed.
+ */
+export class FingerprintTable implements ReadonlyMap<RecipeId, FingerprintedRecipe> {
+  private readonly entries_ = new Map<number, LazyFingerprint>();
+  readonly size: number;
+
+  constructor(
+    private readonly batch: FingerprintBatch,
+    private readonly fingerprints: readonly (Fingerprint | undefined)[],
+    private readonly versions: readonly (string | undefined)[],
+    private readonly ownValuesOf: ReadonlyMap<number, readonly string[]>,
+  ) {
+    let size = 0;
+    for (let i = 0; i < fingerprints.length; i++) if (fingerprints[i] !== undefined) size++;
+    this.size = size;
+  }
+
+  /** The graph the fingerprints are of. */
+  get graph(): IndexedGraph {
+    return this.batch.graph;
+  }
+
+  /** The fingerprint of node `i` of the graph; undefined for an invalid recipe. */
+  fingerprintAt(i: number): Fingerprint | undefined {
+    return this.fingerprints[i];
+  }
+
+  /** The fingerprint and inputs of node `i`; undefined for an invalid recipe. */
+  at(i: number): FingerprintedRecipe | undefined {
+    const fingerprint = this.fingerprints[i];
+    if (fingerprint === undefined) return undefined;
+    let entry = this.entries_.get(i);
+    if (entry === undefined) {
+      entry = new LazyFingerprint(fingerprint, this.batch.graph.recipes[i]!, this.versions[i]!, this.batch, i, this.ownValuesOf.get(i));
+      this.entries_.set(i, entry);
+    }
+    return entry;
+  }
+
+  get(id: RecipeId): FingerprintedRecipe | undefined {
+    const i = this.batch.graph.indexOf.get(id);
+    return i === undefined ? undefined : this.at(i);
+  }
+
+  has(id: RecipeId): boolean {
+    const i = this.batch.graph.indexOf.get(id);
+    return i !== undefined && this.fingerprints[i] !== undefined;
+  }
+
+  forEach(callback: (value: FingerprintedRecipe, key: RecipeId, map: ReadonlyMap<RecipeId, FingerprintedRecipe>) => void, thisArg?: unknown): void {
+    for (const [id, value] of this.entries()) callback.call(thisArg, value, id, this);
+  }
+
+  /** Calls `callback` with each recipe's id and fingerprint, in dependency order (no entry is made). */
+  forEachFingerprint(callback: (fingerprint: Fingerprint, id: RecipeId) => void): void {
+    const { order, nodes } = this.batch.graph;
+    for (let k = 0; k < order.length; k++) {
+      const fingerprint = this.fingerprints[order[k]!];
+      if (fingerprint !== undefined) callback(fingerprint, nodes[order[k]!]!);
+    }
+  }
+
+  /** In dependency order (the graph's order), as they were computed. */
+  *entries(): MapIterator<[RecipeId, FingerprintedRecipe]> {
+    const { order, nodes } = this.batch.graph;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      if (this.fingerprints[i] !== undefined) yield [nodes[i]!, this.at(i)!];
+    }
+  }
+
+  *keys(): MapIterator<RecipeId> {
+    for (const [id] of this.entries()) yield id;
+  }
+
+  *values(): MapIterator<FingerprintedRecipe> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): MapIterator<[RecipeId, FingerprintedRecipe]> {
+    return this.entries();
+  }
+}
+
+/** Reads the fingerprint of each node of `graph` from `fingerprints`: by index when they are a table of that graph. */
+export function fingerprintReader(fingerprints: ReadonlyMap<RecipeId, FingerprintedRecipe>, graph: IndexedGraph): (i: number) => Fingerprint | undefined {
+  if (fingerprints instanceof FingerprintTable && fingerprints.graph === graph) return (i) => fingerprints.fingerprintAt(i);
+  return (i) => fingerprints.get(graph.nodes[i]!)?.fingerprint;
 }
 
 /** What the fingerprints of one graph share: the context, the graph, and each node's value as a dependency. */

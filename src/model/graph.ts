@@ -55,6 +55,8 @@ export interface IndexedGraph {
   readonly order: Int32Array;
   /** Node `i`'s recipe, as `DependencyGraph.recipes.get(nodes[i])`; undefined for an invalid one. */
   readonly recipes: readonly (Recipe | undefined)[];
+  /** Each node's index: `indexOf.get(nodes[i]) === i`. */
+  readonly indexOf: ReadonlyMap<string, number>;
 }
 
 /** Each node's id to the ids at one end of its edges (`deps` or `dependents`): read-only, in node order. */
@@ -406,7 +408,7 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
     cyclePaths,
     order,
     providerConflicts,
-    indexed: { nodes, depStart, depList, dependentStart, dependentList, order: orderIdx, recipes: recipeOfNode },
+    indexed: { nodes, depStart, depList, dependentStart, dependentList, order: orderIdx, recipes: recipeOfNode, indexOf },
   };
 }
 

@@ -7,7 +7,7 @@
 import picomatch from 'picomatch';
 import type { Diagnostic } from '../config/diagnostic.js';
 import type { IsolationMode } from '../config/types.js';
-import { diffInputs, type FingerprintedRecipe } from '../model/fingerprint.js';
+import { diffInputs, fingerprintReader, type FingerprintedRecipe } from '../model/fingerprint.js';
 import { dependencyName, type DependencyGraph } from '../model/graph.js';
 import { formatVersion, type InvalidRecipe, type Recipe, type RecipeId } from '../model/types.js';
 import type { ObservedBranch, RecipeHistory, RepoEntry } from '../observe/types.js';
@@ -148,13 +148,14 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
   };
   const manualRepos = new Set(input.branch.repos.filter((r) => r.review === 'manual').map((r) => r.name));
   let upToDate = 0;
+  const fingerprintAt = fingerprintReader(input.fingerprints, graph.indexed);
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     const id = nodes[i]!;
     if (skips.has(id)) continue;
     const recipe = recipeOfNode[i];
-    const fingerprinted = input.fingerprints.get(id);
-    if (recipe === undefined || fingerprinted === undefined) continue;
+    const fp = fingerprintAt(i);
+    if (recipe === undefined || fp === undefined) continue;
     let inheritedReview: string | undefined;
     if (anyUnreviewed) {
       for (let k = depStart[i]!; k < depStart[i + 1]! && inheritedReview === undefined; k++) inheritedReview = unreviewed[depList[k]!];
@@ -162,8 +163,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     if (inheritedReview !== undefined) markUnreviewed(i, inheritedReview);
     const repoName = repoOfNode[i]!;
     const entries = observed.repos.get(repoName)?.entries;
-    const fp = fingerprinted.fingerprint;
-    const published = recipe.packages.every((p) => isUpToDate(entries?.get(p), fp, recipe));
+    const published = recipe.packages.length === 1 ? isUpToDate(entries?.get(recipe.packages[0]!), fp, recipe) : recipe.packages.every((p) => isUpToDate(entries?.get(p), fp, recipe));
     if (published) {
       upToDate++;
       continue;
@@ -202,7 +202,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
       skip(i, { reason: 'no-eligible-host', detail: noHost });
       continue;
     }
-    const why = buildReason(recipe, fingerprinted, entry, history, input.compareVersions);
+    const why = buildReason(recipe, input.fingerprints.get(id)!, entry, history, input.compareVersions);
     if (why.reason === 'dependency-changed') {
       // Name the change that started it when that is further down than a direct dependency.
       const changedDeps = why.changes.flatMap((c) => (c.kind === 'dependency' && c.name !== undefined && rootCauses.has(c.name as RecipeId) ? [c.name as RecipeId] : []));

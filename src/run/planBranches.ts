@@ -9,7 +9,7 @@ import { displayPath } from '../config/paths.js';
 import type { BranchConfig, Config, HostConfig, PipelineConfig } from '../config/types.js';
 import { forgetHostChecks, localHasCommand, localHostCheck } from '../execute/hostCommands.js';
 import { canonicalJson, sha256Hex } from '../model/canonical.js';
-import { computeFingerprints, type FingerprintedRecipe } from '../model/fingerprint.js';
+import { computeFingerprints, type FingerprintedRecipe, type FingerprintTable } from '../model/fingerprint.js';
 import { buildDependencyGraph, type DependencyGraph } from '../model/graph.js';
 import type { RecipeId, SourceSnapshot } from '../model/types.js';
 import { readInstalledRoots } from '../observe/installedRoots.js';
@@ -319,9 +319,9 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
 }
 
 /** `id:fingerprint` of each recipe, for the desired-state digest (forEach: no [key, value] array per recipe). */
-function desiredRecipes(fingerprints: ReadonlyMap<RecipeId, FingerprintedRecipe>): string[] {
+function desiredRecipes(fingerprints: FingerprintTable): string[] {
   const lines: string[] = [];
-  fingerprints.forEach((f, id) => lines.push(`${id}:${f.fingerprint}`));
+  fingerprints.forEachFingerprint((fingerprint, id) => lines.push(`${id}:${fingerprint}`));
   return lines;
 }
 

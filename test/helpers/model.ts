@@ -1,6 +1,6 @@
 /** Builders of pure model data (recipes, graphs, fingerprints, observed state) for unit tests. */
 import type { RebuildPolicy } from '../../src/config/types.js';
-import { computeFingerprints, type FingerprintedRecipe, type FingerprintInputs } from '../../src/model/fingerprint.js';
+import { computeFingerprints, type FingerprintedRecipe, type FingerprintInputs, type FingerprintTable } from '../../src/model/fingerprint.js';
 import { buildDependencyGraph, type DependencyGraph } from '../../src/model/graph.js';
 import type { InvalidRecipe, PackageName, Recipe, RecipeId } from '../../src/model/types.js';
 import type { ObservedBranch, RecipeHistory, RepoEntry } from '../../src/observe/types.js';
@@ -47,7 +47,7 @@ export interface FingerprintOptions {
   readonly prerequisites?: Readonly<Record<string, string>>;
 }
 
-export function fingerprintsOf(graph: DependencyGraph, options: FingerprintOptions = {}): Map<RecipeId, FingerprintedRecipe> {
+export function fingerprintsOf(graph: DependencyGraph, options: FingerprintOptions = {}): FingerprintTable {
   return computeFingerprints(graph, {
     pipelineDigest: options.pipelineDigest ?? PIPELINE_DIGEST,
     prerequisites: options.prerequisites ?? {},

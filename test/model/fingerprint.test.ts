@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RebuildPolicy } from '../../src/config/types.js';
 import { canonicalJson, hashCanonical } from '../../src/model/canonical.js';
-import { diffInputs, type FingerprintInputs } from '../../src/model/fingerprint.js';
+import { diffInputs, fingerprintReader, type FingerprintedRecipe, type FingerprintInputs } from '../../src/model/fingerprint.js';
 import type { Recipe } from '../../src/model/types.js';
 import { writeJsonString } from '../../src/model/utf8.js';
 import { fingerprintOf, fingerprintsOf, graphOf, recipe, type FingerprintOptions, type RecipeSpec } from '../helpers/model.js';
@@ -101,6 +101,50 @@ describe('computeFingerprints: which packages change under each rebuild policy',
     const fps = fingerprintsOf(graphOf([recipe('app', { depends: ['broken'] })], ['broken']));
     expect(fingerprintOf(fps, 'app').inputs.dependencies).toEqual({ broken: 'invalid' });
     expect(fps.has('broken' as Recipe['id'])).toBe(false);
+  });
+});
+
+describe('FingerprintTable', () => {
+  // A cycle (a <-> b, both transitive: provisional values), an invalid dependency, and a chain.
+  const recipes = [...chain(), recipe('a', { depends: ['b', 'zlib'] }), recipe('b', { depends: ['a'] }), recipe('user', { depends: ['a', 'gone'] })];
+  const graph = graphOf(recipes, ['gone']);
+
+  it.each(['transitive', 'direct', 'version'] as const)('is a map of every valid recipe in dependency order, entries made when asked for (%s)', (rebuild) => {
+    const table = fingerprintsOf(graph, { rebuild });
+    const entries = [...table.entries()];
+    const valid = graph.order.filter((id) => graph.recipes.has(id));
+    expect(entries.map(([id]) => id)).toEqual(valid);
+    expect(table.size).toBe(valid.length);
+    expect([...table.keys()]).toEqual(valid);
+    expect(table.has('gone' as Recipe['id'])).toBe(false);
+    expect(table.get('gone' as Recipe['id'])).toBeUndefined();
+    expect(table.get('nothing' as Recipe['id'])).toBeUndefined();
+    const seen: string[] = [];
+    table.forEach((value, id, map) => {
+      expect(map).toBe(table);
+      expect(table.get(id)).toBe(value);
+      expect(value.fingerprint).toBe(hashCanonical(value.inputs));
+      seen.push(id);
+    });
+    expect(seen).toEqual(valid);
+    const fingerprints: string[] = [];
+    table.forEachFingerprint((fingerprint, id) => fingerprints.push(`${id}:${fingerprint}`));
+    expect(fingerprints).toEqual(entries.map(([id, value]) => `${id}:${value.fingerprint}`));
+  });
+
+  it('reads the fingerprint of each node the same by index as from a plain map', () => {
+    const table = fingerprintsOf(graph);
+    const plain = new Map<Recipe['id'], FingerprintedRecipe>(table);
+    const byIndex = fingerprintReader(table, graph.indexed);
+    const byMap = fingerprintReader(plain, graph.indexed);
+    // A table of another graph is read through its ids.
+    const other = fingerprintReader(fingerprintsOf(graphOf(recipes, ['gone'])), graph.indexed);
+    graph.indexed.nodes.forEach((id, i) => {
+      expect(byIndex(i)).toBe(table.get(id)?.fingerprint);
+      expect(byMap(i)).toBe(byIndex(i));
+      expect(other(i)).toBe(byIndex(i));
+    });
+    expect(byIndex(graph.indexed.indexOf.get('user')!)).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 

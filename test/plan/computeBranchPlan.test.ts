@@ -70,7 +70,7 @@ function tree(overrides: Partial<Record<'libc' | 'zlib' | 'libpng' | 'app', Para
  * The state after building `recipes` (all published in repo main at their
  * fingerprint, each with a ledger record holding its inputs).
  */
-function builtState(recipes: readonly Recipe[], options?: FingerprintOptions): { observed: ObservedBranch; fingerprints: Map<RecipeId, FingerprintedRecipe> } {
+function builtState(recipes: readonly Recipe[], options?: FingerprintOptions): { observed: ObservedBranch; fingerprints: ReadonlyMap<RecipeId, FingerprintedRecipe> } {
   const fingerprints = fingerprintsOf(graphOf(recipes), options);
   const entries = recipes.map((r) => repoEntry(r.name, `${r.version.version}-${r.version.release}`, fingerprintOf(fingerprints, r.id).fingerprint));
   const histories: Record<string, RecipeHistory> = {};
