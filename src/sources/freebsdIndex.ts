@@ -188,8 +188,12 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     readonly at: number;
   }
   let parsed: Parsed[] = [];
-  /** The field bounds of each taken line, as `fieldBounds` found them (pass 2 reads them, not the bytes). */
-  let bounds = new Int32Array(2 * INDEX_FIELDS * 4096);
+  /**
+   * The field bounds of each taken line, as `fieldBounds` found them (pass 2 reads them, not the
+   * bytes). Sized for lines of about 400 bytes (the real INDEX-11 averages 630, the synthetic one
+   * 540); shorter lines grow it.
+   */
+  let bounds = new Int32Array(2 * INDEX_FIELDS * Math.max(4096, Math.ceil(bytes.length / 400)));
   let boundsUsed = 0;
   /** Every origin a pkgname resolves to, once; dependencies are resolved to indexes into it. */
   const origins: string[] = [];
@@ -545,6 +549,8 @@ function portFilesReader(root: string): (origin: string) => Record<string, strin
   };
   return (origin) => {
     categories ??= list(root);
+    // An INDEX without its tree (a tree not checked out here): nothing to list per port.
+    if (categories.size === 0) return undefined;
     const slash = origin.indexOf('/');
     const category = origin.slice(0, slash);
     if (!categories.has(category)) return undefined;
