@@ -220,8 +220,8 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
    * from the line (no string per key to encode again), and looked up by each dependency word.
    */
   const pkgnames = new SubstringMap(Math.max(1024, bytes.length >> 9));
-  /** Package name -> the first line (not a dud) that makes it. */
-  const firstOfName = new Map<string, Parsed>();
+  /** Package name (its bytes) -> the first line (not a dud) that makes it, as its index in `parsed`. */
+  const firstOfName = new SubstringMap(Math.max(1024, bytes.length >> 9));
   /** Package name -> the lines (not duds) that make it, when more than one does. */
   const sameName = new Map<string, Parsed[]>();
   // Dependents of a bad line name it by its pkgname (field 0 of the line being read): they are then
@@ -269,13 +269,14 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
       );
       continue;
     }
-    const first = lineOf(origin);
-    if (first !== undefined) {
-      registerBad(origin);
+    // One lookup of the origin: its index, and the line taken for it when there is one already.
+    const index = intern(origin);
+    const first = lineOfIndex[index]!;
+    if (first > 0) {
+      // (A line taken for the origin has registered the pkgname: registerBad would add nothing.)
       bad(`${origin}@${line}`, line, pkgname.length + 2, `origin ${origin} is listed twice (first at line ${first})`, 'keep one line per port');
       continue;
     }
-    const index = intern(origin);
     lineOfIndex[index] = line;
     pkgnames.setRange(bytes, starts[0]!, ends[0]!, index);
     if (boundsUsed + 2 * INDEX_FIELDS > bounds.length) {
@@ -292,9 +293,10 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     parsed.push(entry);
     // Duds never build, so their package name may be another port's.
     if (options.dudOrigins?.has(origin) !== true) {
-      const firstMaker = firstOfName.get(name);
-      if (firstMaker === undefined) firstOfName.set(name, entry);
-      else {
+      // The name is ASCII (PACKAGE_NAME_PATTERN), so it is the first name.length bytes of field 0.
+      const firstAt = firstOfName.addOrGet(bytes, starts[0]!, starts[0]! + name.length, parsed.length - 1);
+      if (firstAt !== -1) {
+        const firstMaker = parsed[firstAt]!;
         const same = sameName.get(name);
         if (same === undefined) sameName.set(name, [firstMaker, entry]);
         else same.push(entry);

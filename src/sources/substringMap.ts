@@ -52,6 +52,18 @@ export class SubstringMap {
     return this.insert(text, start, end, value, false);
   }
 
+  /**
+   * Adds the key `text[start, end)` with `value` and gives -1, or gives the value of the key when
+   * it is there already (left as it is): one probe where `get` then `addRange` take two.
+   */
+  addOrGet(text: Uint8Array, start: number, end: number, value: number): number {
+    const hash = hashRange(text, start, end);
+    const found = this.find(text, start, end, hash);
+    if (found !== -1) return this.values[found]!;
+    this.append(text, start, end, value, hash);
+    return -1;
+  }
+
   /** Sets the value of the key `text[start, end)`, adding the key when it is not there. */
   setRange(text: Uint8Array, start: number, end: number, value: number): void {
     this.insert(text, start, end, value, true);
@@ -107,6 +119,12 @@ export class SubstringMap {
       if (overwrite) this.values[found] = value;
       return false;
     }
+    this.append(text, start, end, value, hash);
+    return true;
+  }
+
+  /** Adds `text[start, end)`, which is not a key, with `value`. */
+  private append(text: Uint8Array, start: number, end: number, value: number, hash: number): void {
     if (this.count === this.capacity) this.grow();
     const length = end - start;
     // `text` may be this.bytes itself, with the key at `used` (from `add`): then it is in place.
@@ -120,7 +138,6 @@ export class SubstringMap {
     this.values[k] = value;
     this.hashes[k] = hash;
     this.place(k, hash);
-    return true;
   }
 
   private place(k: number, hash: number): void {

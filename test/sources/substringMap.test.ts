@@ -76,6 +76,20 @@ describe('SubstringMap', () => {
     expect(map.getString('gmake-4')).toBeUndefined();
   });
 
+  it('adds a key or gives the value it has, in one call (addOrGet), also as the map grows', () => {
+    const text = Buffer.from('perl5 gmake perl5 python3 gmake');
+    const map = new SubstringMap(1);
+    expect(map.addOrGet(text, 0, 5, 10)).toBe(-1);
+    expect(map.addOrGet(text, 6, 11, 11)).toBe(-1);
+    expect(map.addOrGet(text, 12, 17, 12)).toBe(10); // perl5 again: its value, left as it was
+    expect(map.addOrGet(text, 18, 25, 13)).toBe(-1);
+    expect(map.addOrGet(text, 26, 31, 14)).toBe(11);
+    expect(map.size).toBe(3);
+    expect([map.getString('perl5'), map.getString('gmake'), map.getString('python3')]).toEqual([10, 11, 13]);
+    for (let i = 0; i < 2000; i++) expect(map.addOrGet(Buffer.from(`p${i}`), 0, `p${i}`.length, i)).toBe(-1);
+    for (let i = 0; i < 2000; i++) expect(map.addOrGet(Buffer.from(`p${i}`), 0, `p${i}`.length, -5)).toBe(i);
+  });
+
   it('matches keys by their UTF-8 bytes', () => {
     const map = new SubstringMap(2);
     map.add('café-1.0', 7);
