@@ -1,9 +1,10 @@
 /** The SSH connections and HostShell against real sshd servers on loopback. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostConfig, HostName } from '../../src/config/types.js';
 import { SshConnections } from '../../src/execute/ssh/connections.js';
+import { runRemoteStep } from '../../src/execute/ssh/remoteStep.js';
 import { SshShell } from '../../src/execute/ssh/sshShell.js';
 import { silentServer, startSshFleet, type SshFleet, type SshdHost } from '../helpers/sshd.js';
 
@@ -43,6 +44,53 @@ describe('SSH connections to real sshd', () => {
     const result = await shell.exec(['printf', '%s|', ...tricky]);
     expect(result).toEqual({ code: 0, stdout: `${tricky.join('|')}|`, stderr: '' });
     expect((await shell.exec(['sh', '-c', 'echo oops >&2; exit 7'])).code).toBe(7);
+    await conns.close();
+  });
+
+  it('gets the exit status of a command whose reply, output, exit and close come in one read', async () => {
+    // Blocking the event loop while the server answers makes its packets wait in the socket and
+    // arrive together: ssh2 then handles the exec's reply and the exit in one go, before the code
+    // that asked for the channel runs again. An exit listener added only then missed the exit,
+    // and the command counted as dropped (exit 255) — a host's load read as unknown.
+    const conns = connections(fleet, fleet.hosts[1]!);
+    const shell = new SshShell(conns);
+    expect((await shell.exec(['true'])).code).toBe(0); // connected, so that only the exec is timed
+    const block = (ms: number): void => {
+      const until = Date.now() + ms;
+      while (Date.now() < until);
+    };
+    const codes: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const pending = shell.exec(['sh', '-c', 'echo out; exit 3']);
+      // The channel opens, then the exec request goes out; block after each of those turns.
+      const blocker = setInterval(() => block(40), 1);
+      const result = await pending.finally(() => clearInterval(blocker));
+      expect(result.stdout).toBe('out\n');
+      codes.push(result.code);
+    }
+    expect(codes).toEqual(new Array(12).fill(3));
+    await conns.close();
+  });
+
+  it('gets the exit status of a short build step the same way', async () => {
+    const h = fleet.hosts[1]!;
+    const conns = connections(fleet, h);
+    const workspace = path.join(h.workdir, 'ws-short-step');
+    mkdirSync(path.join(workspace, 'build'), { recursive: true });
+    await new SshShell(conns).exec(['true']);
+    const block = (ms: number): void => {
+      const until = Date.now() + ms;
+      while (Date.now() < until);
+    };
+    const outcomes: unknown[] = [];
+    for (let i = 0; i < 6; i++) {
+      const output: Buffer[] = [];
+      const pending = runRemoteStep({ connections: conns, workspace, run: 'echo built; exit 4', stepName: 'build', env: {}, timeoutSeconds: 30, graceSeconds: 1, onOutput: (c) => output.push(c) });
+      const blocker = setInterval(() => block(40), 1);
+      outcomes.push(await pending.finally(() => clearInterval(blocker)));
+      expect(Buffer.concat(output).toString()).toBe('built\n');
+    }
+    expect(outcomes).toEqual(new Array(6).fill({ kind: 'exit-non-zero', exitCode: 4 }));
     await conns.close();
   });
 

@@ -34,6 +34,31 @@ export interface SshConnectionsOptions {
   readonly keepaliveSeconds?: number;
 }
 
+/** How the command of a channel ended: its exit status, or the signal that ended it. */
+export interface ChannelExit {
+  readonly code: number | null;
+  readonly signal?: string;
+}
+
+const exits = new WeakMap<object, ChannelExit>();
+
+/**
+ * How the command of a channel opened by {@link SshConnections} ended, once the server said so;
+ * undefined before that, or when it never did (the connection dropped). Read it when the channel
+ * closes. It is recorded from the moment the channel opened: ssh2 handles every packet of one
+ * socket read at once, so a short command's output, exit status and close can arrive with the
+ * reply that opened the channel, and be handled before the code that asked for the channel runs
+ * again — an `exit` listener added there would miss the exit and take the command for dropped.
+ */
+export function channelExit(channel: ClientChannel): ChannelExit | undefined {
+  return exits.get(channel);
+}
+
+/** Records how `channel`'s command ends, for {@link channelExit}; called as the channel opens. */
+export function recordExit(channel: ClientChannel | SFTPWrapper): void {
+  channel.on('exit', (code: number | null, signal?: string) => exits.set(channel, { code, ...(signal !== undefined ? { signal } : {}) }));
+}
+
 interface Connection {
   readonly client: Client;
   /** Channels open on it now. */
@@ -126,7 +151,11 @@ export class SshConnections {
       try {
         channel = await new Promise<T>((resolve, reject) => {
           try {
-            open(conn.client, (error, ch) => (error !== undefined && error !== null ? reject(error) : resolve(ch)));
+            open(conn.client, (error, ch) => {
+              if (error !== undefined && error !== null) return reject(error);
+              recordExit(ch);
+              resolve(ch);
+            });
           } catch (error) {
             reject(error instanceof Error ? error : new Error(String(error)));
           }

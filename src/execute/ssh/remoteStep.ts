@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:os';
 import type { StepOutcome } from '../runStep.js';
-import { SshError, type SshConnections } from './connections.js';
+import { channelExit, SshError, type SshConnections } from './connections.js';
 import { scriptCommand, STEP } from './remoteScripts.js';
 
 export interface RemoteStepRequest {
@@ -42,7 +42,6 @@ export async function runRemoteStep(request: RemoteStepRequest): Promise<RemoteS
   }
   return new Promise<RemoteStepOutcome>((resolve) => {
     let stopReason: StepOutcome | undefined;
-    let exit: { code: number | null; signal?: string } | undefined;
     const stop = (reason: StepOutcome): void => {
       if (stopReason !== undefined) return;
       stopReason = reason;
@@ -71,10 +70,9 @@ export async function runRemoteStep(request: RemoteStepRequest): Promise<RemoteS
     request.signal?.addEventListener('abort', onAbort, { once: true });
     if (request.killSignal?.aborted === true) onKill();
     request.killSignal?.addEventListener('abort', onKill, { once: true });
-    channel.on('exit', (code: number | null, signal?: string) => {
-      exit = { code, ...(signal !== undefined ? { signal } : {}) };
-    });
     channel.once('close', () => {
+      // Read as the channel closes: a short step's exit may have come before these listeners (channelExit).
+      const exit = channelExit(channel);
       clearTimeout(wallTimer);
       if (idleTimer !== undefined) clearTimeout(idleTimer);
       request.signal?.removeEventListener('abort', onAbort);

@@ -6,20 +6,16 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import type { HostShell, ShellResult } from '../transport.js';
-import { shellCommand, type SshConnections } from './connections.js';
+import { channelExit, shellCommand, type SshConnections } from './connections.js';
 
-/** Collects a channel's output until it closes; resolves with the exit code (255 when the connection dropped). */
+/** Collects the output of a channel opened by {@link SshConnections} until it closes; resolves with the exit code (255 when the connection dropped). */
 export function channelResult(channel: ClientChannel, options: { readonly signal?: AbortSignal; readonly timeoutSeconds?: number } = {}): Promise<ShellResult & { readonly dropped: boolean }> {
   return new Promise((resolve) => {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    let code: number | undefined;
     let stopped: string | undefined;
     channel.on('data', (chunk: Buffer) => stdout.push(chunk));
     channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    channel.on('exit', (exitCode: number | null, signal?: string) => {
-      code = exitCode ?? (signal !== undefined ? 128 + 15 : 255);
-    });
     const stop = (why: string): void => {
       stopped = why;
       channel.close();
@@ -30,6 +26,9 @@ export function channelResult(channel: ClientChannel, options: { readonly signal
     channel.once('close', () => {
       if (timer !== undefined) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
+      // Read as the channel closes: the exit may have come before these listeners (channelExit).
+      const exit = channelExit(channel);
+      const code = exit === undefined ? undefined : (exit.code ?? (exit.signal !== undefined ? 128 + 15 : 255));
       const err = Buffer.concat(stderr).toString('utf8');
       resolve({
         code: stopped !== undefined ? 255 : (code ?? 255),

@@ -23,7 +23,7 @@ import { BuildLog, logLimitOf } from '../buildLog.js';
 import { assignArtifacts } from '../localTransport.js';
 import { BUILD_ID_VARIABLE, stepFailureMessage } from '../runStep.js';
 import { workspaceStem, type ArtifactFile, type BuildRequest, type BuildResult, type HostShell, type Transport } from '../transport.js';
-import { shellCommand, SshConnections, SshError } from './connections.js';
+import { channelExit, shellCommand, SshConnections, SshError, type ChannelExit } from './connections.js';
 import { channelResult, SshShell } from './sshShell.js';
 import { CLEAN_STALE, COLLECT, KEEP, LIST_BUILD_FILES, PREPARE, REMOVE, scriptCommand } from './remoteScripts.js';
 import { cgroupControllersFor, makeBuildCgroups, removeBuildCgroups, removeStaleBuildCgroups, type BuildCgroups, type CgroupHits } from '../buildCgroups.js';
@@ -267,11 +267,7 @@ export class SshTransport implements Transport {
     await mkdir(fetched);
     const channel = await this.connections.exec(scriptCommand('buildfleet-collect', COLLECT, [workspace, 'remove', ...globbed]));
     channel.end();
-    const exit = new Promise<{ code: number | null } | undefined>((resolve) => {
-      let code: { code: number | null } | undefined;
-      channel.on('exit', (c: number | null) => (code = { code: c }));
-      channel.once('close', () => resolve(code));
-    });
+    const exit = new Promise<ChannelExit | undefined>((resolve) => channel.once('close', () => resolve(channelExit(channel))));
     const stderr: Buffer[] = [];
     channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     const extracting = pipeline(channel, tar.x({ cwd: fetched, strict: true, preservePaths: false }) as unknown as NodeJS.WritableStream).then(
