@@ -111,6 +111,13 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     room(text.length * 6 + 2);
     at += writeJsonString(store, text, jsonBase + at);
   };
+  /** Appends the member `"key":"value"` as canonicalJson writes it. */
+  const writeStringMember = (key: string, value: string): void => {
+    writeString(key);
+    room(1);
+    store[jsonBase + at++] = 58; // :
+    writeString(value);
+  };
   /** Appends `canonicalJson(record)` of a record of strings (a recipe's file digests), written where it is assembled. */
   const writeStringRecord = (record: Readonly<Record<string, string>>): void => {
     const keys = Object.keys(record);
@@ -126,10 +133,7 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
         store[jsonBase + at++] = 44; // ,
       }
       first = false;
-      writeString(keys[k]!);
-      room(1);
-      store[jsonBase + at++] = 58; // :
-      writeString(value);
+      writeStringMember(keys[k]!, value);
     }
     room(1);
     store[jsonBase + at++] = 125; // }
@@ -147,10 +151,7 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
       values[d] = value;
       // A transitive dependency on a cycle gets its fingerprint later: that is not kept.
       if (dep !== undefined && context.rebuild === 'transitive') {
-        writeString(depId);
-        room(1);
-        store[jsonBase + at++] = 58; // :
-        writeString(value);
+        writeStringMember(depId, value);
         return false;
       }
       keepMember(d, depId, value);
@@ -215,7 +216,8 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
  * of its 35,000 ports by node (`fingerprintAt`), and the inputs of the few that changed.
  */
 export class FingerprintTable implements ReadonlyMap<RecipeId, FingerprintedRecipe> {
-  private readonly entries_ = new Map<number, LazyFingerprint>();
+  /** The entries made so far, by node. */
+  private readonly made = new Map<number, LazyFingerprint>();
   readonly size: number;
 
   constructor(
@@ -243,10 +245,10 @@ export class FingerprintTable implements ReadonlyMap<RecipeId, FingerprintedReci
   at(i: number): FingerprintedRecipe | undefined {
     const fingerprint = this.fingerprints[i];
     if (fingerprint === undefined) return undefined;
-    let entry = this.entries_.get(i);
+    let entry = this.made.get(i);
     if (entry === undefined) {
       entry = new LazyFingerprint(fingerprint, this.batch.graph.recipes[i]!, this.versions[i]!, this.batch, i, this.ownValuesOf.get(i));
-      this.entries_.set(i, entry);
+      this.made.set(i, entry);
     }
     return entry;
   }

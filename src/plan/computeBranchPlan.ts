@@ -341,15 +341,13 @@ function propagate(graph: DependencyGraph, skips: Map<RecipeId, SkipDecision>, s
  * dud has thousands of skips.
  */
 function heldBackCounter(graph: DependencyGraph, skips: ReadonlyMap<RecipeId, SkipDecision>): (id: RecipeId) => number {
-  const { nodes, dependentStart, dependentList } = graph.indexed;
+  const { nodes, dependentStart, dependentList, indexOf } = graph.indexed;
   const skipped = new Uint8Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) if (skips.has(nodes[i]!)) skipped[i] = 1;
   const seenAt = new Int32Array(nodes.length);
   const queue = new Int32Array(nodes.length);
   let stamp = 0;
-  let indexOf: Map<RecipeId, number> | undefined;
   return (id) => {
-    indexOf ??= new Map(nodes.map((node, i) => [node, i]));
     const start = indexOf.get(id);
     if (start === undefined) return 0;
     stamp++;
