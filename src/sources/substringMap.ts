@@ -14,8 +14,6 @@ export class SubstringMap {
   private keyStart: Int32Array;
   private count = 0;
   private values: Int32Array;
-  /** Per key, its hash (to rehash when the table grows). */
-  private hashes: Int32Array;
   /** Per slot, two numbers: the index of a key (-1: empty) and the key's hash, side by side so that a probe reads one place. */
   private slots: Int32Array;
   private mask: number;
@@ -30,7 +28,6 @@ export class SubstringMap {
     this.mask = size - 1;
     this.slots = new Int32Array(size * 2).fill(-1);
     this.values = new Int32Array(this.capacity);
-    this.hashes = new Int32Array(this.capacity);
     this.keyStart = new Int32Array(this.capacity + 1);
   }
 
@@ -136,7 +133,6 @@ export class SubstringMap {
     this.used += length;
     this.keyStart[k + 1] = this.used;
     this.values[k] = value;
-    this.hashes[k] = hash;
     this.place(k, hash);
   }
 
@@ -147,22 +143,19 @@ export class SubstringMap {
     this.slots[slot * 2 + 1] = hash;
   }
 
-  /** Doubles the room for keys and the table, placing every key again. */
+  /** Doubles the room for keys and the table, placing every key again (with the hash its slot kept). */
   private grow(): void {
     this.capacity *= 2;
     const values = new Int32Array(this.capacity);
     values.set(this.values);
     this.values = values;
-    const hashes = new Int32Array(this.capacity);
-    hashes.set(this.hashes);
-    this.hashes = hashes;
     const keyStart = new Int32Array(this.capacity + 1);
     keyStart.set(this.keyStart);
     this.keyStart = keyStart;
-    const size = (this.mask + 1) * 2;
-    this.mask = size - 1;
-    this.slots = new Int32Array(size * 2).fill(-1);
-    for (let k = 0; k < this.count; k++) this.place(k, this.hashes[k]!);
+    const old = this.slots;
+    this.mask = (this.mask + 1) * 2 - 1;
+    this.slots = new Int32Array((this.mask + 1) * 2).fill(-1);
+    for (let slot = 0; slot < old.length; slot += 2) if (old[slot] !== -1) this.place(old[slot]!, old[slot + 1]!);
   }
 
   private find(text: Uint8Array, start: number, end: number, hash: number): number {

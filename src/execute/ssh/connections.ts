@@ -55,7 +55,7 @@ export function channelExit(channel: ClientChannel): ChannelExit | undefined {
 }
 
 /** Records how `channel`'s command ends, for {@link channelExit}; called as the channel opens. */
-export function recordExit(channel: ClientChannel | SFTPWrapper): void {
+function recordExit(channel: ClientChannel | SFTPWrapper): void {
   channel.on('exit', (code: number | null, signal?: string) => exits.set(channel, { code, ...(signal !== undefined ? { signal } : {}) }));
 }
 
