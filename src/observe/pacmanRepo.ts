@@ -15,6 +15,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Diagnostic } from '../config/diagnostic.js';
 import { sha256Hex } from '../model/canonical.js';
+import { isPlainFileName } from './plainRepo.js';
 import type { RepoEntry } from './types.js';
 
 export const PACMAN_SIDECAR_FORMAT_VERSION = 1;
@@ -317,11 +318,6 @@ export function readPacmanRepo(repoPath: string, repoName: string, displayPath: 
     }
   }
   return { entries, dbEntries, sidecar, digest: sha256Hex(`${dbDigest}\n${sha256Hex(sidecarText)}`), diagnostics: [] };
-}
-
-/** A name inside the repository directory: no path separator, not `.` or `..`, no NUL. */
-function isPlainFileName(file: string): boolean {
-  return file !== '' && file !== '.' && file !== '..' && !file.includes('/') && !file.includes('\0');
 }
 
 /** The sidecar's shape: publishing trusts its records (and deletes the files they name), so every one is checked. */

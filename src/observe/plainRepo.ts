@@ -76,3 +76,8 @@ export function readPlainIndex(repoPath: string, displayPath: string): { entries
   }
   return { entries, digest, diagnostics: [] };
 }
+
+/** A name inside the repository directory: no path separator, not `.` or `..`, no NUL. */
+export function isPlainFileName(file: string): boolean {
+  return file !== '' && file !== '.' && file !== '..' && !file.includes('/') && !file.includes('\0');
+}

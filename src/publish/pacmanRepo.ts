@@ -21,6 +21,7 @@
  * repository made with `repo-add` keeps what repo-add wrote. Like repo-add, it
  * holds `<name>.db.tar.gz.lck` while it works.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -147,15 +148,18 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   await pointLink(repoPath, names.dbLink, names.db);
   await fsyncDir(repoPath);
 
-  // The new database is in place: forget the records and the files it no longer names.
+  // The new database is in place: delete the files it no longer names, then forget their records.
+  // In that order: a publish killed while deleting leaves the records of the files it had not
+  // deleted yet, and the next publish deletes them (forgotten first, they would stay for good).
   const named = new Set([...entries.values()].map((e) => e.file));
-  for (const file of Object.keys(records)) if (!named.has(file)) delete records[file];
-  await writeFileAtomic(sidecarFile, sidecarText(records));
   // The files the old database named, and those a publish killed before its end recorded (its new files
   // when it died before the database swap, the superseded ones when it died after).
   const candidates = new Set([...[...current.entries.values()].map((e) => e.file), ...Object.keys(current.sidecar.packages)]);
   const superseded = [...candidates].filter((file) => !named.has(file)).flatMap((file) => [file, `${file}.sig`]);
   const { deletedFiles, leftFiles } = await deleteSuperseded(repoPath, superseded);
+  // A record is kept while its file is: one that could not be deleted is tried again by the next publish.
+  for (const file of Object.keys(records)) if (!named.has(file) && !existsSync(path.join(repoPath, file))) delete records[file];
+  await writeFileAtomic(sidecarFile, sidecarText(records));
   return { published, removed, deletedFiles, leftFiles };
 }
 

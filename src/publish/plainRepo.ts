@@ -5,9 +5,10 @@
  * sees a half-written index or an indexed file that is missing, and a file named
  * by the current index is never overwritten in place.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { readPlainIndex, INDEX_FILE, INDEX_FORMAT_VERSION, type PlainIndex } from '../observe/plainRepo.js';
+import { isPlainFileName, readPlainIndex, INDEX_FILE, INDEX_FORMAT_VERSION, type PlainIndex } from '../observe/plainRepo.js';
 import type { RepoEntry } from '../observe/types.js';
 import { ensureDir, fsyncDir, fsyncFile, hashFile, linkOrCopy, writeFileAtomic } from '../execute/fsUtil.js';
 import { isProcessAlive } from '../execute/runStep.js';
@@ -49,6 +50,7 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
   for (const entry of current.entries.values()) indexedFiles.set(entry.file, entry);
 
   const next = new Map(current.entries);
+  const pending = readSuperseded(request.repoPath);
   const published: RepoEntry[] = [];
   // Files this publish put in that the current index does not name: taken out again when it fails (a full disk).
   const placed: string[] = [];
@@ -81,6 +83,10 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
     await fsyncDir(request.repoPath);
 
     index = { formatVersion: INDEX_FORMAT_VERSION, packages: [...next.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+    // Before the index: the files it will no longer name (with those a killed publish left to
+    // delete), so that a publish killed after the swap leaves them to the next one, not for good.
+    const named = new Set(index.packages.map((p) => p.file));
+    await writeSuperseded(request.repoPath, [...new Set([...pending, ...[...current.entries.values()].map((e) => e.file).filter((f) => !named.has(f))])]);
     await writeFileAtomic(path.join(request.repoPath, INDEX_FILE), `${JSON.stringify(index, null, 1)}\n`);
   } catch (error) {
     // The old index is still in place: the repo is left as this publish found it.
@@ -88,10 +94,42 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
     throw error;
   }
 
-  // The new index is in place: files it no longer names can go.
+  // The new index is in place: files it no longer names can go, then the record of them (but of
+  // those that could not be deleted: the next publish tries again).
   const stillNamed = new Set(index.packages.map((p) => p.file));
-  const { deletedFiles, leftFiles } = await deleteSuperseded(request.repoPath, [...current.entries.values()].map((e) => e.file).filter((f) => !stillNamed.has(f)));
+  const superseded = [...new Set([...pending, ...[...current.entries.values()].map((e) => e.file)])].filter((f) => !stillNamed.has(f));
+  const { deletedFiles, leftFiles } = await deleteSuperseded(request.repoPath, superseded);
+  await writeSuperseded(
+    request.repoPath,
+    superseded.filter((f) => existsSync(path.join(request.repoPath, f))),
+  ).catch((error: unknown) => leftFiles.push(`${SUPERSEDED_FILE} (${(error as Error).message})`));
   return { published, removed, deletedFiles, leftFiles };
+}
+
+/**
+ * Beside index.json: the files a publish is about to stop naming, written before the new index
+ * and emptied once they are deleted. A publish killed in between leaves it, and the next one
+ * deletes those of its files that its own index does not name.
+ */
+export const SUPERSEDED_FILE = '.buildfleet-superseded.json';
+
+/** The files a killed publish left to delete (none when there is no record, or one that is not a list of plain file names). */
+function readSuperseded(repoPath: string): string[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path.join(repoPath, SUPERSEDED_FILE), 'utf8'));
+  } catch {
+    return [];
+  }
+  const files = (data as { files?: unknown } | null)?.files;
+  return Array.isArray(files) && files.every((f) => typeof f === 'string' && isPlainFileName(f) && f !== INDEX_FILE) ? (files as string[]) : [];
+}
+
+/** Records `files` as left to delete, or removes the record when there is none. */
+async function writeSuperseded(repoPath: string, files: readonly string[]): Promise<void> {
+  const file = path.join(repoPath, SUPERSEDED_FILE);
+  if (files.length === 0) await rm(file, { force: true });
+  else await writeFileAtomic(file, `${JSON.stringify({ files: [...files].sort() }, null, 1)}\n`);
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { onTestFinished } from 'vitest';
+import path from 'node:path';
+import { expect, onTestFinished } from 'vitest';
 import { BIN, REPO_ROOT, runCli } from './cli.js';
 
 export interface FinishedProcess {
@@ -110,6 +111,40 @@ export function deadPid(): number {
   const result = spawnSync('true');
   if (result.pid === undefined || result.pid <= 0) throw new Error('could not run true');
   return result.pid;
+}
+
+/**
+ * Runs `fn(JSON.parse(json))` of the compiled module `module` (a path from the repository root,
+ * e.g. `dist/publish/pacmanRepo.js`) in a child process, after `prelude` (code run first, in the
+ * same module). Kills it after `killAfterMs` unless it ended first; 'killed' when it died of
+ * SIGKILL (that kill, or the prelude's), else it must have exited 0 without a word on stderr.
+ */
+export async function publishInChild(module: string, fn: string, json: string, options: { readonly killAfterMs?: number | undefined; readonly prelude?: string } = {}): Promise<'killed' | 'finished'> {
+  const file = path.join(REPO_ROOT, module);
+  const script = `${options.prelude ?? ''}\nconst m = await import(${JSON.stringify(file)}); await m[${JSON.stringify(fn)}](JSON.parse(process.env.REQUEST));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', REQUEST: json }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  if (options.killAfterMs !== undefined) {
+    const done = await Promise.race([ended.then(() => true), sleep(options.killAfterMs).then(() => false)]);
+    if (!done) child.kill('SIGKILL');
+  }
+  const result = await ended;
+  if (result.signal === 'SIGKILL') return 'killed';
+  expect({ code: result.code, stderr }).toEqual({ code: 0, stderr: '' });
+  return 'finished';
+}
+
+/**
+ * A prelude for `publishInChild` that makes the child die (SIGKILL) when it first deletes a file
+ * whose name ends in `suffix`: `unlink` of node:fs/promises is replaced before the module loads.
+ */
+export function killAtFirstDeletion(suffix: string): string {
+  return `const fs = await import('node:fs'); const { syncBuiltinESMExports } = await import('node:module');
+const unlink = fs.promises.unlink;
+fs.promises.unlink = (file) => (String(file).endsWith(${JSON.stringify(suffix)}) ? process.kill(process.pid, 'SIGKILL') : unlink(file));
+syncBuiltinESMExports();`;
 }
 
 export { seededRandom } from './random.js';

@@ -6,20 +6,32 @@
  * final publish reaches the new state and leaves no temporary file, lock or
  * superseded package behind.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPacmanRepo } from '../../src/observe/pacmanRepo.js';
-import { REPO_ROOT, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { hasCommand, makePackage, type PackageSpec } from '../helpers/pacman.js';
 import { sha256File } from '../helpers/reconcile-fixture.js';
-import { seededRandom, sleep } from '../helpers/reconcile-process.js';
+import { killAtFirstDeletion, publishInChild as publishInChildProcess, seededRandom } from '../helpers/reconcile-process.js';
 import { testdir } from '../helpers/testdir.js';
 
 const SEED = process.env.CRASH_SEED !== undefined ? Number(process.env.CRASH_SEED) : 20261123;
 const KILLS = 6;
 const NAMES = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
+/** The repository after the new versions are published and alpha removed: nothing else left behind. */
+const FINAL_FILES = [
+  'beta-2.0-1-any.pkg.tar.gz',
+  'crash.buildfleet.json',
+  'crash.db',
+  'crash.db.tar.gz',
+  'crash.files',
+  'crash.files.tar.gz',
+  'delta-2.0-1-any.pkg.tar.gz',
+  'epsilon-2.0-1-any.pkg.tar.gz',
+  'gamma-2.0-1-any.pkg.tar.gz',
+  'zeta-2.0-1-any.pkg.tar.gz',
+];
 
 /** The publish request, as JSON for the child process. */
 function request(repo: string, files: readonly string[], specs: readonly PackageSpec[], remove: readonly string[]): string {
@@ -35,25 +47,8 @@ function request(repo: string, files: readonly string[], specs: readonly Package
   });
 }
 
-/** Runs publishPacmanRepo (from dist/) in a child; kills it after `killAfterMs` unless it ended first. */
-async function publishInChild(json: string, killAfterMs?: number): Promise<'killed' | 'finished'> {
-  const module = path.join(REPO_ROOT, 'dist/publish/pacmanRepo.js');
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(module)}); await m.publishPacmanRepo(JSON.parse(process.env.REQUEST));`], {
-    env: { PATH: process.env.PATH ?? '', REQUEST: json },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  if (killAfterMs !== undefined) {
-    const done = await Promise.race([ended.then(() => true), sleep(killAfterMs).then(() => false)]);
-    if (!done) child.kill('SIGKILL');
-  }
-  const result = await ended;
-  if (result.signal === 'SIGKILL') return 'killed';
-  expect({ code: result.code, stderr }).toEqual({ code: 0, stderr: '' });
-  return 'finished';
-}
+/** Runs publishPacmanRepo (from dist/) in a child (see `publishInChild`). */
+const publishInChild = (json: string, killAfterMs?: number, prelude = ''): Promise<'killed' | 'finished'> => publishInChildProcess('dist/publish/pacmanRepo.js', 'publishPacmanRepo', json, { killAfterMs, prelude });
 
 /** Problems of the repository as a reader sees it: the database parses, and names files that are there with their sha256. */
 function repoProblems(repo: string): string[] {
@@ -105,17 +100,31 @@ describe.skipIf(!hasCommand('bsdtar'))('a pacman publish killed with SIGKILL', (
     expect(await publishInChild(request(repo, newFiles, next, ['alpha']))).toBe('finished');
     expect(repoProblems(repo)).toEqual([]);
     expect(versions(repo)).toEqual(after);
-    expect(readdirSync(repo).sort()).toEqual([
-      'beta-2.0-1-any.pkg.tar.gz',
-      'crash.buildfleet.json',
-      'crash.db',
-      'crash.db.tar.gz',
-      'crash.files',
-      'crash.files.tar.gz',
-      'delta-2.0-1-any.pkg.tar.gz',
-      'epsilon-2.0-1-any.pkg.tar.gz',
-      'gamma-2.0-1-any.pkg.tar.gz',
-      'zeta-2.0-1-any.pkg.tar.gz',
-    ]);
+    expect(readdirSync(repo).sort()).toEqual(FINAL_FILES);
+  });
+
+  it('deletes on the next publish the superseded files of a publish killed while it deleted them', { timeout: 60_000 }, async () => {
+    await runCli(['--version']); // refuses a stale dist/
+    const dir = testdir({});
+    const repo = path.join(dir, 'repo');
+    const old = NAMES.map((name) => ({ name, version: '1.0-1' }));
+    const next = NAMES.slice(1).map((name) => ({ name, version: '2.0-1' }));
+    const oldFiles = old.map((s) => makePackage(path.join(dir, 'pkgs'), s));
+    const newFiles = next.map((s) => makePackage(path.join(dir, 'pkgs'), s));
+    expect(await publishInChild(request(repo, oldFiles, old, []))).toBe('finished');
+    const after = next.map((s) => `${s.name} ${s.version} 2.0-1`).sort();
+
+    // Killed at its first deletion: the new database is in place, every old file still there.
+    expect(await publishInChild(request(repo, newFiles, next, ['alpha']), undefined, killAtFirstDeletion('.pkg.tar.gz'))).toBe('killed');
+    expect(repoProblems(repo)).toEqual([]);
+    expect(versions(repo)).toEqual(after);
+    expect(readdirSync(repo).filter((f) => f.includes('-1.0-1-')).length).toBe(NAMES.length);
+
+    // The next publish (of the same packages: nothing new) deletes them.
+    expect(await publishInChild(request(repo, newFiles, next, ['alpha']))).toBe('finished');
+    expect(repoProblems(repo)).toEqual([]);
+    expect(versions(repo)).toEqual(after);
+    expect(readdirSync(repo).sort()).toEqual(FINAL_FILES);
   });
 });
+

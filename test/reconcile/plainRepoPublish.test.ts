@@ -1,13 +1,16 @@
 /**
  * publishPlainRepo: a file named by the current index is never overwritten in
  * place, and files the index stops naming are deleted only after the new index
- * is written. Real files in a temporary directory.
+ * is written; those a publish could not delete (or was killed before it did) are
+ * deleted by the next one. Real files in a temporary directory.
  */
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RepoEntry } from '../../src/observe/types.js';
-import { publishPlainRepo, type PackageToPublish } from '../../src/publish/plainRepo.js';
+import { publishPlainRepo, SUPERSEDED_FILE, type PackageToPublish } from '../../src/publish/plainRepo.js';
+import { runCli } from '../helpers/cli.js';
+import { killAtFirstDeletion, publishInChild } from '../helpers/reconcile-process.js';
 import { testdir } from '../helpers/testdir.js';
 import { readIndex, repoFiles, repoProblems, sha256File } from '../helpers/reconcile-fixture.js';
 
@@ -62,6 +65,34 @@ describe('publishPlainRepo', () => {
     expect(result.published.map((e) => e.file)).toEqual(['zlib-1.4-1.txt']);
     expect(result.deletedFiles).toEqual([]);
     expect(result.leftFiles).toEqual([expect.stringMatching(/^zlib-1\.3-1\.txt \(E(ISDIR|PERM)/)]);
+    expect(repoProblems(repo)).toEqual([]);
+
+    // Remembered, and deleted by the next publish once it can be.
+    expect(JSON.parse(readFileSync(path.join(repo, SUPERSEDED_FILE), 'utf8'))).toEqual({ files: ['zlib-1.3-1.txt'] });
+    rmSync(path.join(repo, 'zlib-1.3-1.txt'), { recursive: true });
+    writeFileSync(path.join(repo, 'zlib-1.3-1.txt'), 'first build\n');
+    const next = await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [], remove: [] });
+    expect(next.deletedFiles).toEqual(['zlib-1.3-1.txt']);
+    expect(readdirSync(repo).sort()).toEqual(['index.json', 'zlib-1.4-1.txt']);
+  });
+
+  it('deletes on the next publish the superseded files of a publish killed while it deleted them', { timeout: 60_000 }, async () => {
+    await runCli(['--version']); // refuses a stale dist/
+    const dir = testdir({});
+    const repo = path.join(dir, 'repo');
+    await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: ['a', 'b', 'c'].map((n) => built(dir, n, '1.0-1', '1'.repeat(64), `${n} 1.0\n`)), remove: [] });
+    const request = { repoPath: repo, displayPath: 'repo', add: ['a', 'b'].map((n) => built(dir, n, '2.0-1', '2'.repeat(64), `${n} 2.0\n`)), remove: ['c'] };
+
+    // Killed at its first deletion: the new index is in place, every old file still there.
+    expect(await publishInChild('dist/publish/plainRepo.js', 'publishPlainRepo', JSON.stringify(request), { prelude: killAtFirstDeletion('.txt') })).toBe('killed');
+    expect(readIndex(repo)!.map((e) => e.file)).toEqual(['a-2.0-1.txt', 'b-2.0-1.txt']);
+    expect(repoProblems(repo)).toEqual([]);
+    expect(repoFiles(repo)).toEqual(['a-1.0-1.txt', 'a-2.0-1.txt', 'b-1.0-1.txt', 'b-2.0-1.txt', 'c-1.0-1.txt', 'index.json']);
+
+    // The next publish (nothing new) deletes them, and its record of them.
+    const next = await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [], remove: [] });
+    expect([...next.deletedFiles].sort()).toEqual(['a-1.0-1.txt', 'b-1.0-1.txt', 'c-1.0-1.txt']);
+    expect(readdirSync(repo).sort()).toEqual(['a-2.0-1.txt', 'b-2.0-1.txt', 'index.json']);
     expect(repoProblems(repo)).toEqual([]);
   });
 
