@@ -98,4 +98,36 @@ describe('SubstringMap', () => {
     expect(map.get(text, 2, 2 + Buffer.byteLength('café-1.0'))).toBe(7);
     expect(map.get(text, text.length - 8, text.length)).toBe(8);
   });
+
+  it('agrees with a Map over many keys of every length, growing from the smallest table, through all its operations', () => {
+    // Keys of 0 to 5 letters from a small alphabet: many share hashes' low bits, so probes wrap and collide.
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const word = (): string => Array.from({ length: random(6) }, () => 'abcd'[random(4)]).join('');
+    const map = new SubstringMap(1);
+    const reference = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const key = word();
+      const text = Buffer.from(`|${key}|`);
+      const op = random(4);
+      if (op === 0) {
+        expect(map.addOrGet(text, 1, text.length - 1, i)).toBe(reference.get(key) ?? -1);
+        if (!reference.has(key)) reference.set(key, i);
+      } else if (op === 1) {
+        map.setRange(text, 1, text.length - 1, i);
+        reference.set(key, i);
+      } else if (op === 2) {
+        expect(map.addRange(text, 1, text.length - 1, i)).toBe(!reference.has(key));
+        if (!reference.has(key)) reference.set(key, i);
+      } else {
+        expect(map.getWord(text, 1, text.length, 124)).toBe(reference.get(key) ?? -1);
+        expect(map.wordEnd).toBe(text.length - 1);
+      }
+    }
+    expect(map.size).toBe(reference.size);
+    for (const [key, value] of reference) expect(map.getString(key)).toBe(value);
+  });
 });
