@@ -66,15 +66,18 @@ function versions(repo: string): string[] {
   return [...readPacmanRepo(repo, 'crash', 'repo').entries.values()].map((e) => `${e.name} ${e.version} ${e.fingerprint.slice(0, 5)}`).sort();
 }
 
+/** A repository directory (not made yet), and package files of two generations: all six at 1.0-1, then five at 2.0-1 (alpha removed). */
+async function generations(): Promise<{ repo: string; old: PackageSpec[]; next: PackageSpec[]; oldFiles: string[]; newFiles: string[] }> {
+  await runCli(['--version']); // refuses a stale dist/
+  const dir = testdir({});
+  const old = NAMES.map((name) => ({ name, version: '1.0-1' }));
+  const next = NAMES.slice(1).map((name) => ({ name, version: '2.0-1' }));
+  return { repo: path.join(dir, 'repo'), old, next, oldFiles: old.map((s) => makePackage(path.join(dir, 'pkgs'), s)), newFiles: next.map((s) => makePackage(path.join(dir, 'pkgs'), s)) };
+}
+
 describe.skipIf(!hasCommand('bsdtar'))('a pacman publish killed with SIGKILL', () => {
   it(`leaves the old or the new database, whole, and finishes on the next publish (seed ${SEED})`, { timeout: 180_000 }, async () => {
-    await runCli(['--version']); // refuses a stale dist/
-    const dir = testdir({});
-    const repo = path.join(dir, 'repo');
-    const old = NAMES.map((name) => ({ name, version: '1.0-1' }));
-    const next = NAMES.slice(1).map((name) => ({ name, version: '2.0-1' }));
-    const oldFiles = old.map((s) => makePackage(path.join(dir, 'pkgs'), s));
-    const newFiles = next.map((s) => makePackage(path.join(dir, 'pkgs'), s));
+    const { repo, old, next, oldFiles, newFiles } = await generations();
 
     // The kill moments fall within the time a whole publish takes on this machine (a fast machine
     // finishes before fixed delays of a few hundred milliseconds, and nothing would be killed).
@@ -104,13 +107,7 @@ describe.skipIf(!hasCommand('bsdtar'))('a pacman publish killed with SIGKILL', (
   });
 
   it('deletes on the next publish the superseded files of a publish killed while it deleted them', { timeout: 60_000 }, async () => {
-    await runCli(['--version']); // refuses a stale dist/
-    const dir = testdir({});
-    const repo = path.join(dir, 'repo');
-    const old = NAMES.map((name) => ({ name, version: '1.0-1' }));
-    const next = NAMES.slice(1).map((name) => ({ name, version: '2.0-1' }));
-    const oldFiles = old.map((s) => makePackage(path.join(dir, 'pkgs'), s));
-    const newFiles = next.map((s) => makePackage(path.join(dir, 'pkgs'), s));
+    const { repo, old, next, oldFiles, newFiles } = await generations();
     expect(await publishInChild(request(repo, oldFiles, old, []))).toBe('finished');
     const after = next.map((s) => `${s.name} ${s.version} 2.0-1`).sort();
 
