@@ -55,7 +55,7 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
   // Files this publish put in that the current index does not name: taken out again when it fails (a full disk).
   const placed: string[] = [];
   const removed: RepoEntry[] = [];
-  let index: PlainIndex;
+  let superseded: string[];
   try {
     for (const item of request.add) {
       const { sha256, size } = await hashFile(item.source);
@@ -82,11 +82,12 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
     }
     await fsyncDir(request.repoPath);
 
-    index = { formatVersion: INDEX_FORMAT_VERSION, packages: [...next.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+    const index: PlainIndex = { formatVersion: INDEX_FORMAT_VERSION, packages: [...next.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
     // Before the index: the files it will no longer name (with those a killed publish left to
     // delete), so that a publish killed after the swap leaves them to the next one, not for good.
     const named = new Set(index.packages.map((p) => p.file));
-    await writeSuperseded(request.repoPath, [...new Set([...pending, ...[...current.entries.values()].map((e) => e.file).filter((f) => !named.has(f))])]);
+    superseded = [...new Set([...pending, ...[...current.entries.values()].map((e) => e.file)])].filter((f) => !named.has(f));
+    await writeSuperseded(request.repoPath, superseded);
     await writeFileAtomic(path.join(request.repoPath, INDEX_FILE), `${JSON.stringify(index, null, 1)}\n`);
   } catch (error) {
     // The old index is still in place: the repo is left as this publish found it.
@@ -96,8 +97,6 @@ export async function publishPlainRepo(request: PublishRequest): Promise<Publish
 
   // The new index is in place: files it no longer names can go, then the record of them (but of
   // those that could not be deleted: the next publish tries again).
-  const stillNamed = new Set(index.packages.map((p) => p.file));
-  const superseded = [...new Set([...pending, ...[...current.entries.values()].map((e) => e.file)])].filter((f) => !stillNamed.has(f));
   const { deletedFiles, leftFiles } = await deleteSuperseded(request.repoPath, superseded);
   await writeSuperseded(
     request.repoPath,
