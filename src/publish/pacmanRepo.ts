@@ -22,12 +22,11 @@
  * holds `<name>.db.tar.gz.lck` while it works.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create as createTar } from 'tar';
 import { ensureDir, fsyncDir, fsyncFile, writeFileAtomic } from '../execute/fsUtil.js';
-import { isProcessAlive } from '../execute/runStep.js';
 import {
   PACMAN_SIDECAR_FORMAT_VERSION,
   pacmanRepoFiles,
@@ -41,7 +40,7 @@ import {
 } from '../observe/pacmanRepo.js';
 import type { RepoEntry } from '../observe/types.js';
 import { digestFile, formatDesc, formatFiles, listPackageMembers, parsePkgInfo, readPkgInfoText } from './pacmanPackage.js';
-import { deleteSuperseded, placePackageFile, removeUnpublished, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
+import { deleteSuperseded, lockRepo, placePackageFile, removeUnpublished, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
 
 export interface PacmanPublishRequest {
   readonly repoPath: string;
@@ -235,22 +234,3 @@ async function pointLink(repoPath: string, link: string, target: string): Promis
   await rename(tmp, linkPath);
 }
 
-/** repo-add's lock: `<db>.lck` created exclusively, holding the pid; a lock of a dead process is taken over. */
-async function lockRepo(lockFile: string, displayPath: string): Promise<() => Promise<void>> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return async () => rm(lockFile, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
-      if (isProcessAlive(holder)) {
-        throw new Error(`${displayPath}/${path.basename(lockFile)} is held by process ${holder} (repo-add or another publish); try again when it is done`);
-      }
-      await rm(lockFile, { force: true });
-    }
-  }
-  throw new Error(`cannot take the lock ${displayPath}/${path.basename(lockFile)}`);
-}

@@ -3,10 +3,12 @@
  * temporary name, fsynced, renamed), then `index.json` replaced atomically, and
  * only then the files the new index no longer names are deleted. A reader never
  * sees a half-written index or an indexed file that is missing, and a file named
- * by the current index is never overwritten in place.
+ * by the current index is never overwritten in place. It holds `.buildfleet.lck` while it
+ * works, so a second publish into the same directory (another config repository's) fails
+ * cleanly instead of losing the first one's entries.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, rename, rm, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { isPlainFileName, readPlainIndex, INDEX_FILE, INDEX_FORMAT_VERSION, type PlainIndex } from '../observe/plainRepo.js';
 import type { RepoEntry } from '../observe/types.js';
@@ -42,8 +44,20 @@ export interface PublishResult {
   readonly leftFiles: readonly string[];
 }
 
+/** Held by a plain repository's publish, beside its index: a second publish into the same repository (another config repository's) fails cleanly while it is held. */
+export const LOCK_FILE = '.buildfleet.lck';
+
 export async function publishPlainRepo(request: PublishRequest): Promise<PublishResult> {
   await ensureDir(request.repoPath);
+  const release = await lockRepo(path.join(request.repoPath, LOCK_FILE), request.displayPath);
+  try {
+    return await publishLocked(request);
+  } finally {
+    await release();
+  }
+}
+
+async function publishLocked(request: PublishRequest): Promise<PublishResult> {
   const current = readPlainIndex(request.repoPath, request.displayPath);
   if (current.diagnostics.length > 0) throw new Error(current.diagnostics.map((d) => `${d.file}: ${d.message}`).join('; '));
   const indexedFiles = new Map<string, RepoEntry>();
@@ -195,3 +209,25 @@ export async function removeStaleTemporaries(repoPath: string): Promise<void> {
   }
 }
 
+/**
+ * A repository's lock, as repo-add takes it: `lockFile` created exclusively, holding the pid; a
+ * lock of a dead process is taken over, one of a live one (another publish, repo-add) is an error.
+ */
+export async function lockRepo(lockFile: string, displayPath: string): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockFile, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return async () => rm(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
+      if (isProcessAlive(holder)) {
+        throw new Error(`${displayPath}/${path.basename(lockFile)} is held by process ${holder} (repo-add or another publish); try again when it is done`);
+      }
+      await rm(lockFile, { force: true });
+    }
+  }
+  throw new Error(`cannot take the lock ${displayPath}/${path.basename(lockFile)}`);
+}

@@ -174,9 +174,10 @@ describe.skipIf(REFUSED !== undefined)(`disk full while publishing${REFUSED !== 
         writeFiles(dir, Object.fromEntries(NAMES.map((name) => [`recipes/${name}/recipe.yaml`, recipeYaml(name, { version: '2.0' })])));
         const newVersion = oldGeneration[0]!.split(' ')[1]!.replace(/^1\.0/, '2.0');
         const pages = NAMES.map((name) => Math.ceil(artifactSize(dir, name, format, newVersion) / PAGE));
-        // package file: the first fits, the second runs out half-way. index: both fit; plain: not
-        // the index; pacman: the sidecar (one page, its old copy freed by the rename), then not the databases.
-        leaveFree(repo, stage === 'package file' ? pages[0]! + Math.floor(pages[1]! / 2) : pages[0]! + pages[1]! + (format === 'pacman' ? 1 : 0));
+        // package file: the first fits, the second runs out half-way. index: both fit; plain: the
+        // lock (one page), not the index; pacman: the sidecar (one page, its old copy freed by the
+        // rename), then not the databases.
+        leaveFree(repo, stage === 'package file' ? pages[0]! + Math.floor(pages[1]! / 2) : pages[0]! + pages[1]! + 1);
 
         const full = await runCli(['-C', dir, 'reconcile', '--format', 'json']);
         expect(full.code, full.stderr).toBe(3);

@@ -4,11 +4,12 @@
  * is written; those a publish could not delete (or was killed before it did) are
  * deleted by the next one. Real files in a temporary directory.
  */
-import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RepoEntry } from '../../src/observe/types.js';
-import { publishPlainRepo, SUPERSEDED_FILE, type PackageToPublish } from '../../src/publish/plainRepo.js';
+import { LOCK_FILE, publishPlainRepo, SUPERSEDED_FILE, type PackageToPublish } from '../../src/publish/plainRepo.js';
 import { runCli } from '../helpers/cli.js';
 import { killAtFirstDeletion, publishInChild } from '../helpers/reconcile-process.js';
 import { testdir } from '../helpers/testdir.js';
@@ -112,5 +113,45 @@ describe('publishPlainRepo', () => {
     expect(repoFiles(repo)).toEqual(['index.json', 'lib-1.0-1.txt']);
     expect(readIndex(repo)!.map((e) => `${e.name} ${e.fingerprint[0]}`)).toEqual(['lib 3']);
     expect(repoProblems(repo)).toEqual([]);
+  });
+
+  it('lets one of two simultaneous publishes take the repository lock, and the other fail without touching the repository', async () => {
+    const dir = testdir({});
+    const repo = path.join(dir, 'repo');
+    await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'base', '1.0-1', '0'.repeat(64), 'base\n')], remove: [] });
+    // Without the lock, both read the index before either writes it, and the later index drops the other's package.
+    const results = await Promise.allSettled([
+      publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'left', '1.0-1', '1'.repeat(64), 'left\n')], remove: [] }),
+      publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'right', '1.0-1', '2'.repeat(64), 'right\n')], remove: [] }),
+    ]);
+    const won = results.findIndex((r) => r.status === 'fulfilled');
+    const lost = results.find((r) => r.status === 'rejected');
+    expect(won).toBeGreaterThanOrEqual(0);
+    expect(lost?.reason).toEqual(new Error(`repo/${LOCK_FILE} is held by process ${process.pid} (repo-add or another publish); try again when it is done`));
+    const winner = won === 0 ? 'left' : 'right';
+    expect(readIndex(repo)!.map((e) => e.name)).toEqual(['base', winner]);
+    expect(repoFiles(repo)).toEqual(['base-1.0-1.txt', 'index.json', `${winner}-1.0-1.txt`].sort());
+    expect(existsSync(path.join(repo, LOCK_FILE))).toBe(false);
+    expect(repoProblems(repo)).toEqual([]);
+  });
+
+  it('refuses a repository locked by a live process, and takes over the lock of a dead one', async () => {
+    const dir = testdir({});
+    const repo = path.join(dir, 'repo');
+    mkdirSync(repo, { recursive: true });
+    const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      writeFileSync(path.join(repo, LOCK_FILE), `${holder.pid}\n`);
+      await expect(publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'zlib', '1.3-1', 'f'.repeat(64), 'zlib\n')], remove: [] })).rejects.toThrow(
+        `repo/${LOCK_FILE} is held by process ${holder.pid}`,
+      );
+      expect(readdirSync(repo)).toEqual([LOCK_FILE]);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+    }
+    const result = await publishPlainRepo({ repoPath: repo, displayPath: 'repo', add: [built(dir, 'zlib', '1.3-1', 'f'.repeat(64), 'zlib\n')], remove: [] });
+    expect(result.published.map((e) => e.file)).toEqual(['zlib-1.3-1.txt']);
+    expect(readdirSync(repo).sort()).toEqual(['index.json', 'zlib-1.3-1.txt']);
   });
 });
