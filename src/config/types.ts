@@ -14,10 +14,13 @@ export interface Located {
   readonly position: Position;
 }
 
+/** The most builds one host may run at once (hosts.schema.json's `power` maximum). */
+export const MAX_HOST_POWER = 1000;
+
 export interface HostConfig extends Located {
   readonly name: HostName;
   readonly transport: 'local' | 'ssh';
-  /** Builds at once, >= 1. */
+  /** Builds at once, 1 to MAX_HOST_POWER. */
   readonly power: number;
   readonly labels: readonly string[];
   readonly address?: string;

@@ -69,7 +69,8 @@ export function buildGraph(jobs: readonly ScheduleJob[], hosts: readonly Schedul
   const hostLabels: (readonly string[])[] = [];
   hosts.forEach((h, i) => {
     if (hostIndex.has(h.name)) throw new Error(`schedule: duplicate host name ${JSON.stringify(h.name)}`);
-    if (!Number.isInteger(h.power) || h.power < 1) {
+    // power is kept in an Int32Array: a larger one would wrap around.
+    if (!Number.isInteger(h.power) || h.power < 1 || h.power > 0x7fffffff) {
       throw new RangeError(`schedule: host ${JSON.stringify(h.name)} has invalid power ${String(h.power)}`);
     }
     hostNames.push(h.name);

@@ -43,7 +43,7 @@ describe('buildfleet import mlist', () => {
   });
 
   it('reports every bad line, located, and prints nothing', async () => {
-    const dir = testdir({ mlist: 'gohan1 2\nbad line here\ngohan3 zero\n  gohan1 1\nfoo/bar 1\ngohan4 0\n' });
+    const dir = testdir({ mlist: `gohan1 2\nbad line here\ngohan3 zero\n  gohan1 1\nfoo/bar 1\ngohan4 0\ngohan5 1001\ngohan6 1${'0'.repeat(400)}\n` });
     const r = await runCli(['import', 'mlist', 'mlist'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
@@ -51,13 +51,17 @@ describe('buildfleet import mlist', () => {
       [
         'mlist:2:1: error: expected "hostname power", found 3 fields',
         '  hint: write one machine per line: its host name, a space and its power (builds at once), e.g. `gohan1.freebsd.org 2`',
-        'mlist:3:8: error: power "zero" is not a whole number of builds at once (1 or more)',
+        'mlist:3:8: error: power "zero" is not a whole number of builds at once from 1 to 1000',
         '  hint: give the number of builds the machine runs at once, e.g. 2',
         'mlist:4:3: error: host "gohan1" is listed again (first on line 1)',
         '  hint: list each machine once',
         'mlist:5:1: error: "foo/bar" is not a usable host name',
         "  hint: host names use letters, digits, '.', '_' and '-', and start with a letter or digit",
-        'mlist:6:8: error: power "0" is not a whole number of builds at once (1 or more)',
+        'mlist:6:8: error: power "0" is not a whole number of builds at once from 1 to 1000',
+        '  hint: give the number of builds the machine runs at once, e.g. 2',
+        'mlist:7:8: error: power "1001" is not a whole number of builds at once from 1 to 1000',
+        '  hint: give the number of builds the machine runs at once, e.g. 2',
+        `mlist:8:8: error: power "1${'0'.repeat(79)}…" (401 characters) is not a whole number of builds at once from 1 to 1000`,
         '  hint: give the number of builds the machine runs at once, e.g. 2',
         '',
       ].join('\n'),

@@ -41,7 +41,7 @@ const badInputs: BadInput[] = [
       'branches/main.yaml:6:10: error: rebuild must be one of transitive, direct, version, not the string "transitve"',
       '  hint: did you mean "transitive"?',
       'hosts.yaml:4:12: error: hosts[0].power must be a whole number, not the string "two"',
-      '  hint: power is a whole number of builds at once, 1 or more',
+      '  hint: power is a whole number of builds at once, from 1 to 1000',
       'hosts.yaml:5:13: error: hosts[0].labels must be a list, not the string "x86_64"',
       '  hint: write a list: `[a, b]`, or one `- item` per line',
       'hosts.yaml:6:11: error: hosts[0].port must be >= 1, not the number 0',
@@ -215,7 +215,7 @@ const badInputs: BadInput[] = [
       'branches/main.yaml:4:11: error: pipeline "shel" does not exist (no pipelines/shel.yaml)',
       '  hint: did you mean "shell"?',
       'hosts.yaml:8:12: error: hosts[1].power must be >= 1, not the number 0',
-      '  hint: power is a whole number of builds at once, 1 or more',
+      '  hint: power is a whole number of builds at once, from 1 to 1000',
     ],
   },
 ];

@@ -55,6 +55,15 @@ describe('loadConfig: the normalized config', () => {
     ]);
   });
 
+  it('refuses a power above 1000 (2147483648 wrapped around in the scheduler: an internal error)', () => {
+    for (const power of ['1001', '2147483648', '4294967297']) {
+      const { config, diagnostics } = loadConfig(testdir({ ...baseConfig(), 'hosts.yaml': `hosts:\n  - name: local\n    transport: local\n    power: ${power}\n` }));
+      expect(config).toBeNull();
+      expect(diagnostics.map(formatDiagnostic)).toEqual([`hosts.yaml:4:12: error: hosts[0].power must be <= 1000, not the number ${power}\n  hint: power is a whole number of builds at once, from 1 to 1000`]);
+    }
+    expect(loadConfig(testdir({ ...baseConfig(), 'hosts.yaml': 'hosts:\n  - { name: local, transport: local, power: 1000, labels: [x86_64] }\n' })).diagnostics).toEqual([]);
+  });
+
   it('loads a pacman repository', () => {
     const dir = testdir({ ...baseConfig(), 'branches/main.yaml': BASE_BRANCH.replace('format: plain', 'format: pacman') });
     const { config, diagnostics } = loadConfig(dir);

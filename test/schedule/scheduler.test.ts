@@ -130,6 +130,7 @@ describe('Scheduler: assignments', () => {
     expect(() => new Scheduler([job('a', Number.NaN)], [])).toThrow(/invalid seconds/);
     expect(() => new Scheduler([], [host('h', 0)])).toThrow(/invalid power/);
     expect(() => new Scheduler([], [host('h', 1.5)])).toThrow(/invalid power/);
+    expect(() => new Scheduler([], [host('h', 2 ** 31)])).toThrow(/invalid power/); // kept in an Int32Array: it would wrap around
     expect(() => new Scheduler([], [host('h', 1), host('h', 2)])).toThrow(/duplicate host/);
   });
 });

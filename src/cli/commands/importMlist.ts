@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLSeq } from 'yaml';
-import { formatDiagnostic, type Diagnostic } from '../../config/diagnostic.js';
+import { formatDiagnostic, quoteShort, type Diagnostic } from '../../config/diagnostic.js';
 import { validateAgainstSchema } from '../../config/schema.js';
-import { DEFAULT_WORKDIR } from '../../config/types.js';
+import { DEFAULT_WORKDIR, MAX_HOST_POWER } from '../../config/types.js';
 import { parseYaml } from '../../config/yamlFile.js';
 import { writeFileAtomic } from '../../execute/fsUtil.js';
 import { ExitCode } from '../exitCodes.js';
@@ -67,8 +67,8 @@ export function parseMlist(text: string, file: string): { hosts: MlistHost[]; di
       err(col, `"${address}" is not a usable host name`, "host names use letters, digits, '.', '_' and '-', and start with a letter or digit");
       return;
     }
-    if (!/^\d+$/.test(powerText) || Number(powerText) < 1) {
-      err(powerCol, `power "${powerText}" is not a whole number of builds at once (1 or more)`, 'give the number of builds the machine runs at once, e.g. 2');
+    if (!/^\d+$/.test(powerText) || Number(powerText) < 1 || Number(powerText) > MAX_HOST_POWER) {
+      err(powerCol, `power ${quoteShort(powerText)} is not a whole number of builds at once from 1 to ${MAX_HOST_POWER}`, 'give the number of builds the machine runs at once, e.g. 2');
       return;
     }
     const earlier = seen.get(name);
