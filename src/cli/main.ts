@@ -2,7 +2,8 @@
  * The `buildfleet` command line: arguments, exit codes and the one top-level
  * error handler. The only code that touches `process`.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { MAX_TIMER_SECONDS } from '../config/types.js';
 import type { LogFormat } from './logger.js';
 import { ExitCode } from './exitCodes.js';
 import { globalOptions } from './globalOptions.js';
@@ -10,6 +11,15 @@ import { processOutput, type Output } from './io.js';
 import { DEFAULT_VERSION_SCHEME, VERSION_SCHEMES, type VersionScheme } from '../version/schemes.js';
 
 const VERSION = '0.1.0';
+
+/** An option's value as a whole number from `min` to `max` (`what` it is, for the error); anything else is a usage error. */
+function wholeNumber(min: number, max: number, what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^[0-9]+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`give ${what} from ${min} to ${max}.`);
+    return n;
+  };
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -64,7 +74,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .addOption(new Option('--format <format>', 'output format of the run result').choices(['text', 'json']).default('text'))
     .option('--retry-failed', 'build failed packages again even if nothing changed')
     .option('--keep-failed-workspaces', 'keep the workspace of failed builds for inspection')
-    .option('--grace <seconds>', 'seconds builds get between SIGTERM and SIGKILL when stopped', (v) => Number(v), 10)
+    .option('--grace <seconds>', 'seconds builds get between SIGTERM and SIGKILL when stopped', wholeNumber(0, MAX_TIMER_SECONDS, 'a whole number of seconds'), 10)
     .option('--allow-large', "apply a plan that goes over a branch's guards (guards.maxBuilds, guards.maxRemovePercent)")
     .action(async (opts: { branch: string[]; plan?: string; format: 'text' | 'json'; retryFailed?: boolean; keepFailedWorkspaces?: boolean; grace: number; allowLarge?: boolean }) => {
       const g = program.opts<{ logFormat?: LogFormat; logLevel: string }>();
@@ -80,7 +90,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
             format: opts.format,
             retryFailed: opts.retryFailed === true,
             keepFailedWorkspaces: opts.keepFailedWorkspaces === true,
-            graceSeconds: Number.isFinite(opts.grace) && opts.grace >= 0 ? opts.grace : 10,
+            graceSeconds: opts.grace,
             allowLarge: opts.allowLarge === true,
           },
           out,
@@ -94,24 +104,23 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .description('reconcile at start and whenever a config YAML file or a path source changes; poll git sources')
     .option('--branch <name>', 'only this branch (repeatable; default: all)', collect, [])
     .option('--dry-run', 'only plan (print what reconcile would do), never build')
-    .option('--debounce <ms>', 'quiet period after a change before a run starts, milliseconds', (v) => Number(v), 500)
-    .option('--interval <seconds>', 'seconds between fetches of git sources', (v) => Number(v), 60)
-    .option('--grace <seconds>', 'seconds builds get between SIGTERM and SIGKILL when stopped', (v) => Number(v), 10)
+    .option('--debounce <ms>', 'quiet period after a change before a run starts, milliseconds', wholeNumber(0, MAX_TIMER_SECONDS * 1000, 'a whole number of milliseconds'), 500)
+    .option('--interval <seconds>', 'seconds between fetches of git sources', wholeNumber(1, MAX_TIMER_SECONDS, 'a whole number of seconds'), 60)
+    .option('--grace <seconds>', 'seconds builds get between SIGTERM and SIGKILL when stopped', wholeNumber(0, MAX_TIMER_SECONDS, 'a whole number of seconds'), 10)
     .option('--allow-large', "apply plans that go over a branch's guards")
     .action(async (opts: { branch: string[]; dryRun?: boolean; debounce: number; interval: number; grace: number; allowLarge?: boolean }) => {
       const g = program.opts<{ logFormat?: LogFormat; logLevel: string }>();
       const [{ runWatch }, { createLogger }] = await Promise.all([import('./commands/watch.js'), import('./logger.js')]);
       const log = createLogger({ ...(g.logFormat !== undefined ? { format: g.logFormat } : {}), level: g.logLevel });
-      const positive = (v: number, fallback: number): number => (Number.isFinite(v) && v > 0 ? v : fallback);
       setExit(
         await runWatch(
           globals(),
           {
             branch: opts.branch,
             dryRun: opts.dryRun === true,
-            debounceMs: Number.isFinite(opts.debounce) && opts.debounce >= 0 ? opts.debounce : 500,
-            intervalSeconds: positive(opts.interval, 60),
-            graceSeconds: Number.isFinite(opts.grace) && opts.grace >= 0 ? opts.grace : 10,
+            debounceMs: opts.debounce,
+            intervalSeconds: opts.interval,
+            graceSeconds: opts.grace,
             allowLarge: opts.allowLarge === true,
           },
           out,
@@ -183,7 +192,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void): Comm
     .option('--user <user>', 'SSH login user', 'build')
     .option('--known-hosts <file>', 'SSH knownHostsFile (relative to the config directory, or absolute)', 'keys/known_hosts')
     .option('--identity-file <file>', 'SSH identityFile')
-    .option('--port <port>', 'SSH port', (v) => Number(v))
+    .option('--port <port>', 'SSH port', wholeNumber(1, 65535, 'a TCP port number'))
     .option('--workdir <dir>', 'workdir on the hosts (default /var/tmp/buildfleet)')
     .option('--label <label>', 'a label of every imported host (repeatable)', collect, [])
     .option('--merge', 'add the hosts to hosts.yaml (comments kept) instead of printing them')

@@ -19,6 +19,7 @@ import {
   DEFAULT_WORKDIR,
   DEFAULT_LOG_LIMIT_BYTES,
   DEFAULT_MAX_UNPACKED_BYTES,
+  MAX_TIMER_SECONDS,
   MIN_LOG_LIMIT_BYTES,
   formatSize,
   parseDuration,
@@ -109,6 +110,22 @@ interface WrittenHost {
   loadFile?: string;
 }
 
+/**
+ * A duration that becomes a timer, in seconds: 1s to MAX_TIMER_SECONDS (0s would fire at once, and
+ * Node fires a timer of more than 24.8 days at once too). Undefined (with an error at `keyPath`)
+ * when out of range, or when `text` is absent.
+ */
+function timerSeconds(yaml: YamlFile, keyPath: (string | number)[], text: string | undefined, diagnostics: Diagnostic[]): number | undefined {
+  if (text === undefined) return undefined;
+  const seconds = parseDuration(text);
+  if (seconds === undefined) return undefined; // the schema has said so
+  if (seconds >= 1 && seconds <= MAX_TIMER_SECONDS) return seconds;
+  diagnostics.push(
+    diagnosticAt(yaml, keyPath, `${keyPath.at(-1)} ${JSON.stringify(text)} is ${seconds < 1 ? 'no time at all' : 'longer than 24 days'}`, `write a duration from 1s to ${MAX_TIMER_SECONDS / 3600}h (24 days), e.g. 30m or 2h`),
+  );
+  return undefined;
+}
+
 function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[]; quarantine?: QuarantineConfig } | null {
   const file = readConfigFile(dir, 'hosts.yaml', 'hosts', diagnostics);
   if (file === null) return null;
@@ -125,7 +142,7 @@ function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[
     ...(h.passphraseEnv !== undefined ? { passphraseEnv: h.passphraseEnv } : {}),
     ...(h.knownHostsFile !== undefined ? { knownHostsFile: resolvePath(dir, h.knownHostsFile) } : {}),
     workdir: h.workdir ?? DEFAULT_WORKDIR,
-    ...(h.connectTimeout !== undefined ? { connectTimeoutSeconds: parseDuration(h.connectTimeout) ?? 0 } : {}),
+    ...(h.connectTimeout !== undefined ? { connectTimeoutSeconds: timerSeconds(file.yaml, ['hosts', i, 'connectTimeout'], h.connectTimeout, diagnostics) ?? 0 } : {}),
     ...(h.maxLoad !== undefined ? { maxLoad: h.maxLoad } : {}),
     ...(h.loadCheckInterval !== undefined ? { loadCheckIntervalSeconds: parseDuration(h.loadCheckInterval) ?? 0 } : {}),
     ...(h.loadFile !== undefined ? { loadFile: h.loadFile } : {}),
@@ -159,12 +176,12 @@ function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagn
     } else names.set(step.name, i);
   });
   if (!ok) return null;
-  const steps = written.steps.map((step) => {
-    const idle = step.idleTimeout !== undefined ? parseDuration(step.idleTimeout) : undefined;
+  const steps = written.steps.map((step, i) => {
+    const idle = timerSeconds(file.yaml, ['steps', i, 'idleTimeout'], step.idleTimeout, diagnostics);
     return {
       name: step.name,
       run: step.run,
-      timeoutSeconds: step.timeout !== undefined ? (parseDuration(step.timeout) ?? DEFAULT_STEP_TIMEOUT_SECONDS) : DEFAULT_STEP_TIMEOUT_SECONDS,
+      timeoutSeconds: timerSeconds(file.yaml, ['steps', i, 'timeout'], step.timeout, diagnostics) ?? DEFAULT_STEP_TIMEOUT_SECONDS,
       ...(idle !== undefined ? { idleTimeoutSeconds: idle } : {}),
       network: step.network ?? false,
     };
@@ -255,7 +272,7 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
   if (source?.kind === 'path' && !isDirectory(source.path)) {
     at(['source', 'path'], `source directory ${JSON.stringify(w.source.path)} does not exist`, 'create it or correct the path (relative to the config directory)');
   } else if (source?.kind === 'path') {
-    const index = loadIndexConfig(w, source.path, at);
+    const index = loadIndexConfig(w, source.path, at, (p, text) => timerSeconds(file.yaml, p, text, diagnostics));
     if (index !== undefined) source = { ...source, index };
   }
 
@@ -288,7 +305,7 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
         if (problem !== undefined) at(['repos', i, 'hooks', 'afterPublish', j], `hook ${quoteShort(h)} ${problem}`, 'give the path of an executable program (relative to the config directory, or absolute); it is run without a shell, so write no arguments or shell syntax');
         return abs;
       }),
-      hookTimeoutSeconds: r.hooks?.timeout !== undefined ? (parseDuration(r.hooks.timeout) ?? DEFAULT_HOOK_TIMEOUT_SECONDS) : DEFAULT_HOOK_TIMEOUT_SECONDS,
+      hookTimeoutSeconds: timerSeconds(file.yaml, ['repos', i, 'hooks', 'timeout'], r.hooks?.timeout, diagnostics) ?? DEFAULT_HOOK_TIMEOUT_SECONDS,
       file: rel,
       position: positionOf(file.yaml, ['repos', i]),
     };
@@ -315,7 +332,12 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
 }
 
 /** The INDEX of a freebsd-index source (undefined for other formats, which must not set the index keys). */
-function loadIndexConfig(w: WrittenBranch, tree: string, at: (p: (string | number)[], message: string, hint: string) => void): FreebsdIndexConfig | undefined {
+function loadIndexConfig(
+  w: WrittenBranch,
+  tree: string,
+  at: (p: (string | number)[], message: string, hint: string) => void,
+  timer: (p: (string | number)[], text: string | undefined) => number | undefined,
+): FreebsdIndexConfig | undefined {
   const { index, indexCommand, indexTimeout } = w.source;
   if (w.source.format !== 'freebsd-index') {
     for (const key of ['index', 'indexCommand', 'indexTimeout'] as const) {
@@ -331,7 +353,7 @@ function loadIndexConfig(w: WrittenBranch, tree: string, at: (p: (string | numbe
       'generate it (`make index` in the ports tree), correct `index:` (relative to source.path), or set `indexCommand:` so that reconcile generates it',
     );
   }
-  const timeout = indexTimeout !== undefined ? parseDuration(indexTimeout) : undefined;
+  const timeout = timer(['source', 'indexTimeout'], indexTimeout);
   return { file, ...(indexCommand !== undefined ? { command: indexCommand } : {}), timeoutSeconds: timeout ?? DEFAULT_INDEX_TIMEOUT_SECONDS };
 }
 

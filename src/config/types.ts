@@ -201,6 +201,13 @@ export interface Config {
 
 /** Default wall-time limit of a pipeline step, in seconds. */
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 3600;
+
+/**
+ * The longest duration that becomes a timer (a step's timeout and idleTimeout, hooks.timeout,
+ * connectTimeout, indexTimeout, and the --grace, --interval and --debounce options): 24 days.
+ * Node's timers hold at most 2^31 - 1 ms (24.8 days) and fire at once for more.
+ */
+export const MAX_TIMER_SECONDS = 24 * 24 * 3600;
 export const DEFAULT_WORKDIR = '/var/tmp/buildfleet';
 /** Default `logLimit` of a pipeline: 20 MiB per build log. */
 export const DEFAULT_LOG_LIMIT_BYTES = 20 * 1024 ** 2;

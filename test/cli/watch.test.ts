@@ -5,6 +5,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { commitAll, initRepo } from '../helpers/gitRepo.js';
 import { configFiles, recipe, WRITE_ARTIFACT } from '../helpers/reconcile-fixture.js';
 import { startCli, waitFor, type StartedCli } from '../helpers/reconcile-process.js';
@@ -115,5 +116,25 @@ describe('buildfleet watch', () => {
     expect(watch.stdoutSoFar()).toMatch(/built +zlib 1\.0-1/);
     watch.child.kill('SIGTERM');
     expect((await watch.finished).code).toBe(0);
+  });
+});
+
+describe('numeric options', () => {
+  // Each used to fall back to its default without a word (import mlist printed `port: .nan`).
+  it.each([
+    [['watch', '--interval', '0'], "option '--interval <seconds>' argument '0' is invalid. give a whole number of seconds from 1 to 2073600."],
+    [['watch', '--interval', 'abc'], "option '--interval <seconds>' argument 'abc' is invalid. give a whole number of seconds from 1 to 2073600."],
+    [['watch', '--debounce', '1e3'], "option '--debounce <ms>' argument '1e3' is invalid. give a whole number of milliseconds from 0 to 2073600000."],
+    [['watch', '--grace', '-1'], "option '--grace <seconds>' argument '-1' is invalid. give a whole number of seconds from 0 to 2073600."],
+    [['reconcile', '--grace', '1.5'], "option '--grace <seconds>' argument '1.5' is invalid. give a whole number of seconds from 0 to 2073600."],
+    [['reconcile', '--grace', '9999999'], "option '--grace <seconds>' argument '9999999' is invalid. give a whole number of seconds from 0 to 2073600."],
+    [['import', 'mlist', 'mlist', '--port', '70000'], "option '--port <port>' argument '70000' is invalid. give a TCP port number from 1 to 65535."],
+  ])('%j is a usage error (exit 1) before anything runs', async (args, message) => {
+    const dir = testdir({ mlist: 'gohan1 2\n' });
+    const r = await runCli(['-C', dir, ...args], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`error: ${message}`);
+    expect(existsSync(path.join(dir, 'var'))).toBe(false);
   });
 });

@@ -64,6 +64,27 @@ describe('loadConfig: the normalized config', () => {
     expect(loadConfig(testdir({ ...baseConfig(), 'hosts.yaml': 'hosts:\n  - { name: local, transport: local, power: 1000, labels: [x86_64] }\n' })).diagnostics).toEqual([]);
   });
 
+  it('refuses a timer duration of no time or of more than 24 days (Node fires such a timer at once: every build timed out)', () => {
+    const files = {
+      ...baseConfig(),
+      'hosts.yaml': `${BASE_HOSTS}  - { name: far, transport: ssh, power: 1, address: 127.0.0.2, user: b, knownHostsFile: kh, connectTimeout: 0s }\n`,
+      'pipelines/shell.yaml': 'steps:\n  - name: build\n    run: ./build.sh\n    timeout: 600h\n    idleTimeout: 577h\n',
+      'branches/main.yaml': BASE_BRANCH.replace('    prune: true\n', '    prune: true\n    hooks: { timeout: 0h0m0s }\n'),
+    };
+    const { config, diagnostics } = loadConfig(testdir(files));
+    expect(config).toBeNull();
+    const hint = '  hint: write a duration from 1s to 576h (24 days), e.g. 30m or 2h';
+    expect(diagnostics.map(formatDiagnostic)).toEqual([
+      `branches/main.yaml:12:23: error: timeout "0h0m0s" is no time at all\n${hint}`,
+      `hosts.yaml:6:109: error: connectTimeout "0s" is no time at all\n${hint}`,
+      `pipelines/shell.yaml:4:14: error: timeout "600h" is longer than 24 days\n${hint}`,
+      `pipelines/shell.yaml:5:18: error: idleTimeout "577h" is longer than 24 days\n${hint}`,
+    ]);
+    const ok = loadConfig(testdir({ ...baseConfig(), 'pipelines/shell.yaml': 'steps:\n  - name: build\n    run: ./build.sh\n    timeout: 576h\n    idleTimeout: 1s\n' }));
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.config!.pipelines.get('shell')!.steps[0]).toMatchObject({ timeoutSeconds: 576 * 3600, idleTimeoutSeconds: 1 });
+  });
+
   it('loads a pacman repository', () => {
     const dir = testdir({ ...baseConfig(), 'branches/main.yaml': BASE_BRANCH.replace('format: plain', 'format: pacman') });
     const { config, diagnostics } = loadConfig(dir);
