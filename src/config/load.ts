@@ -9,7 +9,7 @@ import { hashCanonical } from '../model/canonical.js';
 import { crossCheck } from './crossCheck.js';
 import { hasErrors, quoteShort, sortDiagnostics, type Diagnostic } from './diagnostic.js';
 import { parseDudsFile } from './dudsFile.js';
-import { validateAgainstSchema, type SchemaName } from './schema.js';
+import { displayPath, validateAgainstSchema, type SchemaName } from './schema.js';
 import {
   DEFAULT_HOOK_TIMEOUT_SECONDS,
   DEFAULT_INDEX_TIMEOUT_SECONDS,
@@ -110,20 +110,30 @@ interface WrittenHost {
   loadFile?: string;
 }
 
+/** The longest `quarantine.for`: a year (a date beyond JavaScript's, in year 275760, made the run fail when it quarantined a host). */
+const MAX_QUARANTINE_SECONDS = 365 * 24 * 3600;
+
 /**
- * A duration that becomes a timer, in seconds: 1s to MAX_TIMER_SECONDS (0s would fire at once, and
- * Node fires a timer of more than 24.8 days at once too). Undefined (with an error at `keyPath`)
- * when out of range, or when `text` is absent.
+ * A duration in seconds from 1s to `max` (`maxText` in words). Undefined (with an error at
+ * `keyPath`) when out of range, or when `text` is absent.
  */
-function timerSeconds(yaml: YamlFile, keyPath: (string | number)[], text: string | undefined, diagnostics: Diagnostic[]): number | undefined {
+function boundedSeconds(yaml: YamlFile, keyPath: (string | number)[], text: string | undefined, diagnostics: Diagnostic[], max: number, maxText: string): number | undefined {
   if (text === undefined) return undefined;
   const seconds = parseDuration(text);
   if (seconds === undefined) return undefined; // the schema has said so
-  if (seconds >= 1 && seconds <= MAX_TIMER_SECONDS) return seconds;
+  if (seconds >= 1 && seconds <= max) return seconds;
   diagnostics.push(
-    diagnosticAt(yaml, keyPath, `${keyPath.at(-1)} ${JSON.stringify(text)} is ${seconds < 1 ? 'no time at all' : 'longer than 24 days'}`, `write a duration from 1s to ${MAX_TIMER_SECONDS / 3600}h (24 days), e.g. 30m or 2h`),
+    diagnosticAt(yaml, keyPath, `${displayPath(keyPath)} ${JSON.stringify(text)} is ${seconds < 1 ? 'no time at all' : `longer than ${maxText}`}`, `write a duration from 1s to ${max / 3600}h (${maxText}), e.g. 30m or 2h`),
   );
   return undefined;
+}
+
+/**
+ * A duration that becomes a timer: 1s to MAX_TIMER_SECONDS (0s would fire at once, and Node fires
+ * a timer of more than 24.8 days at once too).
+ */
+function timerSeconds(yaml: YamlFile, keyPath: (string | number)[], text: string | undefined, diagnostics: Diagnostic[]): number | undefined {
+  return boundedSeconds(yaml, keyPath, text, diagnostics, MAX_TIMER_SECONDS, '24 days');
 }
 
 function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[]; quarantine?: QuarantineConfig } | null {
@@ -149,7 +159,8 @@ function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[
     file: 'hosts.yaml',
     position: positionOf(file.yaml, ['hosts', i]),
   }));
-  return { hosts, ...(quarantine !== undefined ? { quarantine: { after: quarantine.after, forSeconds: parseDuration(quarantine.for) ?? 0 } } : {}) };
+  const forSeconds = boundedSeconds(file.yaml, ['quarantine', 'for'], quarantine?.for, diagnostics, MAX_QUARANTINE_SECONDS, 'a year');
+  return { hosts, ...(quarantine !== undefined ? { quarantine: { after: quarantine.after, forSeconds: forSeconds ?? 0 } } : {}) };
 }
 
 interface WrittenPipeline {

@@ -75,14 +75,26 @@ describe('loadConfig: the normalized config', () => {
     expect(config).toBeNull();
     const hint = '  hint: write a duration from 1s to 576h (24 days), e.g. 30m or 2h';
     expect(diagnostics.map(formatDiagnostic)).toEqual([
-      `branches/main.yaml:12:23: error: timeout "0h0m0s" is no time at all\n${hint}`,
-      `hosts.yaml:6:109: error: connectTimeout "0s" is no time at all\n${hint}`,
-      `pipelines/shell.yaml:4:14: error: timeout "600h" is longer than 24 days\n${hint}`,
-      `pipelines/shell.yaml:5:18: error: idleTimeout "577h" is longer than 24 days\n${hint}`,
+      `branches/main.yaml:12:23: error: repos[0].hooks.timeout "0h0m0s" is no time at all\n${hint}`,
+      `hosts.yaml:6:109: error: hosts[1].connectTimeout "0s" is no time at all\n${hint}`,
+      `pipelines/shell.yaml:4:14: error: steps[0].timeout "600h" is longer than 24 days\n${hint}`,
+      `pipelines/shell.yaml:5:18: error: steps[0].idleTimeout "577h" is longer than 24 days\n${hint}`,
     ]);
     const ok = loadConfig(testdir({ ...baseConfig(), 'pipelines/shell.yaml': 'steps:\n  - name: build\n    run: ./build.sh\n    timeout: 576h\n    idleTimeout: 1s\n' }));
     expect(ok.diagnostics).toEqual([]);
     expect(ok.config!.pipelines.get('shell')!.steps[0]).toMatchObject({ timeoutSeconds: 576 * 3600, idleTimeoutSeconds: 1 });
+  });
+
+  it('refuses a quarantine of no time or of more than a year (a date past year 275760 failed the run that quarantined a host)', () => {
+    const hint = '  hint: write a duration from 1s to 8760h (a year), e.g. 30m or 2h';
+    for (const [duration, what] of [['99999999999h', 'longer than a year'], ['8761h', 'longer than a year'], ['0s', 'no time at all']]) {
+      const { config, diagnostics } = loadConfig(testdir({ ...baseConfig(), 'hosts.yaml': `${BASE_HOSTS}quarantine: { after: 2, for: ${duration} }\n` }));
+      expect(config).toBeNull();
+      expect(diagnostics.map(formatDiagnostic)).toEqual([`hosts.yaml:6:30: error: quarantine.for "${duration}" is ${what}\n${hint}`]);
+    }
+    const ok = loadConfig(testdir({ ...baseConfig(), 'hosts.yaml': `${BASE_HOSTS}quarantine: { after: 2, for: 8760h }\n` }));
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.config!.quarantine).toEqual({ after: 2, forSeconds: 8760 * 3600 });
   });
 
   it('loads a pacman repository', () => {
