@@ -136,6 +136,20 @@ function timerSeconds(yaml: YamlFile, keyPath: (string | number)[], text: string
   return boundedSeconds(yaml, keyPath, text, diagnostics, MAX_TIMER_SECONDS, '24 days');
 }
 
+/**
+ * A size in bytes (`512M`), at most Number.MAX_SAFE_INTEGER (8 PiB): larger ones lose their exact
+ * value, and reached the build's cgroups as `1.0737418239999999e+29`. Undefined (with an error at
+ * `keyPath`) when too large, or when `text` is absent.
+ */
+function sizeBytes(yaml: YamlFile, keyPath: (string | number)[], text: string | undefined, diagnostics: Diagnostic[]): number | undefined {
+  if (text === undefined) return undefined;
+  const bytes = parseSize(text);
+  if (bytes === undefined) return undefined; // the schema has said so
+  if (bytes <= Number.MAX_SAFE_INTEGER) return bytes;
+  diagnostics.push(diagnosticAt(yaml, keyPath, `${displayPath(keyPath)} ${quoteShort(text)} is larger than 8 PiB`, 'write a size like 512M or 2G'));
+  return undefined;
+}
+
 function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[]; quarantine?: QuarantineConfig } | null {
   const file = readConfigFile(dir, 'hosts.yaml', 'hosts', diagnostics);
   if (file === null) return null;
@@ -210,10 +224,12 @@ function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagn
     });
     if (written.limits !== undefined) return null;
   }
+  const memoryBytes = sizeBytes(file.yaml, ['limits', 'memory'], written.limits?.memory, diagnostics);
+  const outputBytes = sizeBytes(file.yaml, ['limits', 'output'], written.limits?.output, diagnostics);
   const limits: BuildLimits = {
-    ...(written.limits?.memory !== undefined ? { memoryBytes: parseSize(written.limits.memory)! } : {}),
+    ...(memoryBytes !== undefined ? { memoryBytes } : {}),
     ...(written.limits?.processes !== undefined ? { processes: written.limits.processes } : {}),
-    ...(written.limits?.output !== undefined ? { outputBytes: parseSize(written.limits.output)! } : {}),
+    ...(outputBytes !== undefined ? { outputBytes } : {}),
   };
   // Timeouts and limits do not change what a build produces, so they stay out of the digest; the
   // environment does (isolation, network), and is added only when set so that older digests hold.
@@ -222,7 +238,7 @@ function loadPipeline(dir: string, rel: string, name: string, diagnostics: Diagn
     artifacts,
     ...(isolation !== 'none' ? { isolation } : {}),
   });
-  const logLimitBytes = written.logLimit !== undefined ? parseSize(written.logLimit)! : DEFAULT_LOG_LIMIT_BYTES;
+  const logLimitBytes = sizeBytes(file.yaml, ['logLimit'], written.logLimit, diagnostics) ?? DEFAULT_LOG_LIMIT_BYTES;
   if (logLimitBytes < MIN_LOG_LIMIT_BYTES) {
     diagnostics.push(diagnosticAt(file.yaml, ['logLimit'], `logLimit ${written.logLimit ?? ''} is too small to hold a log's head and tail`, `write at least ${formatSize(MIN_LOG_LIMIT_BYTES)}, e.g. logLimit: 10M`));
     return null;
@@ -290,7 +306,7 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
   const prerequisites = (w.prerequisites ?? []).map((p, i) => {
     const abs = resolvePath(dir, p.path);
     if (!existsSync(abs)) at(['prerequisites', i, 'path'], `prerequisite file ${JSON.stringify(p.path)} does not exist`, 'correct the path (relative to the config directory) or add the tarball');
-    const maxUnpackedBytes = p.maxUnpackedSize !== undefined ? parseSize(p.maxUnpackedSize)! : DEFAULT_MAX_UNPACKED_BYTES;
+    const maxUnpackedBytes = sizeBytes(file.yaml, ['prerequisites', i, 'maxUnpackedSize'], p.maxUnpackedSize, diagnostics) ?? DEFAULT_MAX_UNPACKED_BYTES;
     return { name: p.name, path: abs, sha256: p.sha256, maxUnpackedBytes, file: rel, position: positionOf(file.yaml, ['prerequisites', i]), sha256Position: positionOf(file.yaml, ['prerequisites', i, 'sha256']) };
   });
   const prereqNames = new Set<string>();

@@ -97,6 +97,27 @@ describe('loadConfig: the normalized config', () => {
     expect(ok.config!.quarantine).toEqual({ after: 2, forSeconds: 8760 * 3600 });
   });
 
+  it('refuses sizes over 8 PiB and more processes than Linux has (they reached the cgroups as 1.07e+29)', () => {
+    const files = {
+      ...baseConfig(),
+      'pipelines/iso.yaml': 'isolation: overlay\nlogLimit: 9999999999999G\nlimits: { memory: 99999999999G, output: 8388608G, processes: 8 }\nsteps:\n  - { name: build, run: ./build.sh }\n',
+    };
+    const { config, diagnostics } = loadConfig(testdir(files));
+    expect(config).toBeNull();
+    expect(diagnostics.map(formatDiagnostic)).toEqual([
+      'pipelines/iso.yaml:2:11: error: logLimit "9999999999999G" is larger than 8 PiB\n  hint: write a size like 512M or 2G',
+      'pipelines/iso.yaml:3:19: error: limits.memory "99999999999G" is larger than 8 PiB\n  hint: write a size like 512M or 2G',
+      'pipelines/iso.yaml:3:41: error: limits.output "8388608G" is larger than 8 PiB\n  hint: write a size like 512M or 2G',
+    ]);
+    const processes = loadConfig(testdir({ ...baseConfig(), 'pipelines/iso.yaml': 'isolation: overlay\nlimits: { processes: 4194305 }\nsteps:\n  - { name: build, run: ./build.sh }\n' }));
+    expect(processes.diagnostics.map(formatDiagnostic)).toEqual([
+      "pipelines/iso.yaml:2:22: error: limits.processes must be <= 4194304, not the number 4194305\n  hint: processes is a whole number from 4 (the isolation itself uses up to three) to 4194304 (Linux's most processes)",
+    ]);
+    const ok = loadConfig(testdir({ ...baseConfig(), 'pipelines/iso.yaml': 'isolation: overlay\nlimits: { memory: 8388607G, processes: 4194304 }\nsteps:\n  - { name: build, run: ./build.sh }\n' }));
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.config!.pipelines.get('iso')!.limits).toEqual({ memoryBytes: 8388607 * 1024 ** 3, processes: 4194304 });
+  });
+
   it('loads a pacman repository', () => {
     const dir = testdir({ ...baseConfig(), 'branches/main.yaml': BASE_BRANCH.replace('format: plain', 'format: pacman') });
     const { config, diagnostics } = loadConfig(dir);
