@@ -168,7 +168,8 @@ function loadHosts(dir: string, diagnostics: Diagnostic[]): { hosts: HostConfig[
     workdir: h.workdir ?? DEFAULT_WORKDIR,
     ...(h.connectTimeout !== undefined ? { connectTimeoutSeconds: timerSeconds(file.yaml, ['hosts', i, 'connectTimeout'], h.connectTimeout, diagnostics) ?? 0 } : {}),
     ...(h.maxLoad !== undefined ? { maxLoad: h.maxLoad } : {}),
-    ...(h.loadCheckInterval !== undefined ? { loadCheckIntervalSeconds: parseDuration(h.loadCheckInterval) ?? 0 } : {}),
+    // A timer too: while every host is over its maxLoad, the run waits this long before reading again.
+    ...(h.loadCheckInterval !== undefined ? { loadCheckIntervalSeconds: timerSeconds(file.yaml, ['hosts', i, 'loadCheckInterval'], h.loadCheckInterval, diagnostics) ?? 0 } : {}),
     ...(h.loadFile !== undefined ? { loadFile: h.loadFile } : {}),
     file: 'hosts.yaml',
     position: positionOf(file.yaml, ['hosts', i]),

@@ -67,7 +67,7 @@ describe('loadConfig: the normalized config', () => {
   it('refuses a timer duration of no time or of more than 24 days (Node fires such a timer at once: every build timed out)', () => {
     const files = {
       ...baseConfig(),
-      'hosts.yaml': `${BASE_HOSTS}  - { name: far, transport: ssh, power: 1, address: 127.0.0.2, user: b, knownHostsFile: kh, connectTimeout: 0s }\n`,
+      'hosts.yaml': `${BASE_HOSTS}  - { name: far, transport: ssh, power: 1, address: 127.0.0.2, user: b, knownHostsFile: kh, connectTimeout: 0s, maxLoad: 4, loadCheckInterval: 600h }\n`,
       'pipelines/shell.yaml': 'steps:\n  - name: build\n    run: ./build.sh\n    timeout: 600h\n    idleTimeout: 577h\n',
       'branches/main.yaml': BASE_BRANCH.replace('    prune: true\n', '    prune: true\n    hooks: { timeout: 0h0m0s }\n'),
     };
@@ -77,6 +77,7 @@ describe('loadConfig: the normalized config', () => {
     expect(diagnostics.map(formatDiagnostic)).toEqual([
       `branches/main.yaml:12:23: error: repos[0].hooks.timeout "0h0m0s" is no time at all\n${hint}`,
       `hosts.yaml:6:109: error: hosts[1].connectTimeout "0s" is no time at all\n${hint}`,
+      `hosts.yaml:6:144: error: hosts[1].loadCheckInterval "600h" is longer than 24 days\n${hint}`,
       `pipelines/shell.yaml:4:14: error: steps[0].timeout "600h" is longer than 24 days\n${hint}`,
       `pipelines/shell.yaml:5:18: error: steps[0].idleTimeout "577h" is longer than 24 days\n${hint}`,
     ]);
