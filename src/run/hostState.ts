@@ -28,13 +28,28 @@ export interface HostStateFile {
 
 /** The host state; an absent or unreadable file is an empty one (it is advisory). */
 export function readHostState(stateDir: string): HostStateFile {
+  const hosts: Record<string, HostHealth> = {};
   try {
-    const data = JSON.parse(readFileSync(path.join(stateDir, HOST_STATE_FILE), 'utf8')) as Partial<HostStateFile>;
-    if (data.formatVersion === HOST_STATE_FORMAT_VERSION && typeof data.hosts === 'object' && data.hosts !== null) return data as HostStateFile;
+    const data = JSON.parse(readFileSync(path.join(stateDir, HOST_STATE_FILE), 'utf8')) as Partial<HostStateFile> | null;
+    if (data?.formatVersion === HOST_STATE_FORMAT_VERSION && typeof data.hosts === 'object' && data.hosts !== null && !Array.isArray(data.hosts)) {
+      // A damaged record is no history for its host (a `quarantinedUntil` that is no date kept the host out for good).
+      for (const [name, health] of Object.entries(data.hosts as Record<string, unknown>)) if (isHostHealth(health)) hosts[name] = health;
+    }
   } catch {
     // absent or damaged: no history
   }
-  return { formatVersion: HOST_STATE_FORMAT_VERSION, hosts: {} };
+  return { formatVersion: HOST_STATE_FORMAT_VERSION, hosts };
+}
+
+function isHostHealth(value: unknown): value is HostHealth {
+  if (typeof value !== 'object' || value === null) return false;
+  const { consecutiveFailedRuns, lastFailure, quarantinedUntil } = value as Record<string, unknown>;
+  if (typeof consecutiveFailedRuns !== 'number' || !Number.isSafeInteger(consecutiveFailedRuns) || consecutiveFailedRuns < 0) return false;
+  if (quarantinedUntil !== undefined && (typeof quarantinedUntil !== 'string' || !Number.isFinite(Date.parse(quarantinedUntil)))) return false;
+  if (lastFailure === undefined) return true;
+  if (typeof lastFailure !== 'object' || lastFailure === null) return false;
+  const { at, runId, message } = lastFailure as Record<string, unknown>;
+  return typeof at === 'string' && typeof runId === 'string' && typeof message === 'string';
 }
 
 /** A host in quarantine now, with why and until when. */
