@@ -19,6 +19,7 @@ import { rootKey } from '../plan/prerequisitePlan.js';
 export const PREREQUISITES_DIR = 'prerequisites';
 const DIGESTS_FILE = 'digests.json';
 const DIGESTS_FORMAT = 1;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** A checked tarball, ready to be installed on hosts. */
 export interface CheckedTarball {
@@ -53,14 +54,24 @@ interface DigestCacheFile {
   safeRoots: string[];
 }
 
+/** The cache; a missing or unreadable one is empty, and its damaged entries are left out (hashed again). */
 function readCache(stateDir: string): DigestCacheFile {
+  const empty: DigestCacheFile = { formatVersion: DIGESTS_FORMAT, files: {}, safeRoots: [] };
+  let data: Partial<Record<keyof DigestCacheFile, unknown>> | null;
   try {
-    const data = JSON.parse(readFileSync(path.join(stateDir, PREREQUISITES_DIR, DIGESTS_FILE), 'utf8')) as DigestCacheFile;
-    if (data.formatVersion === DIGESTS_FORMAT && typeof data.files === 'object' && Array.isArray(data.safeRoots)) return data;
+    data = JSON.parse(readFileSync(path.join(stateDir, PREREQUISITES_DIR, DIGESTS_FILE), 'utf8')) as Partial<Record<keyof DigestCacheFile, unknown>> | null;
   } catch {
-    // No cache yet, or an unreadable one: hash again (the cache is only an optimization).
+    return empty; // no cache yet, or an unreadable one: hash again (the cache is only an optimization)
   }
-  return { formatVersion: DIGESTS_FORMAT, files: {}, safeRoots: [] };
+  if (data?.formatVersion !== DIGESTS_FORMAT || typeof data.files !== 'object' || data.files === null || Array.isArray(data.files)) return empty;
+  for (const [file, entry] of Object.entries(data.files as Record<string, unknown>)) {
+    const e = entry as Partial<Record<'size' | 'mtimeMs' | 'sha256', unknown>> | null;
+    if (typeof e?.size === 'number' && typeof e.mtimeMs === 'number' && typeof e.sha256 === 'string' && SHA256_HEX.test(e.sha256)) {
+      empty.files[file] = { size: e.size, mtimeMs: e.mtimeMs, sha256: e.sha256 };
+    }
+  }
+  if (Array.isArray(data.safeRoots)) empty.safeRoots = (data.safeRoots as unknown[]).filter((r): r is string => typeof r === 'string');
+  return empty;
 }
 
 export interface CheckOptions {

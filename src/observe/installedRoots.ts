@@ -33,15 +33,43 @@ export interface InstalledRootsFile {
 
 export const EMPTY_INSTALLED_ROOTS: InstalledRootsFile = { formatVersion: INSTALLED_ROOTS_FORMAT, hosts: {}, pendingRemoval: [] };
 
-/** Reads the record; a missing or unreadable one counts as empty (hosts are checked anyway). */
+/**
+ * Reads the record; a missing or unreadable one counts as empty (hosts are checked anyway), and
+ * so does a damaged entry (one with a field missing or of another type made every later
+ * installation on its host fail with a TypeError).
+ */
 export function readInstalledRoots(stateDir: string): InstalledRootsFile {
+  let data: Partial<Record<keyof InstalledRootsFile, unknown>> | null;
   try {
-    const data = JSON.parse(readFileSync(path.join(stateDir, INSTALLED_ROOTS_FILE), 'utf8')) as InstalledRootsFile;
-    if (data.formatVersion === INSTALLED_ROOTS_FORMAT && typeof data.hosts === 'object' && data.hosts !== null) {
-      return { formatVersion: data.formatVersion, hosts: data.hosts, pendingRemoval: Array.isArray(data.pendingRemoval) ? data.pendingRemoval : [] };
-    }
+    data = JSON.parse(readFileSync(path.join(stateDir, INSTALLED_ROOTS_FILE), 'utf8')) as Partial<Record<keyof InstalledRootsFile, unknown>> | null;
   } catch {
-    // Fall through: nothing recorded yet.
+    return EMPTY_INSTALLED_ROOTS; // nothing recorded yet
   }
-  return EMPTY_INSTALLED_ROOTS;
+  if (data?.formatVersion !== INSTALLED_ROOTS_FORMAT || !isRecord(data.hosts)) return EMPTY_INSTALLED_ROOTS;
+  const hosts: Record<string, Record<string, InstalledRoot>> = {};
+  for (const [host, branches] of Object.entries(data.hosts)) {
+    if (!isRecord(branches)) continue;
+    const kept = Object.fromEntries(Object.entries(branches).filter((entry): entry is [string, InstalledRoot] => isInstalledRoot(entry[1])));
+    if (Object.keys(kept).length > 0) hosts[host] = kept;
+  }
+  const pendingRemoval = (Array.isArray(data.pendingRemoval) ? (data.pendingRemoval as unknown[]) : []).filter(
+    (p): p is InstalledRootsFile['pendingRemoval'][number] => isRecord(p) && typeof p.host === 'string' && isStringList(p.paths),
+  );
+  return { formatVersion: INSTALLED_ROOTS_FORMAT, hosts, pendingRemoval };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+function isInstalledRoot(value: unknown): value is InstalledRoot {
+  if (!isRecord(value)) return false;
+  const { key, root, tarballs, installedAt, runId } = value;
+  return (
+    typeof key === 'string' &&
+    typeof root === 'string' &&
+    typeof installedAt === 'string' &&
+    typeof runId === 'string' &&
+    Array.isArray(tarballs) &&
+    tarballs.every((t) => isRecord(t) && typeof t.name === 'string' && typeof t.sha256 === 'string' && typeof t.file === 'string')
+  );
 }

@@ -99,6 +99,30 @@ describe('prerequisites on the local host', () => {
     expect(readIndex(path.join(dir, 'repos/main'))!.map((e) => e.name).sort()).toEqual(['app', 'libc', 'tool']);
   });
 
+  it('damaged prerequisite state (digest cache, installed roots) is ignored entry by entry, not an error', { timeout: 60_000 }, async () => {
+    const { dir, state, sha } = setup();
+    const tarball = path.join(dir, 'tarballs/bindist.tar.gz');
+    mkdirSync(path.join(state, 'prerequisites'), { recursive: true });
+    // Before: `files: null` or a null entry was an internal error of plan and reconcile; an
+    // installed root without `tarballs` made every build `no-eligible-host` with a TypeError.
+    for (const [digests, installed] of [
+      [{ formatVersion: 1, files: null, safeRoots: [] }, { formatVersion: 1, hosts: { local: { main: { key: sha } } }, pendingRemoval: [null] }],
+      [{ formatVersion: 1, files: { [tarball]: null }, safeRoots: [1] }, { formatVersion: 1, hosts: { local: { main: { key: 1, root: '/', tarballs: null } } } }],
+      [{ formatVersion: 1, files: { [tarball]: { size: 1, mtimeMs: 1, sha256: 'not a digest' } }, safeRoots: 'all' }, { formatVersion: 1, hosts: { local: null }, pendingRemoval: [{ host: 'local', paths: null }] }],
+    ]) {
+      writeFileSync(path.join(state, 'prerequisites/digests.json'), JSON.stringify(digests));
+      writeFileSync(path.join(state, 'prerequisites/installed.json'), JSON.stringify(installed));
+      const plan = await planJson(dir);
+      expect(plan.branches[0]!.prerequisites!.hosts).toEqual([{ host: 'local', status: 'install' }]);
+    }
+    const run = await runCli(['-C', dir, 'reconcile', '--format', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultSummary(JSON.parse(run.stdout) as RunDocument)).toEqual(['app built', 'libc built']);
+    const record = JSON.parse(readFileSync(path.join(state, 'prerequisites/installed.json'), 'utf8')) as { hosts: Record<string, Record<string, { key: string }>>; pendingRemoval: unknown[] };
+    expect(record.hosts['local']!['main']!.key).toBe(sha);
+    expect(record.pendingRemoval).toEqual([]);
+  });
+
   it('a tarball that does not match its sha256 stops plan and reconcile; nothing is built', { timeout: 60_000 }, async () => {
     const { dir, state, sha } = setup();
     const tamper = (): string => writeTarball(dir, baseSystem('tampered'));
