@@ -8,7 +8,7 @@ import { readStaged } from '../../observe/staging.js';
 import type { RecipeHistory } from '../../observe/types.js';
 import { latestReportPath } from '../../run/runReport.js';
 import { displayPath } from '../../config/paths.js';
-import { countStatuses, RUNS_DIR, type RunResult } from '../../run/runResult.js';
+import { countStatuses, RUN_FORMAT_VERSION, RUNS_DIR, type RunResult } from '../../run/runResult.js';
 import { ExitCode } from '../exitCodes.js';
 import type { GlobalOptions } from '../globalOptions.js';
 import { printDiagnostics, type Output } from '../io.js';
@@ -36,12 +36,7 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
   const stateDir = global.stateDir(config.dir);
   const ledger = readLedger(stateDir, displayPath(config.dir, stateDir));
   printDiagnostics(out, ledger.diagnostics);
-  let lastRun: RunResult | null = null;
-  try {
-    lastRun = JSON.parse(readFileSync(path.join(stateDir, RUNS_DIR, 'latest.json'), 'utf8')) as RunResult;
-  } catch {
-    lastRun = null;
-  }
+  const lastRun = readLastRun(stateDir, displayPath(config.dir, stateDir), out);
   const doc: StatusDocument = {
     formatVersion: 1,
     lastRun:
@@ -76,6 +71,57 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
   };
   out.stdout(options.format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderStatus(doc));
   return ExitCode.ok;
+}
+
+/**
+ * `runs/latest.json`; null when there is none, or (with a warning) when it is not a run result
+ * of this format: a damaged one was an internal error (`result.branches is not iterable`).
+ */
+function readLastRun(stateDir: string, displayStateDir: string, out: Output): RunResult | null {
+  let text: string;
+  try {
+    text = readFileSync(path.join(stateDir, RUNS_DIR, 'latest.json'), 'utf8');
+  } catch {
+    return null; // no run yet
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    data = null;
+  }
+  if (isRunResult(data)) return data;
+  printDiagnostics(out, [
+    {
+      severity: 'warning',
+      file: `${displayStateDir}/${RUNS_DIR}/latest.json`,
+      message: `not a run result of format ${RUN_FORMAT_VERSION}: the last run is not shown`,
+      hint: 'the next `buildfleet reconcile` writes it anew; the runs are also in runs/<runId>.json',
+    },
+  ]);
+  return null;
+}
+
+const PACKAGE_STATUSES: ReadonlySet<unknown> = new Set(['built', 'failed', 'skipped', 'removed', 'staged']);
+
+function isRunResult(value: unknown): value is RunResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Partial<Record<keyof RunResult, unknown>>;
+  return (
+    r.formatVersion === RUN_FORMAT_VERSION &&
+    typeof r.runId === 'string' &&
+    typeof r.startedAt === 'string' &&
+    typeof r.finishedAt === 'string' &&
+    typeof r.interrupted === 'boolean' &&
+    Array.isArray(r.branches) &&
+    r.branches.every(
+      (b: unknown) =>
+        typeof b === 'object' &&
+        b !== null &&
+        Array.isArray((b as { results?: unknown }).results) &&
+        ((b as { results: unknown[] }).results).every((p) => typeof p === 'object' && p !== null && PACKAGE_STATUSES.has((p as { status?: unknown }).status)),
+    )
+  );
 }
 
 function pick(c: ReturnType<typeof countStatuses>): { built: number; failed: number; skipped: number; removed: number; staged: number } {
