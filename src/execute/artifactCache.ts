@@ -7,6 +7,7 @@
  */
 import { readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isPlainFileName } from '../observe/plainRepo.js';
 import { ensureDir, fsyncDir, fsyncFile, hashFile, linkOrCopy } from './fsUtil.js';
 
 export const CACHE_RESULT_FILE = 'result.json';
@@ -36,6 +37,27 @@ export interface CachedBuild {
   readonly builtAt: string;
 }
 
+/**
+ * A `result.json` of this format, whose package files are plain names inside the entry (a
+ * damaged one was a TypeError, and a name with `/` would have published a file from elsewhere).
+ */
+function isCachedBuild(value: unknown): value is CachedBuild {
+  if (typeof value !== 'object' || value === null) return false;
+  const b = value as Partial<Record<keyof CachedBuild, unknown>>;
+  const strings = [b.branch, b.recipe, b.version, b.fingerprint, b.host, b.log, b.builtAt];
+  return (
+    b.formatVersion === 1 &&
+    strings.every((s) => typeof s === 'string') &&
+    typeof b.seconds === 'number' &&
+    Array.isArray(b.packages) &&
+    b.packages.every((p: unknown) => {
+      if (typeof p !== 'object' || p === null) return false;
+      const { name, file, sha256, size } = p as Partial<Record<keyof CachedPackage, unknown>>;
+      return typeof name === 'string' && typeof file === 'string' && isPlainFileName(file) && typeof sha256 === 'string' && typeof size === 'number';
+    })
+  );
+}
+
 export class ArtifactCache {
   /** @param root `<state>/<branch>/artifacts` */
   private rootMade = false;
@@ -58,13 +80,13 @@ export class ArtifactCache {
     } catch {
       return undefined;
     }
-    let result: CachedBuild;
+    let result: unknown;
     try {
-      result = JSON.parse(text) as CachedBuild;
+      result = JSON.parse(text);
     } catch {
       return undefined;
     }
-    if (result.formatVersion !== 1 || result.fingerprint !== fingerprint) return undefined;
+    if (!isCachedBuild(result) || result.fingerprint !== fingerprint) return undefined;
     // Every file there at its recorded size (a damaged entry is built again, not published).
     for (const pkg of result.packages) {
       try {
