@@ -9,7 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../config/diagnostic.js';
 import type { InputChange } from '../plan/types.js';
-import type { StagedInfo } from './types.js';
+import { isPlainFileName } from './plainRepo.js';
+import type { RepoEntry, StagedInfo } from './types.js';
 
 export const STAGED_DIR = 'staged';
 export const STAGED_FILE = 'staged.json';
@@ -68,11 +69,37 @@ export function readStaged(stateDir: string, branch: string, displayStateDir: st
       diagnostics.push({ severity: 'warning', file: display, message: `unreadable staged build (${(error as NodeJS.ErrnoException).code ?? 'not JSON'}); it is ignored`, hint: 'remove the directory; the next reconcile builds the package again' });
       continue;
     }
-    if (build.formatVersion !== STAGED_FORMAT_VERSION || build.recipe !== name || typeof build.fingerprint !== 'string' || !Array.isArray(build.entries)) {
+    if (
+      typeof build !== 'object' ||
+      build === null ||
+      build.formatVersion !== STAGED_FORMAT_VERSION ||
+      build.recipe !== name ||
+      typeof build.fingerprint !== 'string' ||
+      !Array.isArray(build.entries) ||
+      !build.entries.every(isStagedEntry)
+    ) {
       diagnostics.push({ severity: 'warning', file: display, message: 'staged build of an unknown format; it is ignored', hint: 'remove the directory; the next reconcile builds the package again' });
       continue;
     }
     staged.set(name, build);
   }
   return { staged, diagnostics };
+}
+
+/**
+ * An index entry of a staged build: `review approve` publishes `file` from the staged build's
+ * directory, so it must be a plain name there (`../x` would have published a file from elsewhere).
+ */
+function isStagedEntry(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Partial<Record<keyof RepoEntry, unknown>>;
+  return (
+    typeof e.name === 'string' &&
+    typeof e.version === 'string' &&
+    typeof e.file === 'string' &&
+    isPlainFileName(e.file) &&
+    typeof e.fingerprint === 'string' &&
+    Array.isArray(e.depends) &&
+    Array.isArray(e.provides)
+  );
 }

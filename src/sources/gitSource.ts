@@ -280,12 +280,19 @@ export async function readGitSource(
 export type TreeDigests = Record<string, Readonly<Record<string, string>>>;
 
 export function readTreeDigests(file: string): TreeDigests {
+  let data: { formatVersion?: unknown; trees?: unknown } | null;
   try {
-    const data = JSON.parse(readFileSync(file, 'utf8')) as { formatVersion?: number; trees?: TreeDigests };
-    return data.formatVersion === 1 && data.trees !== undefined ? data.trees : {};
+    data = JSON.parse(readFileSync(file, 'utf8')) as { formatVersion?: unknown; trees?: unknown } | null;
   } catch {
     return {};
   }
+  if (data?.formatVersion !== 1 || typeof data.trees !== 'object' || data.trees === null) return {};
+  // A damaged entry is not remembered (its files are hashed again); `trees: null` was a TypeError.
+  const trees: TreeDigests = {};
+  for (const [tree, files] of Object.entries(data.trees as Record<string, unknown>)) {
+    if (typeof files === 'object' && files !== null && !Array.isArray(files) && Object.values(files).every((d) => typeof d === 'string')) trees[tree] = files as Record<string, string>;
+  }
+  return trees;
 }
 
 /** Keeps the digests of the directories of the current tree only (a bounded file). Best effort: it is a cache. */
