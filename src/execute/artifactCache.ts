@@ -9,6 +9,7 @@ import { readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { isPlainFileName } from '../observe/plainRepo.js';
 import { ensureDir, fsyncDir, fsyncFile, hashFile, linkOrCopy } from './fsUtil.js';
+import { isRecord } from '../model/json.js';
 
 export const CACHE_RESULT_FILE = 'result.json';
 
@@ -42,7 +43,7 @@ export interface CachedBuild {
  * damaged one was a TypeError, and a name with `/` would have published a file from elsewhere).
  */
 function isCachedBuild(value: unknown): value is CachedBuild {
-  if (typeof value !== 'object' || value === null) return false;
+  if (!isRecord(value)) return false;
   const b = value as Partial<Record<keyof CachedBuild, unknown>>;
   const strings = [b.branch, b.recipe, b.version, b.fingerprint, b.host, b.log, b.builtAt];
   return (
@@ -51,8 +52,8 @@ function isCachedBuild(value: unknown): value is CachedBuild {
     typeof b.seconds === 'number' &&
     Array.isArray(b.packages) &&
     b.packages.every((p: unknown) => {
-      if (typeof p !== 'object' || p === null) return false;
-      const { name, file, sha256, size } = p as Partial<Record<keyof CachedPackage, unknown>>;
+      if (!isRecord(p)) return false;
+      const { name, file, sha256, size } = p;
       return typeof name === 'string' && typeof file === 'string' && isPlainFileName(file) && typeof sha256 === 'string' && typeof size === 'number';
     })
   );

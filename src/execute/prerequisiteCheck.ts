@@ -15,6 +15,7 @@ import type { BranchConfig, PrerequisiteConfig } from '../config/types.js';
 import { hashFile, writeFileAtomic } from './fsUtil.js';
 import { checkTarballs, COMPRESSION_SUFFIX, detectCompression, type Compression } from './tarballSafety.js';
 import { rootKey } from '../plan/prerequisitePlan.js';
+import { isRecord } from '../model/json.js';
 
 export const PREREQUISITES_DIR = 'prerequisites';
 const DIGESTS_FILE = 'digests.json';
@@ -63,8 +64,8 @@ function readCache(stateDir: string): DigestCacheFile {
   } catch {
     return empty; // no cache yet, or an unreadable one: hash again (the cache is only an optimization)
   }
-  if (data?.formatVersion !== DIGESTS_FORMAT || typeof data.files !== 'object' || data.files === null || Array.isArray(data.files)) return empty;
-  for (const [file, entry] of Object.entries(data.files as Record<string, unknown>)) {
+  if (data?.formatVersion !== DIGESTS_FORMAT || !isRecord(data.files)) return empty;
+  for (const [file, entry] of Object.entries(data.files)) {
     const e = entry as Partial<Record<'size' | 'mtimeMs' | 'sha256', unknown>> | null;
     if (typeof e?.size === 'number' && typeof e.mtimeMs === 'number' && typeof e.sha256 === 'string' && SHA256_HEX.test(e.sha256)) {
       empty.files[file] = { size: e.size, mtimeMs: e.mtimeMs, sha256: e.sha256 };

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isRecord, isStringList } from '../model/json.js';
 
 export const INSTALLED_ROOTS_FILE = 'prerequisites/installed.json';
 export const INSTALLED_ROOTS_FORMAT = 1;
@@ -57,9 +58,6 @@ export function readInstalledRoots(stateDir: string): InstalledRootsFile {
   );
   return { formatVersion: INSTALLED_ROOTS_FORMAT, hosts, pendingRemoval };
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
 
 function isInstalledRoot(value: unknown): value is InstalledRoot {
   if (!isRecord(value)) return false;

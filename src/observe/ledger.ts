@@ -11,6 +11,7 @@ import { sha256Hex } from '../model/canonical.js';
 import type { Diagnostic } from '../config/diagnostic.js';
 import type { FingerprintInputs } from '../model/fingerprint.js';
 import type { LedgerBuildStatus, RecipeHistory } from './types.js';
+import { isRecord, isStringRecord } from '../model/json.js';
 
 export const LEDGER_FILE = 'ledger.jsonl';
 export const LEDGER_FORMAT_VERSION = 1;
@@ -172,12 +173,11 @@ export function parseLedger(text: string, display: string): LedgerSnapshot {
 const BUILD_STATUSES: ReadonlySet<unknown> = new Set<LedgerBuildStatus>(['built', 'failed', 'aborted', 'lost']);
 const isString = (v: unknown): v is string => typeof v === 'string';
 const optional = (v: unknown, test: (v: unknown) => boolean): boolean => v === undefined || test(v);
-const isStringRecord = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isString);
 
 /** The fingerprint inputs of a successful build, as computeFingerprints makes them. */
 function isInputs(v: unknown): v is FingerprintInputs {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const i = v as Record<string, unknown>;
+  if (!isRecord(v)) return false;
+  const i = v;
   return typeof i['format'] === 'number' && isString(i['version']) && isString(i['pipeline']) && isString(i['rebuild']) && isStringRecord(i['recipe']) && isStringRecord(i['prerequisites']) && isStringRecord(i['dependencies']);
 }
 

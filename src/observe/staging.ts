@@ -11,6 +11,7 @@ import type { Diagnostic } from '../config/diagnostic.js';
 import type { InputChange } from '../plan/types.js';
 import { isPlainFileName } from './plainRepo.js';
 import type { RepoEntry, StagedInfo } from './types.js';
+import { isRecord } from '../model/json.js';
 
 export const STAGED_DIR = 'staged';
 export const STAGED_FILE = 'staged.json';
@@ -91,7 +92,7 @@ export function readStaged(stateDir: string, branch: string, displayStateDir: st
  * directory, so it must be a plain name there (`../x` would have published a file from elsewhere).
  */
 function isStagedEntry(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
+  if (!isRecord(value)) return false;
   const e = value as Partial<Record<keyof RepoEntry, unknown>>;
   return (
     typeof e.name === 'string' &&

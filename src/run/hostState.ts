@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config, QuarantineConfig } from '../config/types.js';
 import { writeFileAtomic } from '../execute/fsUtil.js';
+import { isRecord } from '../model/json.js';
 
 export const HOST_STATE_FILE = 'hosts.json';
 export const HOST_STATE_FORMAT_VERSION = 1;
@@ -31,9 +32,9 @@ export function readHostState(stateDir: string): HostStateFile {
   const hosts: Record<string, HostHealth> = {};
   try {
     const data = JSON.parse(readFileSync(path.join(stateDir, HOST_STATE_FILE), 'utf8')) as Partial<HostStateFile> | null;
-    if (data?.formatVersion === HOST_STATE_FORMAT_VERSION && typeof data.hosts === 'object' && data.hosts !== null && !Array.isArray(data.hosts)) {
+    if (data?.formatVersion === HOST_STATE_FORMAT_VERSION && isRecord(data.hosts)) {
       // A damaged record is no history for its host (a `quarantinedUntil` that is no date kept the host out for good).
-      for (const [name, health] of Object.entries(data.hosts as Record<string, unknown>)) if (isHostHealth(health)) hosts[name] = health;
+      for (const [name, health] of Object.entries(data.hosts)) if (isHostHealth(health)) hosts[name] = health;
     }
   } catch {
     // absent or damaged: no history
@@ -42,13 +43,13 @@ export function readHostState(stateDir: string): HostStateFile {
 }
 
 function isHostHealth(value: unknown): value is HostHealth {
-  if (typeof value !== 'object' || value === null) return false;
-  const { consecutiveFailedRuns, lastFailure, quarantinedUntil } = value as Record<string, unknown>;
+  if (!isRecord(value)) return false;
+  const { consecutiveFailedRuns, lastFailure, quarantinedUntil } = value;
   if (typeof consecutiveFailedRuns !== 'number' || !Number.isSafeInteger(consecutiveFailedRuns) || consecutiveFailedRuns < 0) return false;
   if (quarantinedUntil !== undefined && (typeof quarantinedUntil !== 'string' || !Number.isFinite(Date.parse(quarantinedUntil)))) return false;
   if (lastFailure === undefined) return true;
-  if (typeof lastFailure !== 'object' || lastFailure === null) return false;
-  const { at, runId, message } = lastFailure as Record<string, unknown>;
+  if (!isRecord(lastFailure)) return false;
+  const { at, runId, message } = lastFailure;
   return typeof at === 'string' && typeof runId === 'string' && typeof message === 'string';
 }
 

@@ -21,6 +21,7 @@ import { hasErrors, type Diagnostic } from '../config/diagnostic.js';
 import { writeFileAtomic } from '../execute/fsUtil.js';
 import type { SourceSnapshot } from '../model/types.js';
 import type { KnownFiles } from './nativeRecipes.js';
+import { isRecord, isStringRecord } from '../model/json.js';
 
 /** Where the git cache lives inside the state directory. */
 export const GIT_CACHE_DIR = 'git';
@@ -286,12 +287,10 @@ export function readTreeDigests(file: string): TreeDigests {
   } catch {
     return {};
   }
-  if (data?.formatVersion !== 1 || typeof data.trees !== 'object' || data.trees === null) return {};
+  if (data?.formatVersion !== 1 || !isRecord(data.trees)) return {};
   // A damaged entry is not remembered (its files are hashed again); `trees: null` was a TypeError.
   const trees: TreeDigests = {};
-  for (const [tree, files] of Object.entries(data.trees as Record<string, unknown>)) {
-    if (typeof files === 'object' && files !== null && !Array.isArray(files) && Object.values(files).every((d) => typeof d === 'string')) trees[tree] = files as Record<string, string>;
-  }
+  for (const [tree, files] of Object.entries(data.trees)) if (isStringRecord(files)) trees[tree] = files;
   return trees;
 }
 

@@ -12,6 +12,7 @@ import { countStatuses, RUN_FORMAT_VERSION, RUNS_DIR, type RunResult } from '../
 import { ExitCode } from '../exitCodes.js';
 import type { GlobalOptions } from '../globalOptions.js';
 import { printDiagnostics, type Output } from '../io.js';
+import { isRecord } from '../../model/json.js';
 
 export interface StatusDocument {
   readonly formatVersion: 1;
@@ -105,7 +106,7 @@ function readLastRun(stateDir: string, displayStateDir: string, out: Output): Ru
 const PACKAGE_STATUSES: ReadonlySet<unknown> = new Set(['built', 'failed', 'skipped', 'removed', 'staged']);
 
 function isRunResult(value: unknown): value is RunResult {
-  if (typeof value !== 'object' || value === null) return false;
+  if (!isRecord(value)) return false;
   const r = value as Partial<Record<keyof RunResult, unknown>>;
   return (
     r.formatVersion === RUN_FORMAT_VERSION &&
@@ -114,13 +115,7 @@ function isRunResult(value: unknown): value is RunResult {
     typeof r.finishedAt === 'string' &&
     typeof r.interrupted === 'boolean' &&
     Array.isArray(r.branches) &&
-    r.branches.every(
-      (b: unknown) =>
-        typeof b === 'object' &&
-        b !== null &&
-        Array.isArray((b as { results?: unknown }).results) &&
-        ((b as { results: unknown[] }).results).every((p) => typeof p === 'object' && p !== null && PACKAGE_STATUSES.has((p as { status?: unknown }).status)),
-    )
+    r.branches.every((b: unknown) => isRecord(b) && Array.isArray(b.results) && b.results.every((p: unknown) => isRecord(p) && PACKAGE_STATUSES.has(p.status)))
   );
 }
 
