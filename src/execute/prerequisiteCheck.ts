@@ -57,22 +57,21 @@ interface DigestCacheFile {
 
 /** The cache; a missing or unreadable one is empty, and its damaged entries are left out (hashed again). */
 function readCache(stateDir: string): DigestCacheFile {
-  const empty: DigestCacheFile = { formatVersion: DIGESTS_FORMAT, files: {}, safeRoots: [] };
+  const cache: DigestCacheFile = { formatVersion: DIGESTS_FORMAT, files: {}, safeRoots: [] };
   let data: Partial<Record<keyof DigestCacheFile, unknown>> | null;
   try {
     data = JSON.parse(readFileSync(path.join(stateDir, PREREQUISITES_DIR, DIGESTS_FILE), 'utf8')) as Partial<Record<keyof DigestCacheFile, unknown>> | null;
   } catch {
-    return empty; // no cache yet, or an unreadable one: hash again (the cache is only an optimization)
+    return cache; // no cache yet, or an unreadable one: hash again (the cache is only an optimization)
   }
-  if (data?.formatVersion !== DIGESTS_FORMAT || !isRecord(data.files)) return empty;
-  for (const [file, entry] of Object.entries(data.files)) {
-    const e = entry as Partial<Record<'size' | 'mtimeMs' | 'sha256', unknown>> | null;
-    if (typeof e?.size === 'number' && typeof e.mtimeMs === 'number' && typeof e.sha256 === 'string' && SHA256_HEX.test(e.sha256)) {
-      empty.files[file] = { size: e.size, mtimeMs: e.mtimeMs, sha256: e.sha256 };
+  if (data?.formatVersion !== DIGESTS_FORMAT || !isRecord(data.files)) return cache;
+  for (const [file, e] of Object.entries(data.files)) {
+    if (isRecord(e) && typeof e.size === 'number' && typeof e.mtimeMs === 'number' && typeof e.sha256 === 'string' && SHA256_HEX.test(e.sha256)) {
+      cache.files[file] = { size: e.size, mtimeMs: e.mtimeMs, sha256: e.sha256 };
     }
   }
-  if (Array.isArray(data.safeRoots)) empty.safeRoots = (data.safeRoots as unknown[]).filter((r): r is string => typeof r === 'string');
-  return empty;
+  if (Array.isArray(data.safeRoots)) cache.safeRoots = (data.safeRoots as unknown[]).filter((r): r is string => typeof r === 'string');
+  return cache;
 }
 
 export interface CheckOptions {
