@@ -71,8 +71,7 @@ export function readStaged(stateDir: string, branch: string, displayStateDir: st
       continue;
     }
     if (
-      typeof build !== 'object' ||
-      build === null ||
+      !isRecord(build) ||
       build.formatVersion !== STAGED_FORMAT_VERSION ||
       build.recipe !== name ||
       typeof build.fingerprint !== 'string' ||
