@@ -36,6 +36,7 @@ import {
   type IsolationMode,
   type PipelineConfig,
   type RepoConfig,
+  type SigningConfig,
   type SourceConfig,
 } from './types.js';
 import { diagnosticAt, parseYaml, positionOf, type YamlFile } from './yamlFile.js';
@@ -265,7 +266,21 @@ interface WrittenBranch {
     prune?: boolean;
     review?: RepoConfig['review'];
     hooks?: { afterPublish?: string[]; timeout?: string };
+    sign?: { key: string; gnupgHome?: string };
   }[];
+}
+
+/** A repo's `sign:` resolved (its GnuPG home against the config directory); only a pacman repository has signatures. */
+function repoSigning(r: WrittenBranch['repos'][number], i: number, dir: string, at: (p: (string | number)[], message: string, hint: string) => void): { sign?: SigningConfig } {
+  if (r.sign === undefined) return {};
+  if (r.format !== 'pacman') {
+    at(['sign'], `repos[${i}].sign is for \`format: pacman\` repos: a ${r.format} repo has no signatures`, 'remove `sign`, or make the repo `format: pacman`');
+    return {};
+  }
+  if (r.sign.gnupgHome === undefined) return { sign: { key: r.sign.key } };
+  const gnupgHome = resolvePath(dir, r.sign.gnupgHome);
+  if (!isDirectory(gnupgHome)) at(['sign', 'gnupgHome'], `repos[${i}].sign.gnupgHome ${JSON.stringify(r.sign.gnupgHome)} is not a directory`, 'give the directory holding the signing key (relative to the config directory, or absolute), or remove gnupgHome to use gpg\'s own');
+  return { sign: { key: r.sign.key, gnupgHome } };
 }
 
 function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnostic[]): BranchConfig | null {
@@ -334,6 +349,7 @@ function loadBranch(dir: string, rel: string, name: string, diagnostics: Diagnos
         return abs;
       }),
       hookTimeoutSeconds: timerSeconds(file.yaml, ['repos', i, 'hooks', 'timeout'], r.hooks?.timeout, diagnostics) ?? DEFAULT_HOOK_TIMEOUT_SECONDS,
+      ...repoSigning(r, i, dir, (p, message, hint) => at(['repos', i, ...p], message, hint)),
       file: rel,
       position: positionOf(file.yaml, ['repos', i]),
     };

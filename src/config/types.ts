@@ -113,6 +113,16 @@ export interface RepoConfig extends Located {
   readonly afterPublish: readonly string[];
   /** Seconds each afterPublish hook may run (`hooks.timeout`; default {@link DEFAULT_HOOK_TIMEOUT_SECONDS}). */
   readonly hookTimeoutSeconds: number;
+  /** `format: pacman` only: sign the packages and the databases with this GnuPG key (`sign:`). */
+  readonly sign?: SigningConfig;
+}
+
+/** A pacman repo's `sign:`: the key its packages and databases are signed with, on the machine that publishes. */
+export interface SigningConfig {
+  /** What `gpg --local-user` takes: a fingerprint, key id or e-mail address. */
+  readonly key: string;
+  /** Absolute path of the GnuPG home holding the secret key; absent: gpg's own ($GNUPGHOME, else ~/.gnupg). */
+  readonly gnupgHome?: string;
 }
 
 /** Default `hooks.timeout` of a repo, seconds. */

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { promisify } from 'node:util';
+import type { SigningConfig } from '../config/types.js';
 
 const run = promisify(execFile);
 
@@ -53,6 +54,8 @@ export interface PackageFileFacts {
   readonly size: number;
   readonly md5: string;
   readonly sha256: string;
+  /** The file's detached signature, base64 (`%PGPSIG%`): repo-add (pacman 6.0) records the `<file>.sig` beside a package. */
+  readonly pgpsig?: string;
 }
 
 /** The `desc` entry repo-add writes for a package (same fields, same order, same blank lines). */
@@ -75,6 +78,7 @@ export function formatDesc(info: PkgInfo, file: PackageFileFacts): string {
   entry('ISIZE', [s('size')]);
   entry('MD5SUM', [file.md5]);
   entry('SHA256SUM', [file.sha256]);
+  entry('PGPSIG', [file.pgpsig ?? '']);
   entry('URL', [s('url')]);
   entry('LICENSE', l('license'));
   entry('ARCH', [s('arch')]);
@@ -88,6 +92,74 @@ export function formatDesc(info: PkgInfo, file: PackageFileFacts): string {
   entry('MAKEDEPENDS', l('makedepend'));
   entry('CHECKDEPENDS', l('checkdepend'));
   return out;
+}
+
+/** The `desc` fields repo-add writes after `%PGPSIG%`, in its order. */
+const AFTER_PGPSIG = ['URL', 'LICENSE', 'ARCH', 'BUILDDATE', 'PACKAGER', 'REPLACES', 'CONFLICTS', 'PROVIDES', 'DEPENDS', 'OPTDEPENDS', 'MAKEDEPENDS', 'CHECKDEPENDS'];
+const FIRST_AFTER_PGPSIG = new RegExp(`^%(?:${AFTER_PGPSIG.join('|')})%$`, 'm');
+
+/** A `desc` entry (as repo-add or {@link formatDesc} wrote it, without a signature) with `%PGPSIG%` where repo-add puts it. */
+export function withPgpsig(desc: string, pgpsig: string): string {
+  const block = `%PGPSIG%\n${pgpsig}\n\n`;
+  const next = FIRST_AFTER_PGPSIG.exec(desc);
+  if (next !== null) return `${desc.slice(0, next.index)}${block}${desc.slice(next.index)}`;
+  return `${desc}${desc.endsWith('\n\n') || desc === '' ? '' : desc.endsWith('\n') ? '\n' : '\n\n'}${block}`;
+}
+
+/** gpg could not sign a file: `reason` is gpg's, on one line. */
+export class SigningError extends Error {
+  constructor(
+    file: string,
+    sign: SigningConfig,
+    readonly reason: string,
+  ) {
+    super(`cannot sign ${file.split('/').pop()} with key ${sign.key}${sign.gnupgHome !== undefined ? ` (GnuPG home ${sign.gnupgHome})` : ''}: ${reason}; the key must be a secret key there, usable without a passphrase prompt (no passphrase, or one gpg-agent has cached)`);
+  }
+}
+
+/** Seconds gpg may take to sign one file (it waits for nothing in batch mode: no pinentry). */
+const SIGN_TIMEOUT_SECONDS = 120;
+
+/**
+ * A detached binary signature of `file` by the repo's key, as makepkg's `--sign` and repo-add's
+ * `--sign` make them (`gpg --detach-sign --no-armor`). gpg runs in batch mode without a pinentry:
+ * a key whose passphrase the agent does not have fails at once, with gpg's reason.
+ */
+export async function detachSign(file: string, sign: SigningConfig): Promise<Buffer> {
+  const args = [
+    ...(sign.gnupgHome !== undefined ? ['--homedir', sign.gnupgHome] : []),
+    '--batch',
+    '--no-tty',
+    '--pinentry-mode',
+    'error',
+    '--no-armor',
+    '--detach-sign',
+    '--local-user',
+    sign.key,
+    '--output',
+    '-',
+    file,
+  ];
+  try {
+    const { stdout } = await run('gpg', args, { encoding: 'buffer', maxBuffer: 1 << 20, timeout: SIGN_TIMEOUT_SECONDS * 1000, killSignal: 'SIGKILL' });
+    if (stdout.length === 0) throw Object.assign(new Error('gpg wrote no signature'), { stderr: Buffer.alloc(0) });
+    return stdout;
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { stderr?: Buffer; killed?: boolean };
+    if (e.code === 'ENOENT') throw new Error('gpg is not installed: signing a pacman repository needs it (Debian: apt-get install gpg gpg-agent)');
+    const why = e.killed === true ? `gpg did not finish within ${SIGN_TIMEOUT_SECONDS}s` : gpgReason(e.stderr?.toString('utf8') ?? '') || e.message;
+    throw new SigningError(file, sign, why);
+  }
+}
+
+/** gpg's reason on one line: its lines that say what failed (not its trust database chatter), else all of them. */
+function gpgReason(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const telling = lines.filter((l) => /skipped|failed|error|invalid|expired|revoked|no secret key|not found|unusable/i.test(l));
+  return (telling.length > 0 ? telling : lines).join('; ');
 }
 
 /** The `files` entry: `%FILES%` then every member that does not start with a dot, byte-sorted and unique. */

@@ -17,12 +17,23 @@
  * 5. superseded package files (and their `.sig`) deleted — also those a
  *    publish killed half-way left behind (the sidecar still names them).
  *
+ * A repo with `sign:` gets a detached signature of each package it publishes
+ * (`<file>.sig`, placed with the package in step 1, and `%PGPSIG%` in its entry,
+ * as repo-add 6.0 records it) and of both databases (`<db>.sig`, renamed in
+ * right after its database, with the `<name>.db.sig` / `<name>.files.sig`
+ * links that `repo-add --sign` makes). Everything is signed before anything
+ * is placed: a key that cannot sign leaves the repository as it was. A package
+ * already in the database with no signature (published before `sign:`, or
+ * adopted) is signed too. Without `sign:`, a database signature left by an
+ * earlier signed publish (or `repo-add --sign`) is removed with the old
+ * database, as repo-add does: it would not match the new one.
+ *
  * Entries of packages this publish does not touch are kept byte for byte, so a
  * repository made with `repo-add` keeps what repo-add wrote. Like repo-add, it
  * holds `<name>.db.tar.gz.lck` while it works.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create as createTar } from 'tar';
@@ -39,7 +50,8 @@ import {
   type PacmanSidecarRecord,
 } from '../observe/pacmanRepo.js';
 import type { RepoEntry } from '../observe/types.js';
-import { digestFile, formatDesc, formatFiles, listPackageMembers, parsePkgInfo, readPkgInfoText } from './pacmanPackage.js';
+import type { SigningConfig } from '../config/types.js';
+import { detachSign, digestFile, formatDesc, formatFiles, listPackageMembers, parsePkgInfo, readPkgInfoText, withPgpsig } from './pacmanPackage.js';
 import { deleteSuperseded, lockRepo, placePackageFile, removeUnpublished, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
 
 export interface PacmanPublishRequest {
@@ -51,6 +63,8 @@ export interface PacmanPublishRequest {
   readonly add: readonly PackageToPublish[];
   /** Package names to take out of the database. */
   readonly remove: readonly string[];
+  /** Sign the packages and the databases with this key (the repo's `sign:`). */
+  readonly sign?: SigningConfig;
 }
 
 /** One package of the database being made: its directory, `desc` and `files` texts. */
@@ -108,11 +122,21 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
       let file = item.entry.file;
       const holder = byFile.get(file);
       if (holder !== undefined && holder.sha256 !== facts.sha256) file = uniqueName(file, item.entry.name, item.entry.version, item.entry.fingerprint);
-      if (holder === undefined || holder.sha256 !== facts.sha256) {
+      const place = holder === undefined || holder.sha256 !== facts.sha256;
+      // Signed before the file is placed; a file already there (the same bytes) keeps a signature it has.
+      const signature = request.sign === undefined ? undefined : ((!place ? await readSignature(repoPath, file) : undefined) ?? { bytes: await detachSign(item.source, request.sign), placed: false });
+      if (place) {
         await placePackageFile(item.source, repoPath, file);
         placed.push(file);
       }
-      const desc = formatDesc(info, { filename: file, size: facts.size, md5: facts.md5, sha256: facts.sha256 });
+      if (signature !== undefined && !signature.placed) {
+        await writeSignatureFile(repoPath, `${file}.sig`, signature.bytes);
+        placed.push(`${file}.sig`);
+      } else if (signature === undefined && place) {
+        // A signature left beside an earlier file of this name would not match this one.
+        await rm(path.join(repoPath, `${file}.sig`), { force: true });
+      }
+      const desc = formatDesc(info, { filename: file, size: facts.size, md5: facts.md5, sha256: facts.sha256, ...(signature !== undefined ? { pgpsig: signature.bytes.toString('base64') } : {}) });
       const dir = `${pkgname}-${pkgver}`;
       next.set(pkgname, { dir, desc, files: formatFiles(await listPackageMembers(item.source)) });
       const entry: RepoEntry = { ...repoEntryOf({ dir, desc, fields: parseDesc(desc) })!, fingerprint: item.entry.fingerprint, recipe: item.entry.recipe ?? item.entry.name };
@@ -127,6 +151,7 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
       next.delete(name);
       removed.push(entry);
     }
+    if (request.sign !== undefined) await signUnsigned(request, next, entries, placed);
     await fsyncDir(repoPath);
 
     // The sidecar first: the records of both the old and the new files.
@@ -135,8 +160,10 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
     // Both databases written whole before either replaces the old one: a full disk stops the publish before the swap.
     const filesTmp = await prepareDatabase(repoPath, names.files, next, true);
     const dbTmp = await prepareDatabase(repoPath, names.db, next, false);
-    await rename(filesTmp, path.join(repoPath, names.files));
-    await rename(dbTmp, path.join(repoPath, names.db));
+    const filesSigTmp = request.sign !== undefined ? await prepareSignature(repoPath, names.files, filesTmp, request.sign) : undefined;
+    const dbSigTmp = request.sign !== undefined ? await prepareSignature(repoPath, names.db, dbTmp, request.sign) : undefined;
+    await swapDatabase(repoPath, filesTmp, names.files, filesSigTmp);
+    await swapDatabase(repoPath, dbTmp, names.db, dbSigTmp);
   } catch (error) {
     // The old databases are still in place: the repo is left as this publish found it (the
     // sidecar's extra records name files that are gone, which readers and the next publish ignore).
@@ -145,6 +172,13 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   }
   await pointLink(repoPath, names.filesLink, names.files);
   await pointLink(repoPath, names.dbLink, names.db);
+  for (const [link, target] of [
+    [names.filesLink, names.files],
+    [names.dbLink, names.db],
+  ] as const) {
+    if (request.sign !== undefined) await pointLink(repoPath, `${link}.sig`, `${target}.sig`);
+    else await rm(path.join(repoPath, `${link}.sig`), { force: true });
+  }
   await fsyncDir(repoPath);
 
   // The new database is in place: delete the files it no longer names, then forget their records.
@@ -160,6 +194,71 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   for (const file of Object.keys(records)) if (!named.has(file) && !existsSync(path.join(repoPath, file))) delete records[file];
   await writeFileAtomic(sidecarFile, sidecarText(records));
   return { published, removed, deletedFiles, leftFiles };
+}
+
+/** The signature beside a package file, when there is one. */
+async function readSignature(repoPath: string, file: string): Promise<{ bytes: Buffer; placed: true } | undefined> {
+  try {
+    return { bytes: await readFile(path.join(repoPath, `${file}.sig`)), placed: true };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a signature file into the repository as a package file is placed: under a temporary name, fsynced, renamed. */
+async function writeSignatureFile(repoPath: string, file: string, bytes: Buffer): Promise<void> {
+  const tmp = path.join(repoPath, `.${file}.${process.pid}.tmp`);
+  try {
+    await writeFile(tmp, bytes);
+    await fsyncFile(tmp);
+    await rename(tmp, path.join(repoPath, file));
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Signs the packages the new database names without a signature (published before the repo had
+ * `sign:`, or adopted from an unsigned repository) whose file is in the repository and has no
+ * `.sig` beside it: the `.sig` is placed and `%PGPSIG%` added to the entry.
+ */
+async function signUnsigned(request: PacmanPublishRequest, next: Map<string, DbPackage>, entries: ReadonlyMap<string, RepoEntry>, placed: string[]): Promise<void> {
+  for (const [name, pkg] of next) {
+    if (/^%PGPSIG%$/m.test(pkg.desc)) continue;
+    const file = entries.get(name)?.file;
+    if (file === undefined || !existsSync(path.join(request.repoPath, file))) continue;
+    const signature = (await readSignature(request.repoPath, file)) ?? { bytes: await detachSign(path.join(request.repoPath, file), request.sign!), placed: false };
+    if (!signature.placed) {
+      await writeSignatureFile(request.repoPath, `${file}.sig`, signature.bytes);
+      placed.push(`${file}.sig`);
+    }
+    next.set(name, { ...pkg, desc: withPgpsig(pkg.desc, signature.bytes.toString('base64')) });
+  }
+}
+
+/** Signs a database written under the temporary name `tmp`; returns the temporary name of its signature, for {@link swapDatabase}. */
+async function prepareSignature(repoPath: string, file: string, tmp: string, sign: SigningConfig): Promise<string> {
+  const sigTmp = path.join(repoPath, `.${file}.sig.${process.pid}.tmp`);
+  try {
+    await writeFile(sigTmp, await detachSign(tmp, sign));
+    await fsyncFile(sigTmp);
+  } catch (error) {
+    await rm(sigTmp, { force: true });
+    throw error;
+  }
+  return sigTmp;
+}
+
+/**
+ * Renames a database written under `tmp` over `file`, with its signature as repo-add does: the old
+ * signature is removed first, so that a reader between the two renames finds the new database
+ * unsigned (which `SigLevel = DatabaseOptional` accepts), never with a signature of the old one.
+ */
+async function swapDatabase(repoPath: string, tmp: string, file: string, sigTmp: string | undefined): Promise<void> {
+  await rm(path.join(repoPath, `${file}.sig`), { force: true });
+  await rename(tmp, path.join(repoPath, file));
+  if (sigTmp !== undefined) await rename(sigTmp, path.join(repoPath, `${file}.sig`));
 }
 
 function sidecarText(records: Record<string, PacmanSidecarRecord>): string {

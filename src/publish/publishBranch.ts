@@ -7,12 +7,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { displayPath } from '../config/paths.js';
-import type { RepoConfig } from '../config/types.js';
+import type { Diagnostic } from '../config/diagnostic.js';
+import type { BranchConfig, RepoConfig } from '../config/types.js';
 import type { ArtifactCache } from '../execute/artifactCache.js';
 import { exists, writeFileAtomic } from '../execute/fsUtil.js';
 import type { RemoveAction } from '../plan/types.js';
 import type { PackageResult } from '../run/runResult.js';
 import { runHook } from './hooks.js';
+import { detachSign, SigningError } from './pacmanPackage.js';
 import { publishPacmanRepo } from './pacmanRepo.js';
 import { publishPlainRepo, type PackageToPublish } from './plainRepo.js';
 
@@ -43,6 +45,40 @@ export interface PublishBranchResult {
   readonly errors: readonly string[];
 }
 
+/**
+ * Signs something (the branch file) with the key of each signed repo of `branches`, once per key
+ * and GnuPG home: a key that cannot sign is an error before anything is built, not after.
+ */
+export async function checkSigningKeys(configDir: string, branches: readonly BranchConfig[]): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const tried = new Map<string, string | undefined>();
+  for (const branch of branches) {
+    for (const repo of branch.repos) {
+      if (repo.sign === undefined) continue;
+      const key = JSON.stringify([repo.sign.key, repo.sign.gnupgHome ?? null]);
+      if (!tried.has(key)) {
+        tried.set(
+          key,
+          await detachSign(path.resolve(configDir, repo.file), repo.sign).then(
+            () => undefined,
+            (error: unknown) => (error instanceof SigningError ? error.reason : (error as Error).message),
+          ),
+        );
+      }
+      const failure = tried.get(key);
+      if (failure === undefined) continue;
+      diagnostics.push({
+        severity: 'error',
+        file: repo.file,
+        line: repo.position.line,
+        col: repo.position.col,
+        message: `repo ${repo.name}: key ${repo.sign.key} cannot sign${repo.sign.gnupgHome !== undefined ? ` (GnuPG home ${displayPath(configDir, repo.sign.gnupgHome)})` : ''}: ${failure}`,
+        hint: 'make it a secret key of that GnuPG home (gpg --import), without a passphrase or with one gpg-agent has cached, or correct sign.key and sign.gnupgHome',
+      });
+    }
+  }
+  return diagnostics;
+}
 
 export async function publishBranch(request: PublishBranchRequest): Promise<PublishBranchResult> {
   const removed: PackageResult[] = [];
@@ -59,7 +95,7 @@ export async function publishBranch(request: PublishBranchRequest): Promise<Publ
         const display = displayPath(request.configDir, repo.path);
         const published =
           repo.format === 'pacman'
-            ? await publishPacmanRepo({ repoPath: repo.path, repoName: repo.name, displayPath: display, add, remove })
+            ? await publishPacmanRepo({ repoPath: repo.path, repoName: repo.name, displayPath: display, add, remove, ...(repo.sign !== undefined ? { sign: repo.sign } : {}) })
             : await publishPlainRepo({ repoPath: repo.path, displayPath: display, add, remove });
         for (const item of add) keepCached.delete(item.entry.fingerprint);
         for (const left of published.leftFiles) errors.push(`repo ${repo.name} published, but a file it no longer names could not be deleted: ${left}; delete it by hand`);

@@ -24,7 +24,7 @@ import type { RecipeId } from '../model/types.js';
 import { appendLedger, LEDGER_FORMAT_VERSION, type BuildRecord } from '../observe/ledger.js';
 import type { BuildAction, Plan, SavedPlan } from '../plan/types.js';
 import { stagedDir, type StagedBuild } from '../observe/staging.js';
-import { publishBranch } from '../publish/publishBranch.js';
+import { checkSigningKeys, publishBranch } from '../publish/publishBranch.js';
 import { removeStaged, stageBuild } from '../publish/staging.js';
 import type { PackageToPublish } from '../publish/plainRepo.js';
 import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
@@ -160,6 +160,10 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const building = new Set(outcome.branches.filter((b) => b.plan.actions.some((a) => a.type === 'build')).map((b) => b.config.name as string));
   const checked = await checkPrerequisites({ configDir: config.dir, stateDir, branches: outcome.branches.map((b) => b.config), entries: (name) => building.has(name), save: true });
   if (hasErrors(checked.diagnostics)) return { kind: 'error', diagnostics: [...outcome.diagnostics, ...checked.diagnostics] };
+  // The keys of signed repos that this run publishes into sign now, not after the builds.
+  const publishing = outcome.branches.filter((b) => b.plan.actions.some((a) => a.type === 'build' || a.type === 'remove')).map((b) => b.config);
+  const signing = await checkSigningKeys(config.dir, publishing);
+  if (signing.length > 0) return { kind: 'error', diagnostics: [...outcome.diagnostics, ...signing] };
 
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
   const startedAt = new Date().toISOString();

@@ -58,7 +58,7 @@ const badInputs: BadInput[] = [
     },
     stderr: [
       'branches/main.yaml:12:5: error: unknown key "purge" in repos[0]',
-      '  hint: remove it; allowed keys in repos[0]: name, path, format, packages, prune, review, hooks',
+      '  hint: remove it; allowed keys in repos[0]: name, path, format, packages, prune, review, hooks, sign',
       'branches/main.yaml:13:1: error: unknown key "schedule"',
       '  hint: remove it; allowed keys: source, pipeline, architecture, hosts, rebuild, prerequisites, dudsFile, duds, repos, guards',
       'hosts.yaml:6:5: error: unknown key "lables" in hosts[0]',

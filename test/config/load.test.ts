@@ -86,6 +86,33 @@ describe('loadConfig: the normalized config', () => {
     expect(ok.config!.pipelines.get('shell')!.steps[0]).toMatchObject({ timeoutSeconds: 576 * 3600, idleTimeoutSeconds: 1 });
   });
 
+  it('reads a pacman repo\'s sign: (its GnuPG home against the config directory) and refuses it on a plain repo or without a home there', () => {
+    const pacman = BASE_BRANCH.replace('    format: plain\n', '    format: pacman\n');
+    const dir = testdir({ ...baseConfig(), 'keys/.keep': '', 'branches/main.yaml': `${pacman}    sign: { key: 2D134ED089A62669B2A32C110C4F0EB80ED02EA2, gnupgHome: keys }\n` });
+    const ok = loadConfig(dir);
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.config!.branches[0]!.repos[0]!.sign).toEqual({ key: '2D134ED089A62669B2A32C110C4F0EB80ED02EA2', gnupgHome: path.join(dir, 'keys') });
+    expect(loadConfig(testdir({ ...baseConfig(), 'branches/main.yaml': `${pacman}    sign: { key: repo@example.org }\n` })).config!.branches[0]!.repos[0]!.sign).toEqual({ key: 'repo@example.org' });
+
+    const refused = (branch: string): string[] => {
+      const { config, diagnostics } = loadConfig(testdir({ ...baseConfig(), 'branches/main.yaml': branch }));
+      expect(config).toBeNull();
+      return diagnostics.map(formatDiagnostic);
+    };
+    expect(refused(`${BASE_BRANCH}    sign: { key: repo@example.org }\n`)).toEqual([
+      'branches/main.yaml:12:11: error: repos[0].sign is for `format: pacman` repos: a plain repo has no signatures\n  hint: remove `sign`, or make the repo `format: pacman`',
+    ]);
+    expect(refused(`${pacman}    sign: { key: repo@example.org, gnupgHome: nowhere }\n`)).toEqual([
+      'branches/main.yaml:12:47: error: repos[0].sign.gnupgHome "nowhere" is not a directory\n  hint: give the directory holding the signing key (relative to the config directory, or absolute), or remove gnupgHome to use gpg\'s own',
+    ]);
+    expect(refused(`${pacman}    sign: { key: --batch }\n`)).toEqual([
+      'branches/main.yaml:12:18: error: repos[0].sign.key: the string "--batch" is not allowed here\n  hint: give the key as gpg --local-user takes it: its fingerprint (40 hex digits), key id or e-mail address',
+    ]);
+    expect(refused(`${pacman}    sign: {}\n`)).toEqual([
+      'branches/main.yaml:12:11: error: missing required key "key" in repos[0].sign\n  hint: add `key:` (The signing key: a fingerprint, key id or e-mail address of a secret key in the GnuPG home)',
+    ]);
+  });
+
   it('refuses a quarantine of no time or of more than a year (a date past year 275760 failed the run that quarantined a host)', () => {
     const hint = '  hint: write a duration from 1s to 8760h (a year), e.g. 30m or 2h';
     for (const [duration, what] of [['99999999999h', 'longer than a year'], ['8761h', 'longer than a year'], ['0s', 'no time at all']]) {

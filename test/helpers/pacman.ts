@@ -113,3 +113,31 @@ export function pacmanArgs(root: string, conf: string): string[] {
   for (const d of ['var/lib/pacman', 'cache', 'hooks', 'gnupg']) mkdirSync(path.join(root, d), { recursive: true });
   return ['--root', root, '--dbpath', path.join(root, 'var/lib/pacman'), '--config', conf, '--cachedir', path.join(root, 'cache'), '--logfile', path.join(root, 'pacman.log'), '--hookdir', path.join(root, 'hooks'), '--gpgdir', path.join(root, 'gnupg')];
 }
+
+/** A GnuPG home `<dir>/gnupg` holding a new ed25519 signing key without a passphrase; stop its agent with {@link stopGpgAgent}. */
+export function makeSigningKey(dir: string, uid = 'buildfleet tests <tests@example.invalid>'): { home: string; fingerprint: string } {
+  const home = path.join(dir, 'gnupg');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  execFileSync('gpg', ['--homedir', home, '--batch', '--passphrase', '', '--quick-gen-key', uid, 'ed25519', 'sign', 'never'], { stdio: 'pipe' });
+  const colons = execFileSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--list-secret-keys'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const fingerprint = /^fpr:(?:[^:]*:){8}([0-9A-F]{40}):/m.exec(colons)?.[1];
+  if (fingerprint === undefined) throw new Error(`no fingerprint in:\n${colons}`);
+  return { home, fingerprint };
+}
+
+/** Makes pacman's keyring `gpgdir` (see {@link pacmanArgs}) trust the key `fingerprint` of `home`, as `pacman-key --add` and `--lsign-key` would. */
+export function trustKey(gpgdir: string, home: string, fingerprint: string): void {
+  const key = execFileSync('gpg', ['--homedir', home, '--batch', '--export', fingerprint]);
+  execFileSync('gpg', ['--homedir', gpgdir, '--batch', '--import'], { input: key, stdio: 'pipe' });
+  execFileSync('gpg', ['--homedir', gpgdir, '--batch', '--import-ownertrust'], { input: `${fingerprint}:6:\n`, stdio: 'pipe' });
+}
+
+/** Whether gpg verifies `signature` as `home`'s signature of `file`. */
+export function gpgVerifies(home: string, signature: string, file: string): boolean {
+  return spawnSync('gpg', ['--homedir', home, '--batch', '--verify', signature, file], { stdio: 'ignore' }).status === 0;
+}
+
+/** Stops the gpg-agent a GnuPG home started. */
+export function stopGpgAgent(home: string): void {
+  spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore' });
+}

@@ -2,20 +2,21 @@
  * pipelines/makepkg.yaml end to end: `reconcile` builds two real PKGBUILDs with
  * makepkg (as the unprivileged build user when the tests run as root), the
  * second at build time using what the first installed into the sysroot, and
- * publishes them into a pacman repository that real pacman installs from.
+ * publishes them into a pacman repository, signed with a GnuPG key (`sign:`),
+ * that real pacman installs from, requiring signatures.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { readPacmanRepo } from '../../src/observe/pacmanRepo.js';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
-import { hasCommand, pacmanInstall } from '../helpers/pacman.js';
+import { gpgVerifies, hasCommand, makeSigningKey, pacmanArgs, stopGpgAgent, trustKey } from '../helpers/pacman.js';
 import type { RunDocument } from '../helpers/reconcile-fixture.js';
 import { recipeYaml, testdir, type Files } from '../helpers/testdir.js';
 
-const MAKEPKG = hasCommand('makepkg') && hasCommand('fakeroot') && hasCommand('bsdtar');
+const MAKEPKG = hasCommand('makepkg') && hasCommand('fakeroot') && hasCommand('bsdtar') && hasCommand('gpg');
 const IS_ROOT = process.getuid?.() === 0;
 const BUILD_USER = 'buildfleet-build';
 
@@ -33,7 +34,8 @@ function config(): Files {
   return {
     'hosts.yaml': 'hosts:\n  - name: local\n    transport: local\n    power: 2\n    labels: [linux]\n',
     'pipelines/makepkg.yaml': readFileSync(path.join(REPO_ROOT, 'pipelines/makepkg.yaml'), 'utf8'),
-    'branches/arch.yaml': 'source:\n  path: recipes\n  format: recipe\npipeline: makepkg\nrepos:\n  - name: arch\n    path: repos/arch\n    format: pacman\n    prune: true\n',
+    // The signing key: written into gnupg/ by the test.
+    'branches/arch.yaml': 'source:\n  path: recipes\n  format: recipe\npipeline: makepkg\nrepos:\n  - name: arch\n    path: repos/arch\n    format: pacman\n    prune: true\n    sign: { key: KEY, gnupgHome: gnupg }\n',
     'recipes/greet-lib/recipe.yaml': recipeYaml('greet-lib', { version: '1.0', release: '1' }),
     'recipes/greet-lib/greet.sh': GREET_SH,
     'recipes/greet-lib/PKGBUILD': [
@@ -66,10 +68,14 @@ function config(): Files {
 }
 
 describe('pipelines/makepkg.yaml', () => {
-  it.skipIf(!MAKEPKG)('builds PKGBUILDs in dependency order and publishes them into a pacman repository (skipped where makepkg, fakeroot or bsdtar is missing)', { timeout: 300_000 }, async () => {
+  it.skipIf(!MAKEPKG)('builds PKGBUILDs in dependency order and publishes them into a signed pacman repository (skipped where makepkg, fakeroot, bsdtar or gpg is missing)', { timeout: 300_000 }, async () => {
     ensureBuildUser();
     const dir = testdir(config());
     chmodSync(dir, 0o755); // the build user must reach the workspaces below it
+    const key = makeSigningKey(dir);
+    onTestFinished(() => stopGpgAgent(key.home));
+    const branchFile = path.join(dir, 'branches/arch.yaml');
+    writeFileSync(branchFile, readFileSync(branchFile, 'utf8').replace('KEY', key.fingerprint));
     const run = await runCli(['-C', dir, 'reconcile', '--format', 'json']);
     expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
     const doc = JSON.parse(run.stdout) as RunDocument;
@@ -82,14 +88,34 @@ describe('pipelines/makepkg.yaml', () => {
       'greet-lib 1.0-1 greet-lib-1.0-1-any.pkg.tar.gz 64',
     ]);
     expect(observed.entries.get('greet')?.depends).toEqual(['greet-lib']);
-    expect(readdirSync(repo).sort()).toEqual(['arch.buildfleet.json', 'arch.db', 'arch.db.tar.gz', 'arch.files', 'arch.files.tar.gz', 'greet-1.0-1-any.pkg.tar.gz', 'greet-lib-1.0-1-any.pkg.tar.gz']);
+    expect(readdirSync(repo).sort()).toEqual([
+      'arch.buildfleet.json',
+      'arch.db',
+      'arch.db.sig',
+      'arch.db.tar.gz',
+      'arch.db.tar.gz.sig',
+      'arch.files',
+      'arch.files.sig',
+      'arch.files.tar.gz',
+      'arch.files.tar.gz.sig',
+      'greet-1.0-1-any.pkg.tar.gz',
+      'greet-1.0-1-any.pkg.tar.gz.sig',
+      'greet-lib-1.0-1-any.pkg.tar.gz',
+      'greet-lib-1.0-1-any.pkg.tar.gz.sig',
+    ]);
+    for (const f of ['arch.db', 'greet-1.0-1-any.pkg.tar.gz']) expect(gpgVerifies(key.home, path.join(repo, `${f}.sig`), path.join(repo, f))).toBe(true);
 
     // Nothing left to do: the fingerprints were kept with the database.
     const plan = await runCli(['-C', dir, 'plan', '--detailed-exitcode']);
     expect(plan.code).toBe(0);
 
     if (IS_ROOT && hasCommand('pacman')) {
-      const { root, args } = pacmanInstall(dir, 'arch', repo, ['greet']);
+      const root = path.join(dir, 'root');
+      const conf = path.join(dir, 'pacman.conf');
+      writeFileSync(conf, ['[options]', 'Architecture = auto', 'SigLevel = Required DatabaseRequired', '', '[arch]', `Server = file://${repo}`, ''].join('\n'));
+      const args = pacmanArgs(root, conf);
+      trustKey(path.join(root, 'gnupg'), key.home, key.fingerprint);
+      execFileSync('pacman', [...args, '--noconfirm', '-Sy', 'greet'], { stdio: 'pipe' });
       expect(execFileSync('pacman', [...args, '-Q'], { encoding: 'utf8' })).toBe('greet 1.0-1\ngreet-lib 1.0-1\n');
       expect(readFileSync(path.join(root, 'usr/share/greet/greeting.txt'), 'utf8')).toBe('Hello, world!\n');
     }

@@ -4,17 +4,20 @@
  * seeded random moments; after each kill the database is whole, is either the
  * old one or the new one, and every file it names is there with its sha256; a
  * final publish reaches the new state and leaves no temporary file, lock or
- * superseded package behind.
+ * superseded package behind. Signed (a repo with `sign:`), every signature
+ * there after each kill verifies the file beside it: a database is at worst
+ * unsigned for a moment, never signed by the signature of another.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SigningConfig } from '../../src/config/types.js';
 import { readPacmanRepo } from '../../src/observe/pacmanRepo.js';
 import { runCli } from '../helpers/cli.js';
-import { hasCommand, makePackage, type PackageSpec } from '../helpers/pacman.js';
+import { gpgVerifies, hasCommand, makePackage, makeSigningKey, stopGpgAgent, type PackageSpec } from '../helpers/pacman.js';
 import { sha256File } from '../helpers/reconcile-fixture.js';
 import { killAtFirstDeletion, publishInChild as publishInChildProcess, seededRandom } from '../helpers/reconcile-process.js';
-import { testdir } from '../helpers/testdir.js';
+import { makeTree, removeTree, testdir } from '../helpers/testdir.js';
 
 const SEED = process.env.CRASH_SEED !== undefined ? Number(process.env.CRASH_SEED) : 20261123;
 const KILLS = 6;
@@ -34,8 +37,9 @@ const FINAL_FILES = [
 ];
 
 /** The publish request, as JSON for the child process. */
-function request(repo: string, files: readonly string[], specs: readonly PackageSpec[], remove: readonly string[]): string {
+function request(repo: string, files: readonly string[], specs: readonly PackageSpec[], remove: readonly string[], sign?: SigningConfig): string {
   return JSON.stringify({
+    ...(sign !== undefined ? { sign } : {}),
     repoPath: repo,
     repoName: 'crash',
     displayPath: 'repo',
@@ -50,14 +54,23 @@ function request(repo: string, files: readonly string[], specs: readonly Package
 /** Runs publishPacmanRepo (from dist/) in a child (see `publishInChild`). */
 const publishInChild = (json: string, killAfterMs?: number, prelude = ''): Promise<'killed' | 'finished'> => publishInChildProcess('dist/publish/pacmanRepo.js', 'publishPacmanRepo', json, { killAfterMs, prelude });
 
-/** Problems of the repository as a reader sees it: the database parses, and names files that are there with their sha256. */
-function repoProblems(repo: string): string[] {
+/**
+ * Problems of the repository as a reader sees it: the database parses, and names files that are
+ * there with their sha256; with a GnuPG home, every signature there verifies the file beside it.
+ */
+function repoProblems(repo: string, gnupgHome?: string): string[] {
   const read = readPacmanRepo(repo, 'crash', 'repo');
   const problems = read.diagnostics.map((d) => d.message);
   for (const entry of read.entries.values()) {
     const file = path.join(repo, entry.file);
     if (!existsSync(file)) problems.push(`${entry.name}: ${entry.file} is missing`);
     else if (sha256File(file) !== entry.sha256) problems.push(`${entry.name}: ${entry.file} has another sha256`);
+  }
+  if (gnupgHome !== undefined) {
+    for (const sig of readdirSync(repo).filter((f) => f.endsWith('.sig') && !f.startsWith('.'))) {
+      const signed = path.join(repo, sig.slice(0, -'.sig'.length));
+      if (existsSync(signed) && !gpgVerifies(gnupgHome, path.join(repo, sig), signed)) problems.push(`${sig} does not verify ${path.basename(signed)}`);
+    }
   }
   return problems;
 }
@@ -76,13 +89,31 @@ async function generations(): Promise<{ repo: string; old: PackageSpec[]; next: 
 }
 
 describe.skipIf(!hasCommand('bsdtar'))('a pacman publish killed with SIGKILL', () => {
+  let keyDir: string | undefined;
+  afterAll(() => {
+    if (keyDir === undefined) return;
+    stopGpgAgent(path.join(keyDir, 'gnupg'));
+    removeTree(keyDir);
+  });
+
   it(`leaves the old or the new database, whole, and finishes on the next publish (seed ${SEED})`, { timeout: 180_000 }, async () => {
+    await killedPublishes();
+  });
+
+  it.skipIf(!hasCommand('gpg'))(`signed: leaves no signature that does not verify its file, and finishes on the next publish (seed ${SEED})`, { timeout: 180_000 }, async () => {
+    keyDir = makeTree({});
+    const key = makeSigningKey(keyDir);
+    await killedPublishes({ key: key.fingerprint, gnupgHome: key.home });
+  });
+
+  /** Publishes the first generation, kills publishes of the next at random moments (checking the repository after each), then finishes it. */
+  async function killedPublishes(sign?: SigningConfig & { readonly gnupgHome: string }): Promise<void> {
     const { repo, old, next, oldFiles, newFiles } = await generations();
 
     // The kill moments fall within the time a whole publish takes on this machine (a fast machine
     // finishes before fixed delays of a few hundred milliseconds, and nothing would be killed).
     const started = performance.now();
-    expect(await publishInChild(request(repo, oldFiles, old, []))).toBe('finished');
+    expect(await publishInChild(request(repo, oldFiles, old, [], sign))).toBe('finished');
     const publishMs = performance.now() - started;
     const before = versions(repo);
     const after = next.map((s) => `${s.name} ${s.version} 2.0-1`).sort();
@@ -91,20 +122,21 @@ describe.skipIf(!hasCommand('bsdtar'))('a pacman publish killed with SIGKILL', (
     const outcomes: string[] = [];
     for (let kill = 0; kill < KILLS; kill++) {
       const delayMs = Math.round(20 + random() * publishMs);
-      const outcome = await publishInChild(request(repo, newFiles, next, ['alpha']), delayMs);
+      const outcome = await publishInChild(request(repo, newFiles, next, ['alpha'], sign), delayMs);
       outcomes.push(`${outcome} after ${delayMs} ms`);
       const context = `kill ${kill + 1}: ${outcomes.join(', ')} (seed ${SEED})`;
-      expect(repoProblems(repo), context).toEqual([]);
+      expect(repoProblems(repo, sign?.gnupgHome), context).toEqual([]);
       expect([before, after], context).toContainEqual(versions(repo));
     }
 
     expect(outcomes.filter((o) => o.startsWith('killed')).length, outcomes.join(', ')).toBeGreaterThan(0);
 
-    expect(await publishInChild(request(repo, newFiles, next, ['alpha']))).toBe('finished');
-    expect(repoProblems(repo)).toEqual([]);
+    expect(await publishInChild(request(repo, newFiles, next, ['alpha'], sign))).toBe('finished');
+    expect(repoProblems(repo, sign?.gnupgHome)).toEqual([]);
     expect(versions(repo)).toEqual(after);
-    expect(readdirSync(repo).sort()).toEqual(FINAL_FILES);
-  });
+    const signatures = ['crash.db.sig', 'crash.db.tar.gz.sig', 'crash.files.sig', 'crash.files.tar.gz.sig', ...FINAL_FILES.filter((f) => f.endsWith('.pkg.tar.gz')).map((f) => `${f}.sig`)];
+    expect(readdirSync(repo).sort()).toEqual(sign !== undefined ? [...FINAL_FILES, ...signatures].sort() : FINAL_FILES);
+  }
 
   it('deletes on the next publish the superseded files of a publish killed while it deleted them', { timeout: 60_000 }, async () => {
     const { repo, old, next, oldFiles, newFiles } = await generations();
