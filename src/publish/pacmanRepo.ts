@@ -52,7 +52,7 @@ import {
 import type { RepoEntry } from '../observe/types.js';
 import type { SigningConfig } from '../config/types.js';
 import { detachSign, digestFile, formatDesc, formatFiles, listPackageMembers, parsePkgInfo, readPkgInfoText, withPgpsig } from './pacmanPackage.js';
-import { deleteSuperseded, lockRepo, placePackageFile, removeUnpublished, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
+import { deleteSuperseded, lockRepo, placeFile, placePackageFile, removeUnpublished, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
 
 export interface PacmanPublishRequest {
   readonly repoPath: string;
@@ -207,15 +207,7 @@ async function readSignature(repoPath: string, file: string): Promise<{ bytes: B
 
 /** Writes a signature file into the repository as a package file is placed: under a temporary name, fsynced, renamed. */
 async function writeSignatureFile(repoPath: string, file: string, bytes: Buffer): Promise<void> {
-  const tmp = path.join(repoPath, `.${file}.${process.pid}.tmp`);
-  try {
-    await writeFile(tmp, bytes);
-    await fsyncFile(tmp);
-    await rename(tmp, path.join(repoPath, file));
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await placeFile(repoPath, file, (tmp) => writeFile(tmp, bytes));
 }
 
 /**

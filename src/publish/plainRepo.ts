@@ -170,10 +170,15 @@ export async function deleteSuperseded(repoPath: string, files: Iterable<string>
  * When that fails (the disk is full), the temporary is removed: nothing partial stays in the repo.
  */
 export async function placePackageFile(source: string, repoPath: string, file: string): Promise<void> {
+  await placeFile(repoPath, file, (tmp) => linkOrCopy(source, tmp));
+}
+
+/** Places `file` in the repo as {@link placePackageFile} does, its content written to the temporary by `write`. */
+export async function placeFile(repoPath: string, file: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = path.join(repoPath, `.${file}.${process.pid}.tmp`);
   await rm(tmp, { force: true });
   try {
-    await linkOrCopy(source, tmp);
+    await write(tmp);
     await fsyncFile(tmp);
     await rename(tmp, path.join(repoPath, file));
   } catch (error) {

@@ -5,10 +5,11 @@
  * `repo-add`, and a throw-away pacman root to install into.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { tarFiles } from '../../src/observe/pacmanRepo.js';
 
 export function hasCommand(command: string): boolean {
@@ -83,6 +84,35 @@ export function repoTool(tool: 'repo-add' | 'repo-remove', repo: string, name: s
   execFileSync(tool, ['-q', path.join(repo, `${name}.db.tar.gz`), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/**
+ * The repo-add reference: the package files copied into `repo` (with the `.sig` beside each, when
+ * there is one: repo-add records it), then `repo-add` on `<repo>/test.db.tar.gz`; with `sign`, `repo-add --sign`.
+ */
+export function repoAdd(repo: string, files: readonly string[], sign?: { readonly home: string; readonly fingerprint: string }): void {
+  mkdirSync(repo, { recursive: true });
+  for (const f of files) {
+    copyFileSync(f, path.join(repo, path.basename(f)));
+    try {
+      copyFileSync(`${f}.sig`, path.join(repo, `${path.basename(f)}.sig`));
+    } catch {
+      // unsigned
+    }
+  }
+  const added = files.map((f) => path.join(repo, path.basename(f)));
+  if (sign === undefined) repoTool('repo-add', repo, 'test', added);
+  else execFileSync('repo-add', ['-q', '--sign', '--key', sign.fingerprint, path.join(repo, 'test.db.tar.gz'), ...added], { env: { ...process.env, GNUPGHOME: sign.home }, stdio: 'pipe' });
+}
+
+/** Both databases of repo `test` in `ours` hold exactly the members of those in `reference`, byte for byte. */
+export function expectSameDatabases(ours: string, reference: string): void {
+  for (const kind of ['db', 'files']) {
+    const mine = databaseMembers(path.join(ours, `test.${kind}.tar.gz`));
+    const theirs = databaseMembers(path.join(reference, `test.${kind}.tar.gz`));
+    expect([...mine.keys()].sort()).toEqual([...theirs.keys()].sort());
+    for (const [member, text] of theirs) expect({ member, text: mine.get(member) }).toEqual({ member, text });
+  }
+}
+
 /** Every regular member of a `.tar.gz` database: path (without a leading ./) → text. */
 export function databaseMembers(file: string): Map<string, string> {
   const members = new Map<string, string>();
@@ -90,20 +120,34 @@ export function databaseMembers(file: string): Map<string, string> {
   return members;
 }
 
-/** A pacman.conf for a throw-away root that syncs repo `name` from `repoDir`. */
-export function pacmanConf(name: string, repoDir: string): string {
-  return ['[options]', 'Architecture = auto', 'SigLevel = Never', 'LocalFileSigLevel = Never', '', `[${name}]`, `Server = file://${repoDir}`, ''].join('\n');
+/** A pacman.conf for a throw-away root that syncs repo `name` from `repoDir`, checking signatures as `sigLevel` says. */
+export function pacmanConf(name: string, repoDir: string, sigLevel = 'Never'): string {
+  return ['[options]', 'Architecture = auto', `SigLevel = ${sigLevel}`, 'LocalFileSigLevel = Never', '', `[${name}]`, `Server = file://${repoDir}`, ''].join('\n');
 }
 
-/**
- * Installs `packages` with real pacman, from the repo `name` in `repoDir`, into a throw-away
- * root `<dir>/root` (config `<dir>/pacman.conf`); returns that root and pacman's arguments for it.
- */
-export function pacmanInstall(dir: string, name: string, repoDir: string, packages: readonly string[]): { root: string; args: string[] } {
-  const root = path.join(dir, 'root');
-  const conf = path.join(dir, 'pacman.conf');
-  writeFileSync(conf, pacmanConf(name, repoDir));
+export interface PacmanRootOptions {
+  /** `SigLevel` (default `Never`). */
+  readonly sigLevel?: string;
+  /** A key the root's keyring trusts (see {@link trustKey}). */
+  readonly trust?: { readonly home: string; readonly fingerprint: string };
+  /** Several roots in one directory: `<dir>/root-<tag>`, `<dir>/pacman-<tag>.conf`. */
+  readonly tag?: string;
+}
+
+/** A throw-away root `<dir>/root` (config `<dir>/pacman.conf`) syncing repo `name` from `repoDir`; returns it and pacman's arguments for it. */
+export function pacmanRoot(dir: string, name: string, repoDir: string, options: PacmanRootOptions = {}): { root: string; args: string[] } {
+  const tag = options.tag !== undefined ? `-${options.tag}` : '';
+  const root = path.join(dir, `root${tag}`);
+  const conf = path.join(dir, `pacman${tag}.conf`);
+  writeFileSync(conf, pacmanConf(name, repoDir, options.sigLevel));
   const args = pacmanArgs(root, conf);
+  if (options.trust !== undefined) trustKey(path.join(root, 'gnupg'), options.trust.home, options.trust.fingerprint);
+  return { root, args };
+}
+
+/** Installs `packages` with real pacman, from the repo `name` in `repoDir`, into a throw-away root (see {@link pacmanRoot}); returns that root and pacman's arguments for it. */
+export function pacmanInstall(dir: string, name: string, repoDir: string, packages: readonly string[], options: PacmanRootOptions = {}): { root: string; args: string[] } {
+  const { root, args } = pacmanRoot(dir, name, repoDir, options);
   execFileSync('pacman', [...args, '--noconfirm', '-Sy', ...packages], { stdio: 'pipe' });
   return { root, args };
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { readPacmanRepo } from '../../src/observe/pacmanRepo.js';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
-import { gpgVerifies, hasCommand, makeSigningKey, pacmanArgs, stopGpgAgent, trustKey } from '../helpers/pacman.js';
+import { gpgVerifies, hasCommand, makeSigningKey, pacmanInstall, stopGpgAgent } from '../helpers/pacman.js';
 import type { RunDocument } from '../helpers/reconcile-fixture.js';
 import { recipeYaml, testdir, type Files } from '../helpers/testdir.js';
 
@@ -110,12 +110,7 @@ describe('pipelines/makepkg.yaml', () => {
     expect(plan.code).toBe(0);
 
     if (IS_ROOT && hasCommand('pacman')) {
-      const root = path.join(dir, 'root');
-      const conf = path.join(dir, 'pacman.conf');
-      writeFileSync(conf, ['[options]', 'Architecture = auto', 'SigLevel = Required DatabaseRequired', '', '[arch]', `Server = file://${repo}`, ''].join('\n'));
-      const args = pacmanArgs(root, conf);
-      trustKey(path.join(root, 'gnupg'), key.home, key.fingerprint);
-      execFileSync('pacman', [...args, '--noconfirm', '-Sy', 'greet'], { stdio: 'pipe' });
+      const { root, args } = pacmanInstall(dir, 'arch', repo, ['greet'], { sigLevel: 'Required DatabaseRequired', trust: key });
       expect(execFileSync('pacman', [...args, '-Q'], { encoding: 'utf8' })).toBe('greet 1.0-1\ngreet-lib 1.0-1\n');
       expect(readFileSync(path.join(root, 'usr/share/greet/greeting.txt'), 'utf8')).toBe('Hello, world!\n');
     }

@@ -3,7 +3,7 @@
  * `repo-add` writes for the same packages, entry by entry; real `pacman` syncs
  * it and installs from it; a repository made with `repo-add` is adopted.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { readPacmanRepo } from '../../src/observe/pacmanRepo.js';
 import type { RepoEntry } from '../../src/observe/types.js';
 import { publishPacmanRepo } from '../../src/publish/pacmanRepo.js';
 import type { PackageToPublish } from '../../src/publish/plainRepo.js';
-import { databaseMembers, hasCommand, makePackage, pacmanArgs, pacmanConf, repoTool, type PackageSpec } from '../helpers/pacman.js';
+import { databaseMembers, expectSameDatabases, hasCommand, makePackage, pacmanRoot, repoAdd, repoTool, type PackageSpec } from '../helpers/pacman.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { testdir } from '../helpers/testdir.js';
 
@@ -35,22 +35,6 @@ function toPublish(file: string, spec: PackageSpec, fingerprint: string): Packag
 function makePackages(dir: string, specs: readonly PackageSpec[]): string[] {
   mkdirSync(path.join(dir, 'pkgs'), { recursive: true });
   return specs.map((s) => makePackage(path.join(dir, 'pkgs'), s));
-}
-
-/** The repo-add reference: the package files copied into `repo`, then repo-add. */
-function repoAdd(repo: string, files: readonly string[]): void {
-  mkdirSync(repo, { recursive: true });
-  for (const f of files) copyFileSync(f, path.join(repo, path.basename(f)));
-  repoTool('repo-add', repo, 'test', files.map((f) => path.join(repo, path.basename(f))));
-}
-
-function expectSameDatabases(ours: string, reference: string): void {
-  for (const kind of ['db', 'files']) {
-    const mine = databaseMembers(path.join(ours, `test.${kind}.tar.gz`));
-    const theirs = databaseMembers(path.join(reference, `test.${kind}.tar.gz`));
-    expect([...mine.keys()].sort()).toEqual([...theirs.keys()].sort());
-    for (const [member, text] of theirs) expect({ member, text: mine.get(member) }).toEqual({ member, text });
-  }
 }
 
 describe.skipIf(!TOOLS)('publishPacmanRepo', () => {
@@ -161,10 +145,7 @@ describe.skipIf(!TOOLS)('publishPacmanRepo', () => {
     const files = makePackages(dir, SPECS);
     const repo = path.join(dir, 'repo');
     await publishPacmanRepo({ repoPath: repo, repoName: 'test', displayPath: 'repo', add: files.map((f, i) => toPublish(f, SPECS[i]!, `${i}`.repeat(64))), remove: [] });
-    const root = path.join(dir, 'root');
-    const conf = path.join(dir, 'pacman.conf');
-    writeFileSync(conf, pacmanConf('test', repo));
-    const args = pacmanArgs(root, conf);
+    const { root, args } = pacmanRoot(dir, 'test', repo);
     execFileSync('pacman', [...args, '--noconfirm', '-Sy'], { stdio: 'pipe' });
     // app needs libz.so (provided by zlib) and libpng (which needs zlib>=1:1.3).
     execFileSync('pacman', [...args, '--noconfirm', '-S', 'app'], { stdio: 'pipe' });

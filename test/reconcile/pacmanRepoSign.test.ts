@@ -5,7 +5,7 @@
  * it. A repository signed by `repo-add --sign` loses its database signature
  * when buildfleet publishes unsigned (it would not match the new database).
  */
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import type { RepoEntry } from '../../src/observe/types.js';
 import { publishPacmanRepo } from '../../src/publish/pacmanRepo.js';
 import { withPgpsig } from '../../src/publish/pacmanPackage.js';
 import type { PackageToPublish } from '../../src/publish/plainRepo.js';
-import { databaseMembers, gpgVerifies, hasCommand, makePackage, makeSigningKey, pacmanArgs, repoTool, stopGpgAgent, trustKey, type PackageSpec } from '../helpers/pacman.js';
+import { databaseMembers, expectSameDatabases, gpgVerifies, hasCommand, makePackage, makeSigningKey, pacmanInstall, pacmanRoot, repoAdd, stopGpgAgent, type PackageSpec } from '../helpers/pacman.js';
 import { runCli } from '../helpers/cli.js';
 import { BASE_BRANCH, baseConfig, makeTree, removeTree, testdir } from '../helpers/testdir.js';
 
@@ -34,19 +34,12 @@ function toPublish(file: string, spec: PackageSpec, fingerprint: string): Packag
 
 /** repo-add's database for the package files of `repo` and the `.sig` beside each (pacman 6.0's repo-add records them as %PGPSIG%). */
 function repoAddReference(repo: string, reference: string): void {
-  mkdirSync(reference, { recursive: true });
-  const packages = readdirSync(repo).filter((f) => f.endsWith('.pkg.tar.gz'));
-  for (const f of readdirSync(repo).filter((f) => f.endsWith('.pkg.tar.gz') || f.endsWith('.pkg.tar.gz.sig'))) copyFileSync(path.join(repo, f), path.join(reference, f));
-  repoTool('repo-add', reference, 'test', packages.map((f) => path.join(reference, f)));
-}
-
-function expectSameDatabases(ours: string, reference: string): void {
-  for (const kind of ['db', 'files']) {
-    const mine = databaseMembers(path.join(ours, `test.${kind}.tar.gz`));
-    const theirs = databaseMembers(path.join(reference, `test.${kind}.tar.gz`));
-    expect([...mine.keys()].sort()).toEqual([...theirs.keys()].sort());
-    for (const [member, text] of theirs) expect({ member, text: mine.get(member) }).toEqual({ member, text });
-  }
+  repoAdd(
+    reference,
+    readdirSync(repo)
+      .filter((f) => f.endsWith('.pkg.tar.gz'))
+      .map((f) => path.join(repo, f)),
+  );
 }
 
 /** The repository's files, links shown with their targets. */
@@ -132,9 +125,7 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
     const dir = testdir({});
     const files = makePackages(dir, SPECS);
     const repo = path.join(dir, 'repo');
-    mkdirSync(repo);
-    for (const f of files.slice(0, 3)) copyFileSync(f, path.join(repo, path.basename(f)));
-    repoTool('repo-add', repo, 'test', files.slice(0, 3).map((f) => path.join(repo, path.basename(f))));
+    repoAdd(repo, files.slice(0, 3));
     expect([...databaseMembers(path.join(repo, 'test.db.tar.gz')).values()].some((desc) => desc.includes('%PGPSIG%'))).toBe(false);
 
     await publishPacmanRepo({ repoPath: repo, repoName: 'test', displayPath: 'repo', add: [toPublish(files[3]!, SPECS[3]!, 'b'.repeat(64))], remove: [], sign: { key: key.fingerprint, gnupgHome: key.home } });
@@ -147,21 +138,14 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
     const dir = testdir({});
     const files = makePackages(dir, SPECS);
     const repo = path.join(dir, 'repo');
-    mkdirSync(repo);
-    for (const f of files.slice(0, 2)) copyFileSync(f, path.join(repo, path.basename(f)));
-    execFileSync('repo-add', ['-q', '--sign', '--key', key.fingerprint, path.join(repo, 'test.db.tar.gz'), ...files.slice(0, 2).map((f) => path.join(repo, path.basename(f)))], { env: { ...process.env, GNUPGHOME: key.home }, stdio: 'pipe' });
+    repoAdd(repo, files.slice(0, 2), key);
     expect(listing(repo)).toContain('test.db.sig -> test.db.tar.gz.sig');
 
     await publishPacmanRepo({ repoPath: repo, repoName: 'test', displayPath: 'repo', add: [toPublish(files[3]!, SPECS[3]!, 'b'.repeat(64))], remove: ['libpng'] });
     expect(listing(repo).filter((f) => f.includes('.sig'))).toEqual([]);
     if (IS_ROOT && hasCommand('pacman')) {
       // pacman's default for a repository: a database signature is checked when there is one.
-      const root = path.join(dir, 'root');
-      const conf = path.join(dir, 'pacman.conf');
-      writeFileSync(conf, ['[options]', 'Architecture = auto', 'SigLevel = Optional TrustAll', '', '[test]', `Server = file://${repo}`, ''].join('\n'));
-      const args = pacmanArgs(root, conf);
-      trustKey(path.join(root, 'gnupg'), key.home, key.fingerprint);
-      execFileSync('pacman', [...args, '--noconfirm', '-Sy', 'tool'], { stdio: 'pipe' });
+      pacmanInstall(dir, 'test', repo, ['tool'], { sigLevel: 'Optional TrustAll', trust: key });
     }
   });
 
@@ -203,11 +187,7 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
     await publishPacmanRepo({ repoPath: signed, repoName: 'test', displayPath: 'signed', add, remove: [], sign: { key: key.fingerprint, gnupgHome: key.home } });
     await publishPacmanRepo({ repoPath: unsigned, repoName: 'test', displayPath: 'unsigned', add, remove: [] });
     const pacman = (repo: string, name: string): { status: number | null; output: string; args: string[] } => {
-      const root = path.join(dir, `root-${name}`);
-      const conf = path.join(dir, `pacman-${name}.conf`);
-      writeFileSync(conf, ['[options]', 'Architecture = auto', 'SigLevel = Required DatabaseRequired', '', '[test]', `Server = file://${repo}`, ''].join('\n'));
-      const args = pacmanArgs(root, conf);
-      trustKey(path.join(root, 'gnupg'), key.home, key.fingerprint);
+      const { args } = pacmanRoot(dir, 'test', repo, { sigLevel: 'Required DatabaseRequired', trust: key, tag: name });
       const r = spawnSync('pacman', [...args, '--noconfirm', '-Sy', 'app'], { encoding: 'utf8' });
       return { status: r.status, output: `${r.stdout}${r.stderr}`, args };
     };
