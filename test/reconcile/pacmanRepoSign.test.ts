@@ -32,14 +32,15 @@ function toPublish(file: string, spec: PackageSpec, fingerprint: string): Packag
   return { entry, source: file };
 }
 
-/** repo-add's database for the package files of `repo` and the `.sig` beside each (pacman 6.0's repo-add records them as %PGPSIG%). */
-function repoAddReference(repo: string, reference: string): void {
+/** The databases of `repo` are those repo-add makes in `reference` from its package files and the `.sig` beside each (pacman 6.0's repo-add records them as %PGPSIG%). */
+function expectAsRepoAdd(repo: string, reference: string): void {
   repoAdd(
     reference,
     readdirSync(repo)
       .filter((f) => f.endsWith('.pkg.tar.gz'))
       .map((f) => path.join(repo, f)),
   );
+  expectSameDatabases(repo, reference);
 }
 
 /** The repository's files, links shown with their targets. */
@@ -106,8 +107,7 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
     const signature = readFileSync(path.join(repo, 'zlib-1:1.3.1-2-any.pkg.tar.gz.sig'));
     expect(zlibDesc).toContain(`%SHA256SUM%\n`);
     expect(zlibDesc).toContain(`\n\n%PGPSIG%\n${signature.toString('base64')}\n\n%URL%\n`);
-    repoAddReference(repo, path.join(dir, 'reference'));
-    expectSameDatabases(repo, path.join(dir, 'reference'));
+    expectAsRepoAdd(repo, path.join(dir, 'reference'));
 
     // A second publish of the same files keeps their signatures; a new version gets its own, and the old one goes with its package.
     const before = readFileSync(path.join(repo, 'app-2.0-3-any.pkg.tar.gz.sig'));
@@ -117,8 +117,7 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
     expect(existsSync(path.join(repo, 'tool-0.5-1-any.pkg.tar.gz.sig'))).toBe(false);
     expect(gpgVerifies(key.home, path.join(repo, 'tool-0.6-1-any.pkg.tar.gz.sig'), path.join(repo, 'tool-0.6-1-any.pkg.tar.gz'))).toBe(true);
     expect(gpgVerifies(key.home, path.join(repo, 'test.db.sig'), path.join(repo, 'test.db'))).toBe(true);
-    repoAddReference(repo, path.join(dir, 'reference2'));
-    expectSameDatabases(repo, path.join(dir, 'reference2'));
+    expectAsRepoAdd(repo, path.join(dir, 'reference2'));
   });
 
   it('signs the packages an unsigned repository already holds when sign is turned on', async () => {
@@ -130,8 +129,7 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
 
     await publishPacmanRepo({ repoPath: repo, repoName: 'test', displayPath: 'repo', add: [toPublish(files[3]!, SPECS[3]!, 'b'.repeat(64))], remove: [], sign: { key: key.fingerprint, gnupgHome: key.home } });
     for (const f of files) expect(gpgVerifies(key.home, path.join(repo, `${path.basename(f)}.sig`), path.join(repo, path.basename(f)))).toBe(true);
-    repoAddReference(repo, path.join(dir, 'reference'));
-    expectSameDatabases(repo, path.join(dir, 'reference'));
+    expectAsRepoAdd(repo, path.join(dir, 'reference'));
   });
 
   it('removes the database signature repo-add --sign left when it publishes unsigned: it would not match the new database', async () => {
