@@ -152,14 +152,14 @@ export async function detachSign(file: string, sign: SigningConfig): Promise<Buf
   }
 }
 
-/** gpg's reason on one line: its lines that say what failed (not its trust database chatter), else all of them. */
+/** gpg's reason on one line: its lines that say what failed (not its trust database chatter), else all of them, each once. */
 function gpgReason(stderr: string): string {
   const lines = stderr
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '');
   const telling = lines.filter((l) => /skipped|failed|error|invalid|expired|revoked|no secret key|not found|unusable/i.test(l));
-  return (telling.length > 0 ? telling : lines).join('; ');
+  return [...new Set(telling.length > 0 ? telling : lines)].join('; ');
 }
 
 /** The `files` entry: `%FILES%` then every member that does not start with a dot, byte-sorted and unique. */

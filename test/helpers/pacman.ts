@@ -158,11 +158,11 @@ export function pacmanArgs(root: string, conf: string): string[] {
   return ['--root', root, '--dbpath', path.join(root, 'var/lib/pacman'), '--config', conf, '--cachedir', path.join(root, 'cache'), '--logfile', path.join(root, 'pacman.log'), '--hookdir', path.join(root, 'hooks'), '--gpgdir', path.join(root, 'gnupg')];
 }
 
-/** A GnuPG home `<dir>/gnupg` holding a new ed25519 signing key without a passphrase; stop its agent with {@link stopGpgAgent}. */
-export function makeSigningKey(dir: string, uid = 'buildfleet tests <tests@example.invalid>'): { home: string; fingerprint: string } {
+/** A GnuPG home `<dir>/gnupg` holding a new ed25519 signing key (without a passphrase unless given); stop its agent with {@link stopGpgAgent}. */
+export function makeSigningKey(dir: string, uid = 'buildfleet tests <tests@example.invalid>', passphrase = ''): { home: string; fingerprint: string } {
   const home = path.join(dir, 'gnupg');
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  execFileSync('gpg', ['--homedir', home, '--batch', '--passphrase', '', '--quick-gen-key', uid, 'ed25519', 'sign', 'never'], { stdio: 'pipe' });
+  execFileSync('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', passphrase, '--quick-gen-key', uid, 'ed25519', 'sign', 'never'], { stdio: 'pipe' });
   const colons = execFileSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--list-secret-keys'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const fingerprint = /^fpr:(?:[^:]*:){8}([0-9A-F]{40}):/m.exec(colons)?.[1];
   if (fingerprint === undefined) throw new Error(`no fingerprint in:\n${colons}`);

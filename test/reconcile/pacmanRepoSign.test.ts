@@ -8,7 +8,7 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RepoEntry } from '../../src/observe/types.js';
 import { publishPacmanRepo } from '../../src/publish/pacmanRepo.js';
 import { withPgpsig } from '../../src/publish/pacmanPackage.js';
@@ -159,6 +159,18 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
     ).rejects.toThrow(/cannot sign libpng-1\.6\.44-1-any\.pkg\.tar\.gz with key nobody@example\.invalid \(GnuPG home .*\): gpg: skipped "nobody@example\.invalid": No secret key; gpg: signing failed: No secret key; the key must be a secret key there, usable without a passphrase prompt/);
     expect(listing(repo)).toEqual(before);
     expect(readFileSync(path.join(repo, 'test.db.tar.gz'))).toEqual(db);
+  });
+
+  it('fails at once, with gpg\'s reason, for a key with a passphrase gpg-agent does not have (no pinentry to wait for)', async () => {
+    const dir = testdir({});
+    const locked = makeSigningKey(path.join(dir, 'locked'), 'locked <locked@example.invalid>', 'a passphrase');
+    onTestFinished(() => stopGpgAgent(locked.home));
+    const [file] = makePackages(dir, [SPECS[0]!]);
+    const repo = path.join(dir, 'repo');
+    await expect(publishPacmanRepo({ repoPath: repo, repoName: 'test', displayPath: 'repo', add: [toPublish(file!, SPECS[0]!, 'a'.repeat(64))], remove: [], sign: { key: locked.fingerprint, gnupgHome: locked.home } })).rejects.toThrow(
+      `cannot sign zlib-1:1.3.1-2-any.pkg.tar.gz with key ${locked.fingerprint} (GnuPG home ${locked.home}): gpg: signing failed: No pinentry; the key must be a secret key there, usable without a passphrase prompt (no passphrase, or one gpg-agent has cached)`,
+    );
+    expect(readdirSync(repo)).toEqual([]);
   });
 
   it('refuses to reconcile, before building anything, when the key of a signed repo cannot sign', async () => {
