@@ -218,6 +218,10 @@ export function assignArtifacts(found: readonly { path: string; base: string }[]
   }
   const missing = packages.filter((p) => !result.some((a) => a.name === p));
   if (missing.length > 0) throw new Error(`the build produced no artifact for ${missing.join(', ')}`);
+  const signatures = result.filter((a) => a.file.endsWith('.sig'));
+  if (signatures.length > 0) {
+    throw new Error(`${signatures.map((a) => a.file).join(', ')}: the build signed its packages; build them unsigned (makepkg --nosign) and give the repo \`sign:\`, which signs on the machine that publishes`);
+  }
   const extra = packages.filter((p) => result.filter((a) => a.name === p).length > 1);
   if (extra.length > 0) throw new Error(`several artifacts for ${extra.join(', ')}: a package is one file`);
   return result;
