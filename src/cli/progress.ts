@@ -60,7 +60,7 @@ export function createProgress(log: Logger, tty: NodeJS.WriteStream | null): Run
     },
     published(e) {
       if (tty !== null) tty.write('\r\x1b[2K');
-      log.info({ event: 'published', ...e }, `published to ${e.branch}/${e.repo}: ${e.added} added, ${e.removed} removed`);
+      log.info({ event: 'published', ...e }, `published to ${e.branch}/${e.repo}: ${e.added} added, ${e.removed} removed${e.signed !== undefined && e.signed > 0 ? `, ${e.signed} signed` : ''}`);
     },
     warning(message) {
       if (tty !== null) tty.write('\r\x1b[2K');

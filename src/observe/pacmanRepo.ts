@@ -10,7 +10,7 @@
  * Not responsible for writing (publish/pacmanRepo.ts) nor for package files.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Diagnostic } from '../config/diagnostic.js';
@@ -23,6 +23,16 @@ export const PACMAN_SIDECAR_FORMAT_VERSION = 1;
 /** `<name>.db.tar.gz`, `<name>.files.tar.gz`, their links and the sidecar, for a repo named `name`. */
 export function pacmanRepoFiles(name: string): { db: string; dbLink: string; files: string; filesLink: string; sidecar: string } {
   return { db: `${name}.db.tar.gz`, dbLink: `${name}.db`, files: `${name}.files.tar.gz`, filesLink: `${name}.files`, sidecar: `${name}.buildfleet.json` };
+}
+
+/**
+ * Whether a signed repo's databases lack a signature: signing was turned on for a repository
+ * that had none, or a publish was killed between a database and its signature. `reconcile` then
+ * publishes into it with nothing to add, which signs the databases and every unsigned package.
+ */
+export function signaturesMissing(repoPath: string, repoName: string): boolean {
+  const names = pacmanRepoFiles(repoName);
+  return [names.db, names.files].some((file) => existsSync(path.join(repoPath, file)) && !existsSync(path.join(repoPath, `${file}.sig`)));
 }
 
 /** What buildfleet remembers of a package file it published (keyed by file name in the sidecar). */

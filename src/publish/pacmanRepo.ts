@@ -107,6 +107,7 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   // Files this publish put in that the current database does not name: taken out again when it fails (a full disk).
   const placed: string[] = [];
   const removed: RepoEntry[] = [];
+  const signed: string[] = [];
   const sidecarFile = path.join(repoPath, names.sidecar);
   try {
     for (const item of request.add) {
@@ -132,6 +133,7 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
       if (signature !== undefined && !signature.placed) {
         await writeSignatureFile(repoPath, `${file}.sig`, signature.bytes);
         placed.push(`${file}.sig`);
+        signed.push(file);
       } else if (signature === undefined && place) {
         // A signature left beside an earlier file of this name would not match this one.
         await rm(path.join(repoPath, `${file}.sig`), { force: true });
@@ -151,7 +153,7 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
       next.delete(name);
       removed.push(entry);
     }
-    if (request.sign !== undefined) await signUnsigned(request, next, entries, placed);
+    if (request.sign !== undefined) signed.push(...(await signUnsigned(request, next, entries, placed)));
     await fsyncDir(repoPath);
 
     // The sidecar first: the records of both the old and the new files.
@@ -193,8 +195,9 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   // A record is kept while its file is: one that could not be deleted is tried again by the next publish.
   for (const file of Object.keys(records)) if (!named.has(file) && !existsSync(path.join(repoPath, file))) delete records[file];
   await writeFileAtomic(sidecarFile, sidecarText(records));
-  return { published, removed, deletedFiles, leftFiles };
+  return { published, removed, deletedFiles, leftFiles, ...(request.sign !== undefined ? { signed } : {}) };
 }
+
 
 /** The signature beside a package file, when there is one. */
 async function readSignature(repoPath: string, file: string): Promise<{ bytes: Buffer; placed: true } | undefined> {
@@ -215,7 +218,8 @@ async function writeSignatureFile(repoPath: string, file: string, bytes: Buffer)
  * `sign:`, or adopted from an unsigned repository) whose file is in the repository and has no
  * `.sig` beside it: the `.sig` is placed and `%PGPSIG%` added to the entry.
  */
-async function signUnsigned(request: PacmanPublishRequest, next: Map<string, DbPackage>, entries: ReadonlyMap<string, RepoEntry>, placed: string[]): Promise<void> {
+async function signUnsigned(request: PacmanPublishRequest, next: Map<string, DbPackage>, entries: ReadonlyMap<string, RepoEntry>, placed: string[]): Promise<string[]> {
+  const signed: string[] = [];
   for (const [name, pkg] of next) {
     if (/^%PGPSIG%$/m.test(pkg.desc)) continue;
     const file = entries.get(name)?.file;
@@ -224,9 +228,11 @@ async function signUnsigned(request: PacmanPublishRequest, next: Map<string, DbP
     if (!signature.placed) {
       await writeSignatureFile(request.repoPath, `${file}.sig`, signature.bytes);
       placed.push(`${file}.sig`);
+      signed.push(file);
     }
     next.set(name, { ...pkg, desc: withPgpsig(pkg.desc, signature.bytes.toString('base64')) });
   }
+  return signed;
 }
 
 /** Signs a database written under the temporary name `tmp`; returns the temporary name of its signature, for {@link swapDatabase}. */

@@ -42,6 +42,8 @@ export interface PublishResult {
    * the reason). The publish itself succeeded: the repo is consistent, with a stray file.
    */
   readonly leftFiles: readonly string[];
+  /** Package files this publish signed (a pacman repo with `sign:`): those it put in, and those it found unsigned. */
+  readonly signed?: readonly string[];
 }
 
 /** Held by a plain repository's publish, beside its index: a second publish into the same repository (another config repository's) fails cleanly while it is held. */

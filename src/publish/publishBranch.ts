@@ -15,6 +15,7 @@ import type { RemoveAction } from '../plan/types.js';
 import type { PackageResult } from '../run/runResult.js';
 import { runHook } from './hooks.js';
 import { detachSign, SigningError } from './pacmanPackage.js';
+import { signaturesMissing } from '../observe/pacmanRepo.js';
 import { publishPacmanRepo } from './pacmanRepo.js';
 import { publishPlainRepo, type PackageToPublish } from './plainRepo.js';
 
@@ -35,7 +36,16 @@ export interface PublishBranchRequest {
   readonly baseEnv: Readonly<Record<string, string>>;
   /** Seconds an afterPublish hook may run; default: the repo's `hooks.timeout`. */
   readonly hookTimeoutSeconds?: number;
-  readonly onPublished?: (event: { branch: string; repo: string; added: number; removed: number }) => void;
+  readonly onPublished?: (event: PublishedEvent) => void;
+}
+
+/** A repo updated by a publish; `signed`: package files it signed (a repo with `sign:`). */
+export interface PublishedEvent {
+  readonly branch: string;
+  readonly repo: string;
+  readonly added: number;
+  readonly removed: number;
+  readonly signed?: number;
 }
 
 export interface PublishBranchResult {
@@ -89,8 +99,10 @@ export async function publishBranch(request: PublishBranchRequest): Promise<Publ
     const remove = request.remove.filter((r) => r.repo === repo.name).map((r) => r.package);
     const pendingMarker = path.join(request.stateDir, request.branch, 'hooks-pending', repo.name);
     const hooksPending = await exists(pendingMarker);
-    if (add.length === 0 && remove.length === 0 && !hooksPending) continue;
-    if (add.length > 0 || remove.length > 0) {
+    // A signed repo whose databases have no signature is published into with nothing to add: that signs it.
+    const unsigned = add.length === 0 && remove.length === 0 && repo.format === 'pacman' && repo.sign !== undefined && signaturesMissing(repo.path, repo.name);
+    if (add.length === 0 && remove.length === 0 && !hooksPending && !unsigned) continue;
+    if (add.length > 0 || remove.length > 0 || unsigned) {
       try {
         const display = displayPath(request.configDir, repo.path);
         const published =
@@ -100,7 +112,7 @@ export async function publishBranch(request: PublishBranchRequest): Promise<Publ
         for (const item of add) keepCached.delete(item.entry.fingerprint);
         for (const left of published.leftFiles) errors.push(`repo ${repo.name} published, but a file it no longer names could not be deleted: ${left}; delete it by hand`);
         for (const entry of published.removed) removed.push({ package: entry.name, version: entry.version, status: 'removed', repo: repo.name, reason: 'not-in-source' });
-        request.onPublished?.({ branch: request.branch, repo: repo.name, added: published.published.length, removed: published.removed.length });
+        request.onPublished?.({ branch: request.branch, repo: repo.name, added: published.published.length, removed: published.removed.length, ...(published.signed !== undefined ? { signed: published.signed.length } : {}) });
       } catch (error) {
         errors.push(`publishing to repo ${repo.name} failed: ${(error as Error).message}; the repo is unchanged and the builds are kept for the next run`);
         continue;

@@ -15,6 +15,7 @@ import type { RecipeId, SourceSnapshot } from '../model/types.js';
 import { readInstalledRoots } from '../observe/installedRoots.js';
 import { readLedger, type LedgerSnapshot } from '../observe/ledger.js';
 import { readRepoEntries } from '../observe/repo.js';
+import { signaturesMissing } from '../observe/pacmanRepo.js';
 import { readStaged } from '../observe/staging.js';
 import type { ObservedBranch, RepoState } from '../observe/types.js';
 import { probeIsolation, type IsolationSupport } from '../execute/isolation.js';
@@ -175,6 +176,16 @@ export function observeBranch(config: Config, branch: BranchConfig, ledger: Ledg
   for (const repo of branch.repos) {
     const index = readRepoEntries(repo, displayPath(config.dir, repo.path));
     diagnostics.push(...index.diagnostics);
+    if (repo.format === 'pacman' && repo.sign !== undefined && index.diagnostics.length === 0 && signaturesMissing(repo.path, repo.name)) {
+      diagnostics.push({
+        severity: 'warning',
+        file: repo.file,
+        line: repo.position.line,
+        col: repo.position.col,
+        message: `repo ${repo.name} is signed (sign:), but its database has no signature: reconcile signs it, and every package in it without a signature`,
+        hint: 'nothing to do: the next reconcile signs them, even with nothing to build',
+      });
+    }
     repos.set(repo.name, { name: repo.name, path: repo.path, entries: index.entries });
     digests.push(`${repo.name}:${index.digest}`);
   }

@@ -22,9 +22,10 @@ import { SshTransport, workspaceOwner, type RemoteCleanup } from '../execute/ssh
 import type { ArtifactFile, BuildResult, Transport } from '../execute/transport.js';
 import type { RecipeId } from '../model/types.js';
 import { appendLedger, LEDGER_FORMAT_VERSION, type BuildRecord } from '../observe/ledger.js';
+import { signaturesMissing } from '../observe/pacmanRepo.js';
 import type { BuildAction, Plan, SavedPlan } from '../plan/types.js';
 import { stagedDir, type StagedBuild } from '../observe/staging.js';
-import { checkSigningKeys, publishBranch } from '../publish/publishBranch.js';
+import { checkSigningKeys, publishBranch, type PublishedEvent } from '../publish/publishBranch.js';
 import { removeStaged, stageBuild } from '../publish/staging.js';
 import type { PackageToPublish } from '../publish/plainRepo.js';
 import { Scheduler, type ScheduleHost, type ScheduleJob } from '../schedule/index.js';
@@ -55,7 +56,7 @@ export interface RunEvents {
   planned?(plan: Plan, runId: string): void;
   buildStarted?(event: { branch: string; package: string; version: string; host: string }): void;
   buildFinished?(event: { branch: string; result: PackageResult }): void;
-  published?(event: { branch: string; repo: string; added: number; removed: number }): void;
+  published?(event: PublishedEvent): void;
   warning?(message: string): void;
   /** Something worth a log line that is not a problem (prerequisite uploads, …), with structured data. */
   note?(message: string, data?: Record<string, unknown>): void;
@@ -161,7 +162,9 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   const checked = await checkPrerequisites({ configDir: config.dir, stateDir, branches: outcome.branches.map((b) => b.config), entries: (name) => building.has(name), save: true });
   if (hasErrors(checked.diagnostics)) return { kind: 'error', diagnostics: [...outcome.diagnostics, ...checked.diagnostics] };
   // The keys of signed repos that this run publishes into sign now, not after the builds.
-  const publishing = outcome.branches.filter((b) => b.plan.actions.some((a) => a.type === 'build' || a.type === 'remove')).map((b) => b.config);
+  const publishing = outcome.branches
+    .filter((b) => b.plan.actions.some((a) => a.type === 'build' || a.type === 'remove') || b.config.repos.some((r) => r.format === 'pacman' && r.sign !== undefined && signaturesMissing(r.path, r.name)))
+    .map((b) => b.config);
   const signing = await checkSigningKeys(config.dir, publishing);
   if (signing.length > 0) return { kind: 'error', diagnostics: [...outcome.diagnostics, ...signing] };
 

@@ -15,7 +15,7 @@ import { withPgpsig } from '../../src/publish/pacmanPackage.js';
 import type { PackageToPublish } from '../../src/publish/plainRepo.js';
 import { databaseMembers, expectSameDatabases, gpgVerifies, hasCommand, makePackage, makeSigningKey, pacmanInstall, pacmanRoot, repoAdd, stopGpgAgent, type PackageSpec } from '../helpers/pacman.js';
 import { runCli } from '../helpers/cli.js';
-import { BASE_BRANCH, baseConfig, makeTree, removeTree, testdir } from '../helpers/testdir.js';
+import { BASE_BRANCH, BASE_HOSTS, BASE_PIPELINE, baseConfig, makeTree, removeTree, testdir } from '../helpers/testdir.js';
 
 const TOOLS = hasCommand('repo-add') && hasCommand('bsdtar') && hasCommand('gpg');
 const IS_ROOT = process.getuid?.() === 0;
@@ -186,6 +186,33 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
     expect(readdirSync(path.join(dir, 'var'))).not.toContain('main');
     // plan signs nothing: it does not need the key.
     expect((await runCli(['-C', dir, 'plan'])).code).toBe(0);
+  });
+
+  it('signs a repository whose database has no signature even with nothing to build, and says so in the plan', async () => {
+    const dir = testdir({
+      'hosts.yaml': BASE_HOSTS,
+      'pipelines/shell.yaml': BASE_PIPELINE,
+      'recipes/.keep': '',
+      'branches/main.yaml': `source: { path: recipes, format: recipe }\npipeline: shell\nrepos:\n  - name: test\n    path: repo\n    format: pacman\n    sign: { key: ${key.fingerprint}, gnupgHome: ${key.home} }\n`,
+    });
+    const repo = path.join(dir, 'repo');
+    const files = makePackages(dir, SPECS.slice(0, 2));
+    repoAdd(repo, files);
+    const warning = `branches/main.yaml:4:5: warning: repo test is signed (sign:), but its database has no signature: reconcile signs it, and every package in it without a signature\n  hint: nothing to do: the next reconcile signs them, even with nothing to build\n`;
+    const plan = await runCli(['-C', dir, 'plan', '--detailed-exitcode']);
+    expect({ code: plan.code, warned: plan.stderr.includes(warning) }).toEqual({ code: 0, warned: true });
+
+    const run = await runCli(['-C', dir, 'reconcile', '--log-format', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('published to main/test: 0 added, 0 removed, 2 signed');
+    for (const f of [...files.map((f) => path.basename(f)), 'test.db', 'test.files']) expect({ f, verified: gpgVerifies(key.home, path.join(repo, `${f}.sig`), path.join(repo, f)) }).toEqual({ f, verified: true });
+    expectAsRepoAdd(repo, path.join(dir, 'reference'));
+
+    // Signed now: no warning, and the next run publishes nothing.
+    expect((await runCli(['-C', dir, 'plan'])).stderr).not.toContain('warning');
+    const again = await runCli(['-C', dir, 'reconcile', '--log-format', 'json']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('published to');
   });
 
   it.skipIf(!IS_ROOT || !hasCommand('pacman'))('is installed from by real pacman requiring signatures, which refuses the same repository unsigned', async () => {
