@@ -21,8 +21,9 @@
  * (`<file>.sig`, placed with the package in step 1, and `%PGPSIG%` in its entry,
  * as repo-add 6.0 records it) and of both databases (`<db>.sig`, renamed in
  * right after its database, with the `<name>.db.sig` / `<name>.files.sig`
- * links that `repo-add --sign` makes). Everything is signed before anything
- * is placed: a key that cannot sign leaves the repository as it was. A package
+ * links that `repo-add --sign` makes). Each file is signed before it is
+ * placed, and a failure takes out what the publish placed (as a full disk
+ * does): a key that cannot sign leaves the repository as it was. A package
  * already in the database with no signature (published before `sign:`, or
  * adopted) is signed too. Without `sign:`, a database signature left by an
  * earlier signed publish (or `repo-add --sign`) is removed with the old
@@ -197,7 +198,6 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   await writeFileAtomic(sidecarFile, sidecarText(records));
   return { published, removed, deletedFiles, leftFiles, ...(request.sign !== undefined ? { signed } : {}) };
 }
-
 
 /** The signature beside a package file, when there is one. */
 async function readSignature(repoPath: string, file: string): Promise<{ bytes: Buffer; placed: true } | undefined> {

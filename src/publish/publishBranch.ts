@@ -11,11 +11,11 @@ import type { Diagnostic } from '../config/diagnostic.js';
 import type { BranchConfig, RepoConfig } from '../config/types.js';
 import type { ArtifactCache } from '../execute/artifactCache.js';
 import { exists, writeFileAtomic } from '../execute/fsUtil.js';
+import { signaturesMissing } from '../observe/pacmanRepo.js';
 import type { RemoveAction } from '../plan/types.js';
 import type { PackageResult } from '../run/runResult.js';
 import { runHook } from './hooks.js';
 import { detachSign, SigningError } from './pacmanPackage.js';
-import { signaturesMissing } from '../observe/pacmanRepo.js';
 import { publishPacmanRepo } from './pacmanRepo.js';
 import { publishPlainRepo, type PackageToPublish } from './plainRepo.js';
 
