@@ -201,6 +201,9 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
     const warning = `branches/main.yaml:4:5: warning: repo test is signed (sign:), but its database has no signature: reconcile signs it, and every package in it without a signature\n  hint: nothing to do: the next reconcile signs them, even with nothing to build\n`;
     const plan = await runCli(['-C', dir, 'plan', '--detailed-exitcode']);
     expect({ code: plan.code, warned: plan.stderr.includes(warning) }).toEqual({ code: 0, warned: true });
+    const repoStatus = async (): Promise<unknown> => (JSON.parse((await runCli(['-C', dir, 'status', '--format', 'json'])).stdout) as { branches: { repos: unknown[] }[] }).branches[0]!.repos[0];
+    expect(await repoStatus()).toMatchObject({ name: 'test', packages: 2, signedWith: key.fingerprint, unsigned: true });
+    expect((await runCli(['-C', dir, 'status'])).stdout).toContain(`, signed with ${key.fingerprint}: database not signed yet (the next reconcile signs it)\n`);
 
     const run = await runCli(['-C', dir, 'reconcile', '--log-format', 'json']);
     expect(run.code, run.stderr).toBe(0);
@@ -209,6 +212,7 @@ describe.skipIf(!TOOLS)('publishPacmanRepo with sign', () => {
     expectAsRepoAdd(repo, path.join(dir, 'reference'));
 
     // Signed now: no warning, and the next run publishes nothing.
+    expect(await repoStatus()).toMatchObject({ signedWith: key.fingerprint, unsigned: false });
     expect((await runCli(['-C', dir, 'plan'])).stderr).not.toContain('warning');
     const again = await runCli(['-C', dir, 'reconcile', '--log-format', 'json']);
     expect(again.code).toBe(0);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { readLedger } from '../../observe/ledger.js';
 import { readRepoEntries } from '../../observe/repo.js';
+import { signaturesMissing } from '../../observe/pacmanRepo.js';
 import { readStaged } from '../../observe/staging.js';
 import type { RecipeHistory } from '../../observe/types.js';
 import { latestReportPath } from '../../run/runReport.js';
@@ -19,7 +20,8 @@ export interface StatusDocument {
   readonly lastRun: { runId: string; startedAt: string; finishedAt: string; interrupted: boolean; built: number; failed: number; skipped: number; removed: number; staged: number } | null;
   readonly branches: {
     name: string;
-    repos: { name: string; path: string; packages: number; bytes: number }[];
+    /** `signedWith`: the key of a repo with `sign:`; `unsigned`: its databases lack a signature (the next reconcile signs them). */
+    repos: { name: string; path: string; packages: number; bytes: number; signedWith?: string; unsigned?: boolean }[];
     failed: { package: string; version: string; at: string; phase?: string; log?: string; errorLog?: string }[];
     /** Builds awaiting review (`buildfleet review`). */
     staged: { package: string; version: string; repo: string; stagedAt: string; reason: string }[];
@@ -61,7 +63,8 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
           printDiagnostics(out, index.diagnostics);
           let bytes = 0;
           for (const e of index.entries.values()) bytes += e.size;
-          return { name: repo.name, path: repo.path, packages: index.entries.size, bytes };
+          const signing = repo.sign !== undefined ? { signedWith: repo.sign.key, unsigned: signaturesMissing(repo.path, repo.name) } : {};
+          return { name: repo.name, path: repo.path, packages: index.entries.size, bytes, ...signing };
         }),
         failed,
         staged: [...readStaged(stateDir, branch.name, displayPath(config.dir, stateDir)).staged.values()].map((b) => ({ package: b.recipe, version: b.version, repo: b.repo, stagedAt: b.stagedAt, reason: b.reason })),
@@ -132,7 +135,10 @@ function renderStatus(doc: StatusDocument): string {
   }
   for (const b of doc.branches) {
     lines.push(`branch ${b.name}:`);
-    for (const r of b.repos) lines.push(`  repo ${r.name}: ${r.packages} package(s), ${(r.bytes / 1024).toFixed(1)} KiB at ${r.path}`);
+    for (const r of b.repos) {
+      const signing = r.signedWith === undefined ? '' : r.unsigned === true ? `, signed with ${r.signedWith}: database not signed yet (the next reconcile signs it)` : `, signed with ${r.signedWith}`;
+      lines.push(`  repo ${r.name}: ${r.packages} package(s), ${(r.bytes / 1024).toFixed(1)} KiB at ${r.path}${signing}`);
+    }
     if (b.failed.length === 0) lines.push('  no failed packages');
     for (const s of b.staged) lines.push(`  STAGED ${s.package} ${s.version} for repo ${s.repo} since ${s.stagedAt} (${s.reason}): buildfleet review show ${s.package}`);
     for (const f of b.failed) lines.push(`  FAILED ${f.package} ${f.version}${f.phase !== undefined ? ` in step ${f.phase}` : ''} at ${f.at}${f.errorLog !== undefined ? `: ${f.errorLog}` : ''}`);
