@@ -96,13 +96,23 @@ export function formatDesc(info: PkgInfo, file: PackageFileFacts): string {
 
 /** The `desc` fields repo-add writes after `%PGPSIG%`, in its order. */
 const AFTER_PGPSIG = ['URL', 'LICENSE', 'ARCH', 'BUILDDATE', 'PACKAGER', 'REPLACES', 'CONFLICTS', 'PROVIDES', 'DEPENDS', 'OPTDEPENDS', 'MAKEDEPENDS', 'CHECKDEPENDS'];
-const FIRST_AFTER_PGPSIG = new RegExp(`^%(?:${AFTER_PGPSIG.join('|')})%$`, 'm');
+/** The first of them as a field header: a `%NAME%` line at the start or after a blank line (a value line that reads `%URL%` is no header). */
+const FIRST_AFTER_PGPSIG = new RegExp(`(?:^|\n\n)(?=%(?:${AFTER_PGPSIG.join('|')})%\n)`);
+const PGPSIG_HEADER = /(?:^|\n\n)%PGPSIG%\n/;
+
+/** Whether a `desc` entry has a `%PGPSIG%` field. */
+export function hasPgpsig(desc: string): boolean {
+  return PGPSIG_HEADER.test(desc);
+}
 
 /** A `desc` entry (as repo-add or {@link formatDesc} wrote it, without a signature) with `%PGPSIG%` where repo-add puts it. */
 export function withPgpsig(desc: string, pgpsig: string): string {
   const block = `%PGPSIG%\n${pgpsig}\n\n`;
   const next = FIRST_AFTER_PGPSIG.exec(desc);
-  if (next !== null) return `${desc.slice(0, next.index)}${block}${desc.slice(next.index)}`;
+  if (next !== null) {
+    const at = next.index + next[0].length;
+    return `${desc.slice(0, at)}${block}${desc.slice(at)}`;
+  }
   return `${desc}${desc.endsWith('\n\n') || desc === '' ? '' : desc.endsWith('\n') ? '\n' : '\n\n'}${block}`;
 }
 

@@ -52,7 +52,7 @@ import {
 } from '../observe/pacmanRepo.js';
 import type { RepoEntry } from '../observe/types.js';
 import type { SigningConfig } from '../config/types.js';
-import { detachSign, digestFile, formatDesc, formatFiles, listPackageMembers, parsePkgInfo, readPkgInfoText, withPgpsig } from './pacmanPackage.js';
+import { detachSign, digestFile, formatDesc, formatFiles, hasPgpsig, listPackageMembers, parsePkgInfo, readPkgInfoText, withPgpsig } from './pacmanPackage.js';
 import { deleteSuperseded, lockRepo, placeFile, placePackageFile, removeUnpublished, uniqueName, type PackageToPublish, type PublishResult } from './plainRepo.js';
 
 export interface PacmanPublishRequest {
@@ -221,7 +221,7 @@ async function writeSignatureFile(repoPath: string, file: string, bytes: Buffer)
 async function signUnsigned(request: PacmanPublishRequest, next: Map<string, DbPackage>, entries: ReadonlyMap<string, RepoEntry>, placed: string[]): Promise<string[]> {
   const signed: string[] = [];
   for (const [name, pkg] of next) {
-    if (/^%PGPSIG%$/m.test(pkg.desc)) continue;
+    if (hasPgpsig(pkg.desc)) continue;
     const file = entries.get(name)?.file;
     if (file === undefined || !existsSync(path.join(request.repoPath, file))) continue;
     const signature = (await readSignature(request.repoPath, file)) ?? { bytes: await detachSign(path.join(request.repoPath, file), request.sign!), placed: false };

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RepoEntry } from '../../src/observe/types.js';
 import { publishPacmanRepo } from '../../src/publish/pacmanRepo.js';
-import { withPgpsig } from '../../src/publish/pacmanPackage.js';
+import { hasPgpsig, withPgpsig } from '../../src/publish/pacmanPackage.js';
 import type { PackageToPublish } from '../../src/publish/plainRepo.js';
 import { databaseMembers, expectSameDatabases, gpgVerifies, hasCommand, makePackage, makeSigningKey, pacmanInstall, pacmanRoot, repoAdd, stopGpgAgent, type PackageSpec } from '../helpers/pacman.js';
 import { runCli } from '../helpers/cli.js';
@@ -54,8 +54,11 @@ describe('withPgpsig', () => {
   it('puts %PGPSIG% after the checksums, before the first field repo-add writes after it', () => {
     expect(withPgpsig('%NAME%\na\n\n%SHA256SUM%\nff\n\n%URL%\nu\n\n%ARCH%\nany\n\n', 'U0lH')).toBe('%NAME%\na\n\n%SHA256SUM%\nff\n\n%PGPSIG%\nU0lH\n\n%URL%\nu\n\n%ARCH%\nany\n\n');
     expect(withPgpsig('%NAME%\na\n\n%SHA256SUM%\nff\n\n%ARCH%\nany\n\n', 'U0lH')).toBe('%NAME%\na\n\n%SHA256SUM%\nff\n\n%PGPSIG%\nU0lH\n\n%ARCH%\nany\n\n');
-    // A value that looks like a field name is not one: only whole lines count.
+    // A value that looks like a field name is not one: only a %NAME% line that starts a field counts.
     expect(withPgpsig('%DESC%\nsee %URL% here\n\n%SHA256SUM%\nff\n\n', 'U0lH')).toBe('%DESC%\nsee %URL% here\n\n%SHA256SUM%\nff\n\n%PGPSIG%\nU0lH\n\n');
+    expect(withPgpsig('%DESC%\n%URL%\n\n%SHA256SUM%\nff\n\n%URL%\nu\n\n', 'U0lH')).toBe('%DESC%\n%URL%\n\n%SHA256SUM%\nff\n\n%PGPSIG%\nU0lH\n\n%URL%\nu\n\n');
+    expect(hasPgpsig('%DESC%\n%PGPSIG%\n\n%URL%\nu\n\n')).toBe(false);
+    expect(hasPgpsig('%SHA256SUM%\nff\n\n%PGPSIG%\nU0lH\n\n')).toBe(true);
   });
 });
 
