@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Diagnostic } from '../config/diagnostic.js';
+import type { RepoConfig } from '../config/types.js';
 import { sha256Hex } from '../model/canonical.js';
 import { isPlainFileName } from './plainRepo.js';
 import type { RepoEntry } from './types.js';
@@ -26,13 +27,15 @@ export function pacmanRepoFiles(name: string): { db: string; dbLink: string; fil
 }
 
 /**
- * Whether a signed repo's databases lack a signature: signing was turned on for a repository
- * that had none, or a publish was killed between a database and its signature. `reconcile` then
- * publishes into it with nothing to add, which signs the databases and every unsigned package.
+ * Whether a repo with `sign:` has a database without a signature: signing was turned on for a
+ * repository that had none, or a publish was killed between a database and its signature.
+ * `reconcile` then publishes into it with nothing to add, which signs the databases and every
+ * unsigned package.
  */
-export function signaturesMissing(repoPath: string, repoName: string): boolean {
-  const names = pacmanRepoFiles(repoName);
-  return [names.db, names.files].some((file) => existsSync(path.join(repoPath, file)) && !existsSync(path.join(repoPath, `${file}.sig`)));
+export function signaturesMissing(repo: Pick<RepoConfig, 'name' | 'path' | 'format' | 'sign'>): boolean {
+  if (repo.format !== 'pacman' || repo.sign === undefined) return false;
+  const names = pacmanRepoFiles(repo.name);
+  return [names.db, names.files].some((file) => existsSync(path.join(repo.path, file)) && !existsSync(path.join(repo.path, `${file}.sig`)));
 }
 
 /** What buildfleet remembers of a package file it published (keyed by file name in the sidecar). */

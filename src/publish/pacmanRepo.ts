@@ -126,20 +126,16 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
       if (holder !== undefined && holder.sha256 !== facts.sha256) file = uniqueName(file, item.entry.name, item.entry.version, item.entry.fingerprint);
       const place = holder === undefined || holder.sha256 !== facts.sha256;
       // Signed before the file is placed; a file already there (the same bytes) keeps a signature it has.
-      const signature = request.sign === undefined ? undefined : ((!place ? await readSignature(repoPath, file) : undefined) ?? { bytes: await detachSign(item.source, request.sign), placed: false });
+      const signature = request.sign === undefined ? undefined : await signatureOf(repoPath, file, item.source, request.sign, { reuse: !place, placed, signed });
       if (place) {
         await placePackageFile(item.source, repoPath, file);
         placed.push(file);
       }
-      if (signature !== undefined && !signature.placed) {
-        await writeSignatureFile(repoPath, `${file}.sig`, signature.bytes);
-        placed.push(`${file}.sig`);
-        signed.push(file);
-      } else if (signature === undefined && place) {
+      if (signature === undefined && place) {
         // A signature left beside an earlier file of this name would not match this one.
         await rm(path.join(repoPath, `${file}.sig`), { force: true });
       }
-      const desc = formatDesc(info, { filename: file, size: facts.size, md5: facts.md5, sha256: facts.sha256, ...(signature !== undefined ? { pgpsig: signature.bytes.toString('base64') } : {}) });
+      const desc = formatDesc(info, { filename: file, size: facts.size, md5: facts.md5, sha256: facts.sha256, ...(signature !== undefined ? { pgpsig: signature.toString('base64') } : {}) });
       const dir = `${pkgname}-${pkgver}`;
       next.set(pkgname, { dir, desc, files: formatFiles(await listPackageMembers(item.source)) });
       const entry: RepoEntry = { ...repoEntryOf({ dir, desc, fields: parseDesc(desc) })!, fingerprint: item.entry.fingerprint, recipe: item.entry.recipe ?? item.entry.name };
@@ -154,7 +150,7 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
       next.delete(name);
       removed.push(entry);
     }
-    if (request.sign !== undefined) signed.push(...(await signUnsigned(request, next, entries, placed)));
+    if (request.sign !== undefined) await signUnsigned(request, request.sign, next, entries, { placed, signed });
     await fsyncDir(repoPath);
 
     // The sidecar first: the records of both the old and the new files.
@@ -199,40 +195,45 @@ async function publishLocked(request: PacmanPublishRequest, names: ReturnType<ty
   return { published, removed, deletedFiles, leftFiles, ...(request.sign !== undefined ? { signed } : {}) };
 }
 
-/** The signature beside a package file, when there is one. */
-async function readSignature(repoPath: string, file: string): Promise<{ bytes: Buffer; placed: true } | undefined> {
-  try {
-    return { bytes: await readFile(path.join(repoPath, `${file}.sig`)), placed: true };
-  } catch {
-    return undefined;
+/**
+ * The signature of the package file `file`, made from its bytes in `source`: with `reuse`, the
+ * `<file>.sig` already beside it when there is one; else a new one, placed as a package file is
+ * (temporary name, fsync, rename) and recorded in `placed` (taken out again if the publish fails)
+ * and `signed`.
+ */
+async function signatureOf(repoPath: string, file: string, source: string, sign: SigningConfig, options: { readonly reuse: boolean; readonly placed: string[]; readonly signed: string[] }): Promise<Buffer> {
+  if (options.reuse) {
+    const existing = await readFile(path.join(repoPath, `${file}.sig`)).catch(() => undefined);
+    if (existing !== undefined) return existing;
   }
-}
-
-/** Writes a signature file into the repository as a package file is placed: under a temporary name, fsynced, renamed. */
-async function writeSignatureFile(repoPath: string, file: string, bytes: Buffer): Promise<void> {
-  await placeFile(repoPath, file, (tmp) => writeFile(tmp, bytes));
+  const bytes = await detachSign(source, sign);
+  await placeFile(repoPath, `${file}.sig`, (tmp) => writeFile(tmp, bytes));
+  options.placed.push(`${file}.sig`);
+  options.signed.push(file);
+  return bytes;
 }
 
 /**
- * Signs the packages the new database names without a signature (published before the repo had
- * `sign:`, or adopted from an unsigned repository) whose file is in the repository and has no
- * `.sig` beside it: the `.sig` is placed and `%PGPSIG%` added to the entry.
+ * Signs the packages the new database names without `%PGPSIG%` (published before the repo had
+ * `sign:`, or adopted from an unsigned repository) whose file is in the repository: the entry gets
+ * the `.sig` beside the file, or a new one placed there.
  */
-async function signUnsigned(request: PacmanPublishRequest, next: Map<string, DbPackage>, entries: ReadonlyMap<string, RepoEntry>, placed: string[]): Promise<string[]> {
-  const signed: string[] = [];
+async function signUnsigned(
+  request: PacmanPublishRequest,
+  sign: SigningConfig,
+  next: Map<string, DbPackage>,
+  entries: ReadonlyMap<string, RepoEntry>,
+  record: { readonly placed: string[]; readonly signed: string[] },
+): Promise<void> {
   for (const [name, pkg] of next) {
     if (hasPgpsig(pkg.desc)) continue;
     const file = entries.get(name)?.file;
-    if (file === undefined || !existsSync(path.join(request.repoPath, file))) continue;
-    const signature = (await readSignature(request.repoPath, file)) ?? { bytes: await detachSign(path.join(request.repoPath, file), request.sign!), placed: false };
-    if (!signature.placed) {
-      await writeSignatureFile(request.repoPath, `${file}.sig`, signature.bytes);
-      placed.push(`${file}.sig`);
-      signed.push(file);
-    }
-    next.set(name, { ...pkg, desc: withPgpsig(pkg.desc, signature.bytes.toString('base64')) });
+    if (file === undefined) continue;
+    const abs = path.join(request.repoPath, file);
+    if (!existsSync(abs)) continue;
+    const signature = await signatureOf(request.repoPath, file, abs, sign, { reuse: true, ...record });
+    next.set(name, { ...pkg, desc: withPgpsig(pkg.desc, signature.toString('base64')) });
   }
-  return signed;
 }
 
 /** Signs a database written under the temporary name `tmp`; returns the temporary name of its signature, for {@link swapDatabase}. */

@@ -100,7 +100,7 @@ export async function publishBranch(request: PublishBranchRequest): Promise<Publ
     const pendingMarker = path.join(request.stateDir, request.branch, 'hooks-pending', repo.name);
     const hooksPending = await exists(pendingMarker);
     // A signed repo whose databases have no signature is published into with nothing to add: that signs it.
-    const unsigned = add.length === 0 && remove.length === 0 && repo.format === 'pacman' && repo.sign !== undefined && signaturesMissing(repo.path, repo.name);
+    const unsigned = add.length === 0 && remove.length === 0 && signaturesMissing(repo);
     if (add.length === 0 && remove.length === 0 && !hooksPending && !unsigned) continue;
     if (add.length > 0 || remove.length > 0 || unsigned) {
       try {

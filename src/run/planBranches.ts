@@ -176,7 +176,7 @@ export function observeBranch(config: Config, branch: BranchConfig, ledger: Ledg
   for (const repo of branch.repos) {
     const index = readRepoEntries(repo, displayPath(config.dir, repo.path));
     diagnostics.push(...index.diagnostics);
-    if (repo.format === 'pacman' && repo.sign !== undefined && index.diagnostics.length === 0 && signaturesMissing(repo.path, repo.name)) {
+    if (index.diagnostics.length === 0 && signaturesMissing(repo)) {
       diagnostics.push({
         severity: 'warning',
         file: repo.file,

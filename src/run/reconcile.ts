@@ -163,7 +163,7 @@ async function reconcileLocked(options: ReconcileOptions): Promise<ReconcileOutc
   if (hasErrors(checked.diagnostics)) return { kind: 'error', diagnostics: [...outcome.diagnostics, ...checked.diagnostics] };
   // The keys of signed repos that this run publishes into sign now, not after the builds.
   const publishing = outcome.branches
-    .filter((b) => b.plan.actions.some((a) => a.type === 'build' || a.type === 'remove') || b.config.repos.some((r) => r.format === 'pacman' && r.sign !== undefined && signaturesMissing(r.path, r.name)))
+    .filter((b) => b.plan.actions.some((a) => a.type === 'build' || a.type === 'remove') || b.config.repos.some(signaturesMissing))
     .map((b) => b.config);
   const signing = await checkSigningKeys(config.dir, publishing);
   if (signing.length > 0) return { kind: 'error', diagnostics: [...outcome.diagnostics, ...signing] };

@@ -63,7 +63,7 @@ export function runStatus(global: GlobalOptions, options: { format: 'text' | 'js
           printDiagnostics(out, index.diagnostics);
           let bytes = 0;
           for (const e of index.entries.values()) bytes += e.size;
-          const signing = repo.sign !== undefined ? { signedWith: repo.sign.key, unsigned: signaturesMissing(repo.path, repo.name) } : {};
+          const signing = repo.sign !== undefined ? { signedWith: repo.sign.key, unsigned: signaturesMissing(repo) } : {};
           return { name: repo.name, path: repo.path, packages: index.entries.size, bytes, ...signing };
         }),
         failed,
