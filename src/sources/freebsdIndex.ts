@@ -29,7 +29,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { quoteShort } from '../config/diagnostic.js';
-import { MAX_NAME_LENGTH, MAX_VERSION_LENGTH, PACKAGE_NAME_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId, type SourceSnapshot } from '../model/types.js';
+import { MAX_NAME_LENGTH, MAX_VERSION_LENGTH, PACKAGE_NAME_PATTERN, type InvalidRecipe, type PackageName, type Recipe, type RecipeId, type SourceSnapshot, type Version } from '../model/types.js';
 import { compareFreebsdVersions, splitFreebsdVersion } from '../version/freebsd.js';
 import { hashDirectory } from './nativeRecipes.js';
 import { SubstringMap } from './substringMap.js';
@@ -126,6 +126,63 @@ function fieldBounds(bytes: Uint8Array, start: number, end: number, starts: Int3
     ends[count] = end;
   }
   return count + 1;
+}
+
+/** What the recipes of an INDEX spell their dependency lists from: the interned specs (`InternedDependencies`), and where each port's run dependencies end. */
+interface DependencyLists {
+  table: readonly string[];
+  specs: Int32Array;
+  readonly starts: Int32Array;
+  readonly dependsEnds: Int32Array;
+}
+
+/** Recipes of an INDEX provide nothing but their package: one empty list for all. */
+const NO_PROVIDES: readonly string[] = Object.freeze([]);
+
+/**
+ * A recipe of an INDEX line. Its dependency lists are made when first read: a plan hands the graph
+ * the interned specs instead, so most are never made (35,000 ports name about 950,000
+ * dependencies; as arrays of strings the garbage collector moved them about, some 50 ms of a plan).
+ */
+class IndexRecipe implements Recipe {
+  readonly packages: readonly PackageName[];
+  readonly provides = NO_PROVIDES;
+  /** Set only when the line has a comment (a field set to undefined would still be a key). */
+  declare readonly description?: string;
+  readonly #lists: DependencyLists;
+  readonly #index: number;
+  #depends: readonly string[] | undefined;
+  #buildDepends: readonly string[] | undefined;
+
+  constructor(
+    readonly id: RecipeId,
+    readonly name: PackageName,
+    readonly version: Version,
+    readonly dir: string,
+    readonly file: string,
+    readonly files: Readonly<Record<string, string>>,
+    description: string,
+    lists: DependencyLists,
+    index: number,
+  ) {
+    this.packages = [name];
+    if (description !== '') this.description = description;
+    this.#lists = lists;
+    this.#index = index;
+  }
+
+  get depends(): readonly string[] {
+    return (this.#depends ??= this.#spell(this.#lists.starts[this.#index]!, this.#lists.dependsEnds[this.#index]!));
+  }
+
+  get buildDepends(): readonly string[] {
+    return (this.#buildDepends ??= this.#spell(this.#lists.dependsEnds[this.#index]!, this.#lists.starts[this.#index + 1]!));
+  }
+
+  #spell(from: number, to: number): readonly string[] {
+    const { table, specs } = this.#lists;
+    return Array.from(specs.subarray(from, to), (t) => table[t]!);
+  }
 }
 
 /** The fields of an INDEX line that shape the package besides its version and dependencies (their digest is the line's): pkgname, prefix, comment, maintainer, categories, www. */
@@ -329,6 +386,10 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   let specs = new Int32Array(1024);
   let specCount = 0;
   const specStarts = new Int32Array(parsed.length + 1);
+  /** Per port, where its run dependencies end in `specs` (its build dependencies follow). */
+  const dependsEnds = new Int32Array(parsed.length);
+  /** What the recipes spell their dependency lists from: the table and specs are set once every line is read. */
+  const lists: DependencyLists = { table: [], specs: specs, starts: specStarts, dependsEnds };
   /** Dependencies no line has, as written, of every port; table index `origins.length + k`. */
   const unknowns: string[] = [];
   const unknownIndex = new Map<string, number>();
@@ -346,8 +407,8 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     }
     specs[specCount++] = t;
   };
-  /** Adds the dependencies of field f (space-separated pkgnames) to `out`. */
-  const resolve = (f: number, out: string[]): void => {
+  /** Adds the dependencies of field f (space-separated pkgnames) to the port's specs. */
+  const resolve = (f: number): void => {
     const end = ends[f]!;
     for (let from = starts[f]!; from < end; ) {
       // A dependency word resolves to the origin of the line with that pkgname, else of that origin.
@@ -359,7 +420,6 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
         if (target === -1) {
           if (!unknown.includes(dep)) {
             unknown.push(dep);
-            out.push(dep);
             let k = unknownIndex.get(dep);
             if (k === undefined) {
               k = origins.length + unknowns.push(dep) - 1;
@@ -369,7 +429,6 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
           }
         } else if (seenAt[target] !== stamp) {
           seenAt[target] = stamp;
-          out.push(origins[target]!);
           pushSpec(target);
         }
       }
@@ -385,43 +444,33 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
       starts[f] = bounds[at + f]!;
       ends[f] = bounds[at + INDEX_FIELDS + f]!;
     }
-    const depends: string[] = [];
-    const buildDepends: string[] = [];
     // A run dependency that is also a build dependency is listed once, as a run dependency.
-    resolve(8, depends);
-    for (let k = 0; k < BUILD_FIELDS.length; k++) resolve(BUILD_FIELDS[k]!, buildDepends);
+    resolve(8);
+    dependsEnds[recipes.length] = specCount;
+    for (let k = 0; k < BUILD_FIELDS.length; k++) resolve(BUILD_FIELDS[k]!);
     const parts = splitFreebsdVersion(pkgname);
     const comment = field(3);
     // What shapes the package besides its version and dependencies.
     const files: Record<string, string> = { [INDEX_LINE_KEY]: lineDigest() };
     const portFiles = options.portFiles?.(origin);
     if (portFiles !== undefined) Object.assign(files, portFiles);
-    recipes.push({
-      id: origin as RecipeId,
-      name: name as PackageName,
-      packages: [name as PackageName],
-      version:
-        parts.epoch !== 0
-          ? { version: parts.version, release: String(parts.revision), epoch: String(parts.epoch), scheme: 'freebsd' }
-          : { version: parts.version, release: String(parts.revision), scheme: 'freebsd' },
-      depends,
-      buildDepends,
-      provides: [],
-      dir: `${rootDir}${origin}`,
-      file: display,
-      files,
-      ...(comment !== '' ? { description: comment } : {}),
-    });
+    const version: Version =
+      parts.epoch !== 0
+        ? { version: parts.version, release: String(parts.revision), epoch: String(parts.epoch), scheme: 'freebsd' }
+        : { version: parts.version, release: String(parts.revision), scheme: 'freebsd' };
+    recipes.push(new IndexRecipe(origin as RecipeId, name as PackageName, version, `${rootDir}${origin}`, display, files, comment, lists, recipes.length));
   }
 
   specStarts[recipes.length] = specCount;
+  lists.table = unknowns.length > 0 ? [...origins, ...unknowns] : origins;
+  lists.specs = specs.subarray(0, specCount);
   /** The lines of the text, for `locate` (diagnostics only). */
   let lines: string[] | undefined;
   return {
     recipes,
     invalid,
     diagnostics: [],
-    interned: { table: unknowns.length > 0 ? [...origins, ...unknowns] : origins, specs: specs.subarray(0, specCount), starts: specStarts },
+    interned: { table: lists.table, specs: lists.specs, starts: specStarts },
     locate: (recipe, dependency) => {
       const line = lineOf(recipe.id);
       if (line === undefined) return undefined;
