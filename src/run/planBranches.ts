@@ -8,8 +8,8 @@ import { hasErrors, sortDiagnostics, type Diagnostic } from '../config/diagnosti
 import { displayPath } from '../config/paths.js';
 import type { BranchConfig, Config, HostConfig, PipelineConfig } from '../config/types.js';
 import { forgetHostChecks, localHasCommand, localHostCheck } from '../execute/hostCommands.js';
-import { canonicalJson, sha256Hex } from '../model/canonical.js';
-import { computeFingerprints, type FingerprintedRecipe, type FingerprintTable } from '../model/fingerprint.js';
+import { hashCanonical, sha256Hex } from '../model/canonical.js';
+import { computeFingerprints, type FingerprintedRecipe } from '../model/fingerprint.js';
 import { buildDependencyGraph, type DependencyGraph } from '../model/graph.js';
 import type { RecipeId, SourceSnapshot } from '../model/types.js';
 import { readInstalledRoots } from '../observe/installedRoots.js';
@@ -305,7 +305,7 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
       branch: branch.name,
       config: { ...branch, file: undefined, positions: undefined },
       pipeline: pipeline.digest,
-      recipes: desiredRecipes(fingerprints),
+      recipes: fingerprints.idFingerprintList(),
       invalid: source.invalid.map((r) => r.id),
     });
   }
@@ -323,17 +323,10 @@ export async function planBranches(options: PlanOptions): Promise<PlanOutcome> {
     diagnostics: sorted,
     isolation,
     stateDigest: {
-      desired: sha256Hex(canonicalJson({ hosts: config.hosts.map((h) => ({ ...h, file: undefined, position: undefined })), branches: desiredParts })),
+      desired: hashCanonical({ hosts: config.hosts.map((h) => ({ ...h, file: undefined, position: undefined })), branches: desiredParts }),
       observed: sha256Hex(observedParts.join('\n')),
     },
   };
-}
-
-/** `id:fingerprint` of each recipe, for the desired-state digest (forEach: no [key, value] array per recipe). */
-function desiredRecipes(fingerprints: FingerprintTable): string[] {
-  const lines: string[] = [];
-  fingerprints.forEachFingerprint((fingerprint, id) => lines.push(`${id}:${fingerprint}`));
-  return lines;
 }
 
 /** The branches named (all when none are), with an error for each unknown name. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RebuildPolicy } from '../../src/config/types.js';
-import { canonicalJson, hashCanonical } from '../../src/model/canonical.js';
+import { CanonicalJsonBytes, canonicalJson, hashCanonical, sha256Hex } from '../../src/model/canonical.js';
 import { diffInputs, fingerprintReader, type FingerprintedRecipe, type FingerprintInputs } from '../../src/model/fingerprint.js';
 import type { Recipe } from '../../src/model/types.js';
 import { writeJsonString } from '../../src/model/utf8.js';
@@ -130,6 +130,23 @@ describe('FingerprintTable', () => {
     const fingerprints: string[] = [];
     table.forEachFingerprint((fingerprint, id) => fingerprints.push(`${id}:${fingerprint}`));
     expect(fingerprints).toEqual(entries.map(([id, value]) => `${id}:${value.fingerprint}`));
+    // The same list as canonical JSON bytes (for the desired-state digest): what JSON.stringify writes.
+    expect(Buffer.from(table.idFingerprintList().bytes).toString('utf8')).toBe(JSON.stringify(fingerprints));
+  });
+
+  it('writes the id:fingerprint list as JSON.stringify does for ids that need escaping, and for many recipes', () => {
+    // Ids as a source may hold them: non-ASCII, a quote, a backslash, a control character, a lone surrogate.
+    const odd = ['lib\u00e9', 'q"uote', 'back\\slash', 'ctl\u0001', 'sur\ud800', 'plain'].map((id) => recipe(id, {}));
+    // Enough recipes that the bytes outgrow their first buffer (64 KiB).
+    const many = Array.from({ length: 1500 }, (_, i) => recipe(`port${i}`, { depends: i > 0 ? [`port${i - 1}`] : [] }));
+    for (const recipes of [odd, many, []]) {
+      const table = fingerprintsOf(graphOf(recipes));
+      const lines: string[] = [];
+      table.forEachFingerprint((fingerprint, id) => lines.push(`${id}:${fingerprint}`));
+      const bytes = Buffer.from(table.idFingerprintList().bytes);
+      expect(bytes.equals(Buffer.from(JSON.stringify(lines), 'utf8'))).toBe(true);
+      expect(hashCanonical({ recipes: table.idFingerprintList(), x: 1 })).toBe(hashCanonical({ recipes: lines, x: 1 }));
+    }
   });
 
   it('reads the fingerprint of each node the same by index as from a plain map', () => {
@@ -157,6 +174,20 @@ describe('canonicalJson', () => {
     [null, 'null'],
   ])('%j -> %s', (value, text) => {
     expect(canonicalJson(value)).toBe(text);
+  });
+
+  it('writes CanonicalJsonBytes as they are, wherever they are, and hashes them as the same text', () => {
+    const list = ['a:1', 'é:2'];
+    const bytes = new CanonicalJsonBytes(Buffer.from(JSON.stringify(list), 'utf8'));
+    const cases: [unknown, unknown][] = [
+      [{ b: bytes, a: 'x', c: [1, bytes, { d: bytes }] }, { b: list, a: 'x', c: [1, list, { d: list }] }],
+      [[bytes], [list]],
+      [bytes, list],
+    ];
+    for (const [withBytes, withStrings] of cases) {
+      expect(canonicalJson(withBytes)).toBe(canonicalJson(withStrings));
+      expect(hashCanonical(withBytes)).toBe(sha256Hex(canonicalJson(withStrings)));
+    }
   });
 });
 
