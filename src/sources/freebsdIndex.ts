@@ -241,16 +241,20 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     /** Where the line is in the bytes. */
     readonly start: number;
     readonly end: number;
-    /** Where its field bounds are in `bounds`: starts at `at`, ends at `at + INDEX_FIELDS`. */
+    /** The comment field. */
+    readonly comment: string;
+    /** The digest of the line's shaping fields. */
+    readonly digest: string;
+    /** Where its dependency fields' bounds are in `bounds`: starts at `at`, ends at `at + DEPENDENCY_FIELDS.length`. */
     readonly at: number;
   }
   let parsed: Parsed[] = [];
   /**
-   * The field bounds of each taken line, as `fieldBounds` found them (pass 2 reads them, not the
-   * bytes). Sized for lines of about 400 bytes (the real INDEX-11 averages 630, the synthetic one
-   * 540); shorter lines grow it.
+   * The bounds of each taken line's dependency fields, as `fieldBounds` found them (pass 2 reads
+   * them, not the bytes). Sized for lines of about 400 bytes (the real INDEX-11 averages 630, the
+   * synthetic one 540); shorter lines grow it.
    */
-  let bounds = new Int32Array(2 * INDEX_FIELDS * Math.max(4096, Math.ceil(bytes.length / 400)));
+  let bounds = new Int32Array(2 * DEPENDENCY_FIELDS.length * Math.max(4096, Math.ceil(bytes.length / 400)));
   let boundsUsed = 0;
   /** Every origin a pkgname resolves to, once; dependencies are resolved to indexes into it. */
   const origins: string[] = [];
@@ -336,17 +340,18 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     }
     lineOfIndex[index] = line;
     pkgnames.setRange(bytes, starts[0]!, ends[0]!, index);
-    if (boundsUsed + 2 * INDEX_FIELDS > bounds.length) {
+    if (boundsUsed + 2 * DEPENDENCY_FIELDS.length > bounds.length) {
       const grown = new Int32Array(bounds.length * 2);
       grown.set(bounds);
       bounds = grown;
     }
-    const entry: Parsed = { pkgname, origin, name, line, start: lineStart, end, at: boundsUsed };
-    for (let f = 0; f < INDEX_FIELDS; f++) {
-      bounds[boundsUsed + f] = starts[f]!;
-      bounds[boundsUsed + INDEX_FIELDS + f] = ends[f]!;
+    // What pass 2 needs of the other fields is taken now: the comment, and the shaping fields' digest.
+    const entry: Parsed = { pkgname, origin, name, line, start: lineStart, end, comment: field(3), digest: lineDigest(), at: boundsUsed };
+    for (let k = 0; k < DEPENDENCY_FIELDS.length; k++) {
+      bounds[boundsUsed + k] = starts[DEPENDENCY_FIELDS[k]!]!;
+      bounds[boundsUsed + DEPENDENCY_FIELDS.length + k] = ends[DEPENDENCY_FIELDS[k]!]!;
     }
-    boundsUsed += 2 * INDEX_FIELDS;
+    boundsUsed += 2 * DEPENDENCY_FIELDS.length;
     parsed.push(entry);
     // Duds never build, so their package name may be another port's.
     if (options.dudOrigins?.has(origin) !== true) {
@@ -436,22 +441,21 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     }
   };
   for (let p = 0; p < parsed.length; p++) {
-    const { pkgname, origin, name, at } = parsed[p]!;
+    const { pkgname, origin, name, comment, digest, at } = parsed[p]!;
     specStarts[recipes.length] = specCount;
     stamp++;
     unknown.length = 0;
-    for (let f = 0; f < INDEX_FIELDS; f++) {
-      starts[f] = bounds[at + f]!;
-      ends[f] = bounds[at + INDEX_FIELDS + f]!;
+    for (let k = 0; k < DEPENDENCY_FIELDS.length; k++) {
+      starts[DEPENDENCY_FIELDS[k]!] = bounds[at + k]!;
+      ends[DEPENDENCY_FIELDS[k]!] = bounds[at + DEPENDENCY_FIELDS.length + k]!;
     }
     // A run dependency that is also a build dependency is listed once, as a run dependency.
     resolve(8);
     dependsEnds[recipes.length] = specCount;
     for (let k = 0; k < BUILD_FIELDS.length; k++) resolve(BUILD_FIELDS[k]!);
     const parts = splitFreebsdVersion(pkgname);
-    const comment = field(3);
     // What shapes the package besides its version and dependencies.
-    const files: Record<string, string> = { [INDEX_LINE_KEY]: lineDigest() };
+    const files: Record<string, string> = { [INDEX_LINE_KEY]: digest };
     const portFiles = options.portFiles?.(origin);
     if (portFiles !== undefined) Object.assign(files, portFiles);
     const version: Version =
