@@ -128,59 +128,77 @@ function fieldBounds(bytes: Uint8Array, start: number, end: number, starts: Int3
   return count + 1;
 }
 
-/** What the recipes of an INDEX spell their dependency lists from: the interned specs (`InternedDependencies`), and where each port's run dependencies end. */
-interface DependencyLists {
+/**
+ * What the recipes of an INDEX read when asked: their dependency lists (the interned specs, as
+ * `InternedDependencies` has them, and where each port's run dependencies end), their comments
+ * (bounds in the INDEX's bytes) and the tree's directory.
+ */
+interface IndexTable {
   table: readonly string[];
   specs: Int32Array;
   readonly starts: Int32Array;
   readonly dependsEnds: Int32Array;
+  /** Per recipe, where its comment field starts and ends in the bytes (`2 * index`, `2 * index + 1`). */
+  readonly comments: Int32Array;
+  /** The text of `bytes[start, end)` of the INDEX. */
+  readonly text: (start: number, end: number) => string;
+  /** The tree's directory with a final '/': a port's directory is this and its origin. */
+  readonly rootDir: string;
 }
 
 /** Recipes of an INDEX provide nothing but their package: one empty list for all. */
 const NO_PROVIDES: readonly string[] = Object.freeze([]);
 
 /**
- * A recipe of an INDEX line. Its dependency lists are made when first read: a plan hands the graph
- * the interned specs instead, so most are never made (35,000 ports name about 950,000
- * dependencies; as arrays of strings the garbage collector moved them about, some 50 ms of a plan).
+ * A recipe of an INDEX line. What a plan does not read of most ports is made when first read: its
+ * dependency lists (a plan hands the graph the interned specs instead; 35,000 ports name about
+ * 950,000 dependencies, and as arrays of strings the garbage collector moved them about, some 50 ms
+ * of a plan), its description and its directory.
  */
 class IndexRecipe implements Recipe {
   readonly packages: readonly PackageName[];
   readonly provides = NO_PROVIDES;
-  /** Set only when the line has a comment (a field set to undefined would still be a key). */
-  declare readonly description?: string;
-  readonly #lists: DependencyLists;
+  readonly #table: IndexTable;
   readonly #index: number;
   #depends: readonly string[] | undefined;
   #buildDepends: readonly string[] | undefined;
+  #description: string | undefined;
 
   constructor(
     readonly id: RecipeId,
     readonly name: PackageName,
     readonly version: Version,
-    readonly dir: string,
     readonly file: string,
     readonly files: Readonly<Record<string, string>>,
-    description: string,
-    lists: DependencyLists,
+    table: IndexTable,
     index: number,
   ) {
     this.packages = [name];
-    if (description !== '') this.description = description;
-    this.#lists = lists;
+    this.#table = table;
     this.#index = index;
   }
 
   get depends(): readonly string[] {
-    return (this.#depends ??= this.#spell(this.#lists.starts[this.#index]!, this.#lists.dependsEnds[this.#index]!));
+    return (this.#depends ??= this.#spell(this.#table.starts[this.#index]!, this.#table.dependsEnds[this.#index]!));
   }
 
   get buildDepends(): readonly string[] {
-    return (this.#buildDepends ??= this.#spell(this.#lists.dependsEnds[this.#index]!, this.#lists.starts[this.#index + 1]!));
+    return (this.#buildDepends ??= this.#spell(this.#table.dependsEnds[this.#index]!, this.#table.starts[this.#index + 1]!));
+  }
+
+  /** The comment field; undefined when it is empty. */
+  get description(): string | undefined {
+    const start = this.#table.comments[2 * this.#index]!;
+    const end = this.#table.comments[2 * this.#index + 1]!;
+    return end > start ? (this.#description ??= this.#table.text(start, end)) : undefined;
+  }
+
+  get dir(): string {
+    return `${this.#table.rootDir}${this.id}`;
   }
 
   #spell(from: number, to: number): readonly string[] {
-    const { table, specs } = this.#lists;
+    const { table, specs } = this.#table;
     return Array.from(specs.subarray(from, to), (t) => table[t]!);
   }
 }
@@ -232,23 +250,20 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     invalid.push({ id: id as RecipeId, file: display, diagnostics: [{ severity: 'error', file: display, line, col, message, hint }] });
   };
 
-  // Pass 1: fields, origin, name and version of each line; pkgname -> origin.
-  interface Parsed {
-    readonly pkgname: string;
-    readonly origin: string;
-    readonly name: string;
-    readonly line: number;
-    /** Where the line is in the bytes. */
-    readonly start: number;
-    readonly end: number;
-    /** The comment field. */
-    readonly comment: string;
-    /** The digest of the line's shaping fields. */
-    readonly digest: string;
-    /** Where its dependency fields' bounds are in `bounds`: starts at `at`, ends at `at + DEPENDENCY_FIELDS.length`. */
-    readonly at: number;
-  }
-  let parsed: Parsed[] = [];
+  // Pass 1: fields, origin, name and version of each line; pkgname -> origin. What pass 2 needs of
+  // each line taken is kept in columns (an object per line was 35,000 more for the garbage collector
+  // to move): line p's pkgname is pkgnameOf[p], and so on.
+  const pkgnameOf: string[] = [];
+  const originOf: string[] = [];
+  const nameOf: string[] = [];
+  /** Line numbers, and where each line is in the bytes. */
+  const lineNoOf: number[] = [];
+  const lineStartOf: number[] = [];
+  const lineEndOf: number[] = [];
+  /** Where each line's comment field is in the bytes: `2 * p`, `2 * p + 1`. */
+  const commentOf: number[] = [];
+  /** The digest of each line's shaping fields. */
+  const digestOf: string[] = [];
   /**
    * The bounds of each taken line's dependency fields, as `fieldBounds` found them (pass 2 reads
    * them, not the bytes). Sized for lines of about 400 bytes (the real INDEX-11 averages 630, the
@@ -281,10 +296,10 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
    * from the line (no string per key to encode again), and looked up by each dependency word.
    */
   const pkgnames = new SubstringMap(Math.max(1024, bytes.length >> 9));
-  /** Package name (its bytes) -> the first line (not a dud) that makes it, as its index in `parsed`. */
+  /** Package name (its bytes) -> the first line (not a dud) that makes it, as its index in the columns. */
   const firstOfName = new SubstringMap(Math.max(1024, bytes.length >> 9));
   /** Package name -> the lines (not duds) that make it, when more than one does. */
-  const sameName = new Map<string, Parsed[]>();
+  const sameName = new Map<string, number[]>();
   // Dependents of a bad line name it by its pkgname (field 0 of the line being read): they are then
   // skipped as dependency-skipped. (Called as the line turns out bad; a good line registers its
   // pkgname when it is taken.)
@@ -345,44 +360,55 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
       grown.set(bounds);
       bounds = grown;
     }
-    // What pass 2 needs of the other fields is taken now: the comment, and the shaping fields' digest.
-    const entry: Parsed = { pkgname, origin, name, line, start: lineStart, end, comment: field(3), digest: lineDigest(), at: boundsUsed };
+    // What pass 2 needs of the other fields is taken now: where the comment is, and the shaping fields' digest.
+    const taken = pkgnameOf.push(pkgname) - 1;
+    originOf.push(origin);
+    nameOf.push(name);
+    lineNoOf.push(line);
+    lineStartOf.push(lineStart);
+    lineEndOf.push(end);
+    commentOf.push(starts[3]!, ends[3]!);
+    digestOf.push(lineDigest());
     for (let k = 0; k < DEPENDENCY_FIELDS.length; k++) {
       bounds[boundsUsed + k] = starts[DEPENDENCY_FIELDS[k]!]!;
       bounds[boundsUsed + DEPENDENCY_FIELDS.length + k] = ends[DEPENDENCY_FIELDS[k]!]!;
     }
     boundsUsed += 2 * DEPENDENCY_FIELDS.length;
-    parsed.push(entry);
     // Duds never build, so their package name may be another port's.
     if (options.dudOrigins?.has(origin) !== true) {
       // The name is ASCII (PACKAGE_NAME_PATTERN), so it is the first name.length bytes of field 0.
-      const firstAt = firstOfName.addOrGet(bytes, starts[0]!, starts[0]! + name.length, parsed.length - 1);
+      const firstAt = firstOfName.addOrGet(bytes, starts[0]!, starts[0]! + name.length, taken);
       if (firstAt !== -1) {
-        const firstMaker = parsed[firstAt]!;
         const same = sameName.get(name);
-        if (same === undefined) sameName.set(name, [firstMaker, entry]);
-        else same.push(entry);
+        if (same === undefined) sameName.set(name, [firstAt, taken]);
+        else same.push(taken);
       }
     }
   }
-  const losers = conflictLosers(
-    [...sameName.values()],
-    parsed,
-    (entry) => str(entry.start, entry.end).split('|'),
-  );
-  if (losers.size > 0) {
-    for (const [entry, { kept, why }] of losers) {
+  /** The lines taken for pass 2, by their index in the columns. */
+  let kept: readonly number[] | undefined;
+  if (sameName.size > 0) {
+    // Ports that make the same package name (rare): the lines as objects, for the choice and its messages.
+    const lineAt = (p: number) => ({ p, pkgname: pkgnameOf[p]!, origin: originOf[p]!, name: nameOf[p]!, line: lineNoOf[p]! });
+    const losers = conflictLosers(
+      [...sameName.values()].map((group) => group.map(lineAt)),
+      pkgnameOf.map((_, p) => lineAt(p)),
+      (entry) => str(lineStartOf[entry.p]!, lineEndOf[entry.p]!).split('|'),
+    );
+    for (const [entry, { kept: winner, why }] of losers) {
       bad(
         entry.origin,
         entry.line,
         1,
-        `package name ${entry.name} is also the package of ${kept.origin} (line ${kept.line}), which is built instead: ${why}`,
-        `a repository holds one package per name: make ${entry.origin} a dud to keep ${kept.origin}, or make ${kept.origin} a dud to build ${entry.origin}`,
+        `package name ${entry.name} is also the package of ${winner.origin} (line ${winner.line}), which is built instead: ${why}`,
+        `a repository holds one package per name: make ${entry.origin} a dud to keep ${winner.origin}, or make ${winner.origin} a dud to build ${entry.origin}`,
       );
     }
-    parsed = parsed.filter((entry) => !losers.has(entry));
+    const lost = new Set([...losers.keys()].map((entry) => entry.p));
+    kept = pkgnameOf.map((_, p) => p).filter((p) => !lost.has(p));
     invalid.sort((a, b) => (a.diagnostics[0]?.line ?? 0) - (b.diagnostics[0]?.line ?? 0));
   }
+  const recipeCount = kept?.length ?? pkgnameOf.length;
 
   // Pass 2: dependencies resolved to origins; unknown pkgnames stay as written (unresolvable).
   // Each is also handed to the graph as its index in `origins` (then the unknown ones), so that
@@ -390,11 +416,11 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   const recipes: Recipe[] = [];
   let specs = new Int32Array(1024);
   let specCount = 0;
-  const specStarts = new Int32Array(parsed.length + 1);
+  const specStarts = new Int32Array(recipeCount + 1);
   /** Per port, where its run dependencies end in `specs` (its build dependencies follow). */
-  const dependsEnds = new Int32Array(parsed.length);
-  /** What the recipes spell their dependency lists from: the table and specs are set once every line is read. */
-  const lists: DependencyLists = { table: [], specs: specs, starts: specStarts, dependsEnds };
+  const dependsEnds = new Int32Array(recipeCount);
+  /** What the recipes read when asked: the table and specs are set once every line is read. */
+  const lazy: IndexTable = { table: [], specs, starts: specStarts, dependsEnds, comments: new Int32Array(2 * recipeCount), text: str, rootDir };
   /** Dependencies no line has, as written, of every port; table index `origins.length + k`. */
   const unknowns: string[] = [];
   const unknownIndex = new Map<string, number>();
@@ -440,8 +466,12 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
       from = space + 1;
     }
   };
-  for (let p = 0; p < parsed.length; p++) {
-    const { pkgname, origin, name, comment, digest, at } = parsed[p]!;
+  for (let r = 0; r < recipeCount; r++) {
+    const p = kept !== undefined ? kept[r]! : r;
+    const pkgname = pkgnameOf[p]!;
+    const origin = originOf[p]!;
+    const name = nameOf[p]!;
+    const at = p * 2 * DEPENDENCY_FIELDS.length;
     specStarts[recipes.length] = specCount;
     stamp++;
     unknown.length = 0;
@@ -455,26 +485,28 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     for (let k = 0; k < BUILD_FIELDS.length; k++) resolve(BUILD_FIELDS[k]!);
     const parts = splitFreebsdVersion(pkgname);
     // What shapes the package besides its version and dependencies.
-    const files: Record<string, string> = { [INDEX_LINE_KEY]: digest };
+    const files: Record<string, string> = { [INDEX_LINE_KEY]: digestOf[p]! };
     const portFiles = options.portFiles?.(origin);
     if (portFiles !== undefined) Object.assign(files, portFiles);
     const version: Version =
       parts.epoch !== 0
         ? { version: parts.version, release: String(parts.revision), epoch: String(parts.epoch), scheme: 'freebsd' }
         : { version: parts.version, release: String(parts.revision), scheme: 'freebsd' };
-    recipes.push(new IndexRecipe(origin as RecipeId, name as PackageName, version, `${rootDir}${origin}`, display, files, comment, lists, recipes.length));
+    lazy.comments[2 * recipes.length] = commentOf[2 * p]!;
+    lazy.comments[2 * recipes.length + 1] = commentOf[2 * p + 1]!;
+    recipes.push(new IndexRecipe(origin as RecipeId, name as PackageName, version, display, files, lazy, recipes.length));
   }
 
   specStarts[recipes.length] = specCount;
-  lists.table = unknowns.length > 0 ? [...origins, ...unknowns] : origins;
-  lists.specs = specs.subarray(0, specCount);
+  lazy.table = unknowns.length > 0 ? [...origins, ...unknowns] : origins;
+  lazy.specs = specs.subarray(0, specCount);
   /** The lines of the text, for `locate` (diagnostics only). */
   let lines: string[] | undefined;
   return {
     recipes,
     invalid,
     diagnostics: [],
-    interned: { table: lists.table, specs: lists.specs, starts: specStarts },
+    interned: { table: lazy.table, specs: lazy.specs, starts: specStarts },
     locate: (recipe, dependency) => {
       const line = lineOf(recipe.id);
       if (line === undefined) return undefined;
