@@ -166,7 +166,6 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
   /** What every recipe's fingerprint data shares. */
   const batch: FingerprintBatch = { context, graph: graph.indexed, values };
   const fingerprints = new Array<Fingerprint | undefined>(nodes.length);
-  const versions = new Array<string | undefined>(nodes.length);
   const ownValuesOf = new Map<number, readonly string[]>();
   const head = Buffer.from(`{"dependencies":{`, 'utf8');
   const middle = Buffer.from(`},"format":${shared.format},"pipeline":${shared.pipeline},"prerequisites":${shared.prerequisites},"rebuild":${shared.rebuild},"recipe":`, 'utf8');
@@ -201,13 +200,12 @@ export function computeFingerprints(graph: DependencyGraph, context: Fingerprint
     // A dependency's value, once kept, never changes: the recipe reads it from the shared values when asked.
     if (provisional) ownValuesOf.set(i, Array.from(depList.subarray(first, end), (d) => values[d]!));
     fingerprints[i] = fingerprint;
-    versions[i] = version;
     if (context.rebuild === 'transitive') {
       values[i] = fingerprint;
       keepMember(i, id, fingerprint);
     }
   }
-  return new FingerprintTable(batch, fingerprints, versions, ownValuesOf);
+  return new FingerprintTable(batch, fingerprints, ownValuesOf);
 }
 
 /**
@@ -223,7 +221,6 @@ export class FingerprintTable implements ReadonlyMap<RecipeId, FingerprintedReci
   constructor(
     private readonly batch: FingerprintBatch,
     private readonly fingerprints: readonly (Fingerprint | undefined)[],
-    private readonly versions: readonly (string | undefined)[],
     private readonly ownValuesOf: ReadonlyMap<number, readonly string[]>,
   ) {
     let size = 0;
@@ -247,7 +244,7 @@ export class FingerprintTable implements ReadonlyMap<RecipeId, FingerprintedReci
     if (fingerprint === undefined) return undefined;
     let entry = this.made.get(i);
     if (entry === undefined) {
-      entry = new LazyFingerprint(fingerprint, this.batch.graph.recipes[i]!, this.versions[i]!, this.batch, i, this.ownValuesOf.get(i));
+      entry = new LazyFingerprint(fingerprint, this.batch.graph.recipes[i]!, this.batch, i, this.ownValuesOf.get(i));
       this.made.set(i, entry);
     }
     return entry;
@@ -277,7 +274,7 @@ export class FingerprintTable implements ReadonlyMap<RecipeId, FingerprintedReci
   }
 
   /**
-   * `${id}:${fingerprint}` of each recipe in dependency order, as the canonical JSON of that list of
+   * `${id}:${fingerprint}` of each recipe in dependency order (as forEachFingerprint), as the canonical JSON of that list of
    * strings (what JSON.stringify writes), written as UTF-8 bytes: for the desired-state digest of a
    * branch of 35,000 ports, without a string per line or of the list.
    */
@@ -285,7 +282,11 @@ export class FingerprintTable implements ReadonlyMap<RecipeId, FingerprintedReci
     let bytes = Buffer.allocUnsafe(1 << 16);
     let at = 0;
     bytes[at++] = 91; // [
-    this.forEachFingerprint((fingerprint, id) => {
+    const { order, nodes } = this.batch.graph;
+    for (let k = 0; k < order.length; k++) {
+      const fingerprint = this.fingerprints[order[k]!];
+      if (fingerprint === undefined) continue;
+      const id = nodes[order[k]!]!;
       // The member, a comma, and room for the closing bracket.
       const need = id.length * 6 + fingerprint.length + 5;
       if (at + need > bytes.length) {
@@ -299,7 +300,7 @@ export class FingerprintTable implements ReadonlyMap<RecipeId, FingerprintedReci
       bytes[at++] = 58; // :
       at += bytes.write(fingerprint, at, 'latin1');
       bytes[at++] = 34; // "
-    });
+    }
     bytes[at++] = 93; // ]
     return new CanonicalJsonBytes(bytes.subarray(0, at));
   }
@@ -347,7 +348,6 @@ class LazyFingerprint implements FingerprintedRecipe {
   constructor(
     readonly fingerprint: Fingerprint,
     private readonly recipe: Recipe,
-    private readonly version: string,
     private readonly batch: FingerprintBatch,
     /** The recipe's node in the graph. */
     private readonly node: number,
@@ -368,7 +368,7 @@ class LazyFingerprint implements FingerprintedRecipe {
       this.materialized = {
         format: FINGERPRINT_FORMAT,
         recipe: this.recipe.files,
-        version: this.version,
+        version: formatVersion(this.recipe.version),
         pipeline: context.pipelineDigest,
         prerequisites: context.prerequisites,
         rebuild: context.rebuild,

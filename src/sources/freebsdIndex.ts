@@ -414,7 +414,8 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   // Each is also handed to the graph as its index in `origins` (then the unknown ones), so that
   // the graph resolves each distinct dependency once rather than each of the ~27 per line.
   const recipes: Recipe[] = [];
-  let specs = new Int32Array(1024);
+  // Sized for a spec per 32 bytes of INDEX (the real INDEX-11 and the synthetic one have one per 35–40): grown by doubling past that.
+  let specs = new Int32Array(Math.max(1024, bytes.length >> 5));
   let specCount = 0;
   const specStarts = new Int32Array(recipeCount + 1);
   /** Per port, where its run dependencies end in `specs` (its build dependencies follow). */
