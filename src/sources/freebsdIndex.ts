@@ -256,6 +256,8 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   const pkgnameOf: string[] = [];
   const originOf: string[] = [];
   const nameOf: string[] = [];
+  /** The version part of each pkgname (after its last '-'). */
+  const versionTextOf: string[] = [];
   /** Line numbers, and where each line is in the bytes. */
   const lineNoOf: number[] = [];
   const lineStartOf: number[] = [];
@@ -334,13 +336,14 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
       continue;
     }
     // The version names log and package files: no '/', no shell characters, no control bytes.
-    if (!FREEBSD_VERSION_PATTERN.test(pkgname.slice(dash + 1))) {
+    const versionText = pkgname.slice(dash + 1);
+    if (!FREEBSD_VERSION_PATTERN.test(versionText)) {
       registerBad(origin);
       bad(
         origin,
         line,
         dash + 2,
-        `${quoteShort(pkgname.slice(dash + 1))} is not a version`,
+        `${quoteShort(versionText)} is not a version`,
         `a FreeBSD version uses letters, digits and ._+~, with _REVISION and ,EPOCH (e.g. 1.0_1,1), at most ${MAX_VERSION_LENGTH} characters: regenerate the INDEX or fix the line`,
       );
       continue;
@@ -364,6 +367,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     const taken = pkgnameOf.push(pkgname) - 1;
     originOf.push(origin);
     nameOf.push(name);
+    versionTextOf.push(versionText);
     lineNoOf.push(line);
     lineStartOf.push(lineStart);
     lineEndOf.push(end);
@@ -414,6 +418,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   // Each is also handed to the graph as its index in `origins` (then the unknown ones), so that
   // the graph resolves each distinct dependency once rather than each of the ~27 per line.
   const recipes: Recipe[] = [];
+  const versionsByText = new Map<string, Version>();
   // Sized for a spec per 32 bytes of INDEX (the real INDEX-11 and the synthetic one have one per 35–40): grown by doubling past that.
   let specs = new Int32Array(Math.max(1024, bytes.length >> 5));
   let specCount = 0;
@@ -469,7 +474,6 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
   };
   for (let r = 0; r < recipeCount; r++) {
     const p = kept !== undefined ? kept[r]! : r;
-    const pkgname = pkgnameOf[p]!;
     const origin = originOf[p]!;
     const name = nameOf[p]!;
     const at = p * 2 * DEPENDENCY_FIELDS.length;
@@ -484,15 +488,22 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     resolve(8);
     dependsEnds[recipes.length] = specCount;
     for (let k = 0; k < BUILD_FIELDS.length; k++) resolve(BUILD_FIELDS[k]!);
-    const parts = splitFreebsdVersion(pkgname);
     // What shapes the package besides its version and dependencies.
     const files: Record<string, string> = { [INDEX_LINE_KEY]: digestOf[p]! };
     const portFiles = options.portFiles?.(origin);
     if (portFiles !== undefined) Object.assign(files, portFiles);
-    const version: Version =
-      parts.epoch !== 0
-        ? { version: parts.version, release: String(parts.revision), epoch: String(parts.epoch), scheme: 'freebsd' }
-        : { version: parts.version, release: String(parts.revision), scheme: 'freebsd' };
+    // Ports that have the same version share its (read-only) Version: an INDEX repeats versions
+    // (INDEX-11: 615 for 975 ports), and an object per port was one more for the garbage collector.
+    const versionText = versionTextOf[p]!;
+    let version = versionsByText.get(versionText);
+    if (version === undefined) {
+      const parts = splitFreebsdVersion(versionText);
+      version =
+        parts.epoch !== 0
+          ? { version: parts.version, release: String(parts.revision), epoch: String(parts.epoch), scheme: 'freebsd' }
+          : { version: parts.version, release: String(parts.revision), scheme: 'freebsd' };
+      versionsByText.set(versionText, version);
+    }
     lazy.comments[2 * recipes.length] = commentOf[2 * p]!;
     lazy.comments[2 * recipes.length + 1] = commentOf[2 * p + 1]!;
     recipes.push(new IndexRecipe(origin as RecipeId, name as PackageName, version, display, files, lazy, recipes.length));
