@@ -150,16 +150,19 @@ interface IndexTable {
 const NO_PROVIDES: readonly string[] = Object.freeze([]);
 
 /**
- * A recipe of an INDEX line. What a plan does not read of most ports is made when first read: its
- * dependency lists (a plan hands the graph the interned specs instead; 35,000 ports name about
- * 950,000 dependencies, and as arrays of strings the garbage collector moved them about, some 50 ms
- * of a plan), its description and its directory.
+ * A recipe of an INDEX line. What a plan reads of every port only once, or not at all, is made
+ * when read rather than kept: its dependency lists (a plan hands the graph the interned specs
+ * instead; 35,000 ports name about 950,000 dependencies), its description and directory (made
+ * once), and its package list and file digests (made at each read, for the graph, the
+ * fingerprints and the planner to use and drop). Every object a port keeps is one more for the
+ * garbage collector to move about: for the dependency lists alone that was some 50 ms of a plan.
  */
 class IndexRecipe implements Recipe {
-  readonly packages: readonly PackageName[];
   readonly provides = NO_PROVIDES;
   readonly #table: IndexTable;
   readonly #index: number;
+  readonly #digest: string;
+  readonly #portFiles: Readonly<Record<string, string>> | undefined;
   #depends: readonly string[] | undefined;
   #buildDepends: readonly string[] | undefined;
   #description: string | undefined;
@@ -169,13 +172,27 @@ class IndexRecipe implements Recipe {
     readonly name: PackageName,
     readonly version: Version,
     readonly file: string,
-    readonly files: Readonly<Record<string, string>>,
+    digest: string,
+    portFiles: Readonly<Record<string, string>> | undefined,
     table: IndexTable,
     index: number,
   ) {
-    this.packages = [name];
+    this.#digest = digest;
+    this.#portFiles = portFiles;
     this.#table = table;
     this.#index = index;
+  }
+
+  /** Its one package (a new list at each read). */
+  get packages(): readonly PackageName[] {
+    return [this.name];
+  }
+
+  /** The digest of its line's shaping fields, and of each file of its port directory when the tree has one (a new record at each read). */
+  get files(): Readonly<Record<string, string>> {
+    const files: Record<string, string> = { [INDEX_LINE_KEY]: this.#digest };
+    if (this.#portFiles !== undefined) Object.assign(files, this.#portFiles);
+    return files;
   }
 
   get depends(): readonly string[] {
@@ -488,10 +505,8 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     resolve(8);
     dependsEnds[recipes.length] = specCount;
     for (let k = 0; k < BUILD_FIELDS.length; k++) resolve(BUILD_FIELDS[k]!);
-    // What shapes the package besides its version and dependencies.
-    const files: Record<string, string> = { [INDEX_LINE_KEY]: digestOf[p]! };
+    // What shapes the package besides its version and dependencies: the line's digest, and the port's files.
     const portFiles = options.portFiles?.(origin);
-    if (portFiles !== undefined) Object.assign(files, portFiles);
     // Ports that have the same version share its (read-only) Version: an INDEX repeats versions
     // (INDEX-11: 615 for 975 ports), and an object per port was one more for the garbage collector.
     const versionText = versionTextOf[p]!;
@@ -506,7 +521,7 @@ export function parseFreebsdIndex(input: string | Uint8Array, options: ParseFree
     }
     lazy.comments[2 * recipes.length] = commentOf[2 * p]!;
     lazy.comments[2 * recipes.length + 1] = commentOf[2 * p + 1]!;
-    recipes.push(new IndexRecipe(origin as RecipeId, name as PackageName, version, display, files, lazy, recipes.length));
+    recipes.push(new IndexRecipe(origin as RecipeId, name as PackageName, version, display, digestOf[p]!, portFiles, lazy, recipes.length));
   }
 
   specStarts[recipes.length] = specCount;

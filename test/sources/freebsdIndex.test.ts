@@ -27,8 +27,8 @@ const INDEX = [
   '',
 ].join('\n');
 
-/** A recipe as plain data: an INDEX recipe makes its dependency lists, description and directory when they are read (getters, which toEqual does not compare). */
-const plainRecipe = (r: Recipe) => ({ ...r, depends: r.depends, buildDepends: r.buildDepends, description: r.description, dir: r.dir });
+/** A recipe as plain data: an INDEX recipe makes its packages, files, dependency lists, description and directory when they are read (getters, which toEqual does not compare). */
+const plainRecipe = (r: Recipe) => ({ ...r, packages: r.packages, files: r.files, depends: r.depends, buildDepends: r.buildDepends, description: r.description, dir: r.dir });
 const parse = (text: string, dudOrigins?: Set<string>) => parseFreebsdIndex(text, { root: '/ports', displayIndex: 'ports/INDEX', ...(dudOrigins !== undefined ? { dudOrigins } : {}) });
 
 describe('parseFreebsdIndex', () => {
