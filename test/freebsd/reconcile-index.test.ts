@@ -53,10 +53,11 @@ describe('reconcile over a freebsd-index branch', () => {
     const result = JSON.parse(run.stdout) as { branches: { results: { package: string; status: string; reason?: string; log?: string }[] }[] };
     const statuses = Object.fromEntries(result.branches[0]!.results.map((r) => [r.package, r.reason ?? r.status]));
     expect(statuses).toEqual({ 'devel/liba': 'built', 'misc/app': 'built', 'devel/bad': 'failed', 'misc/needsbad': 'dependency-failed' });
-    const index = JSON.parse(readFileSync(path.join(dir, 'repos/main/index.json'), 'utf8')) as { packages: { name: string; version: string; file: string; recipe: string; depends: string[] }[] };
-    expect(index.packages.map((p) => [p.name, p.version, p.file, p.recipe, p.depends])).toEqual([
-      ['app', '2.0,1', 'app-2.0,1.pkg', 'misc/app', ['devel/liba']],
-      ['liba', '1.0_1', 'liba-1.0_1.pkg', 'devel/liba', []],
+    const index = JSON.parse(readFileSync(path.join(dir, 'repos/main/index.json'), 'utf8')) as { packages: { name: string; version: string; file: string; recipe: string; depends: string[]; description?: string }[] };
+    // The description is the INDEX line's comment field.
+    expect(index.packages.map((p) => [p.name, p.version, p.file, p.recipe, p.depends, p.description])).toEqual([
+      ['app', '2.0,1', 'app-2.0,1.pkg', 'misc/app', ['devel/liba'], 'a port'],
+      ['liba', '1.0_1', 'liba-1.0_1.pkg', 'devel/liba', [], 'a port'],
     ]);
     const state = path.join(dir, 'var', 'ports');
     expect(readFileSync(path.join(state, 'logs', 'misc', 'app-2.0,1.log'), 'utf8')).toContain('building misc/app 2.0,1 with liba-1.0_1.pkg');
