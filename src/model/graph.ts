@@ -238,7 +238,9 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   for (const id of input.invalidIds) own(id, indexOf.get(id)!);
   if (input.resolveIds === true) input.recipes.forEach((recipe, p) => own(recipe.id, nodeOfPosition[p]!));
   input.recipes.forEach((recipe, p) => {
-    for (let k = 0; k < recipe.packages.length; k++) own(recipe.packages[k]!, nodeOfPosition[p]!);
+    // Read once: a recipe may make its list at each read (an INDEX recipe does).
+    const packages = recipe.packages;
+    for (let k = 0; k < packages.length; k++) own(packages[k]!, nodeOfPosition[p]!);
   });
   const virtual = new Map<string, RecipeId[]>();
   /** Every versioned provide by name (also of names a real package has), for constraints. */

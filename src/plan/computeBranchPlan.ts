@@ -163,14 +163,16 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     if (inheritedReview !== undefined) markUnreviewed(i, inheritedReview);
     const repoName = repoOfNode[i]!;
     const entries = observed.repos.get(repoName)?.entries;
-    const published = recipe.packages.length === 1 ? isUpToDate(entries?.get(recipe.packages[0]!), fp, recipe) : recipe.packages.every((p) => isUpToDate(entries?.get(p), fp, recipe));
+    // Read once: a recipe may make its list at each read (an INDEX recipe does).
+    const packages = recipe.packages;
+    const published = packages.length === 1 ? isUpToDate(entries?.get(packages[0]!), fp, recipe) : packages.every((p) => isUpToDate(entries?.get(p), fp, recipe));
     if (published) {
       upToDate++;
       continue;
     }
     const version = formatVersion(recipe.version);
     // A split recipe's packages are published together; any of them tells the published version.
-    const entry = entries?.get(recipe.name) ?? recipe.packages.map((p) => entries?.get(p)).find((e) => e !== undefined);
+    const entry = entries?.get(recipe.name) ?? packages.map((p) => entries?.get(p)).find((e) => e !== undefined);
     const history = observed.history.get(id);
     const rejectedReason = history?.rejected.get(fp);
     if (rejectedReason !== undefined) {
@@ -221,7 +223,7 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     actions.push({
       type: 'build',
       package: id,
-      packages: recipe.packages,
+      packages,
       version,
       repo: repoName,
       reason: why.reason,

@@ -27,7 +27,43 @@ export function simulate(
   hosts: readonly ScheduleHost[],
   options: ScheduleOptions = {},
 ): SimulationResult {
-  const core = new SchedulerCore(jobs, hosts, options.order ?? 'critical-path', false);
+  const { core, ran, start, end, hostOf, makespan, lowerBound } = runInVirtualTime(jobs, hosts, options.order ?? 'critical-path');
+  const g = core.g;
+  const n = g.n;
+  const assignments: SimulatedAssignment[] = ran.map((j) => ({ id: g.ids[j]!, host: g.hostNames[hostOf[j]!]!, start: start[j]!, end: end[j]! }));
+
+  const unscheduled: UnscheduledJob[] = [];
+  for (let i = 0; i < n; i++) {
+    const st = core.status[i];
+    if (st === St.Done) continue;
+    if (st === St.Unschedulable) {
+      unscheduled.push({ id: g.ids[i]!, reason: 'no-eligible-host' });
+    } else if (st === St.Cyclic) {
+      unscheduled.push({ id: g.ids[i]!, reason: 'dependency-cycle' });
+    } else if (st === St.Blocked) {
+      const { reason, cause } = core.blockInfo(i);
+      unscheduled.push({ id: g.ids[i]!, reason, cause: g.ids[cause]! });
+    } else {
+      throw new Error(`schedule: internal error: ${g.ids[i]!} left in status ${String(st)}`);
+    }
+  }
+
+  return {
+    makespanSeconds: makespan,
+    lowerBoundSeconds: lowerBound,
+    assignments,
+    unscheduled,
+    cycles: g.cycles.map((c) => c.map((i) => g.ids[i]!)),
+  };
+}
+
+/** The run itself: when each job started and ended and where (by index), the makespan and the lower bound (what the planner's estimate needs, without a result object per job). */
+function runInVirtualTime(
+  jobs: readonly ScheduleJob[],
+  hosts: readonly ScheduleHost[],
+  order: NonNullable<ScheduleOptions['order']>,
+): { core: SchedulerCore; ran: number[]; start: Float64Array; end: Float64Array; hostOf: Int32Array; makespan: number; lowerBound: number } {
+  const core = new SchedulerCore(jobs, hosts, order, false);
   const g = core.g;
   const n = g.n;
   const end = new Float64Array(n);
@@ -54,10 +90,7 @@ export function simulate(
   }
 
   let makespan = 0;
-  const assignments: SimulatedAssignment[] = ran.map((j) => {
-    if (end[j]! > makespan) makespan = end[j]!;
-    return { id: g.ids[j]!, host: g.hostNames[hostOf[j]!]!, start: start[j]!, end: end[j]! };
-  });
+  for (const j of ran) if (end[j]! > makespan) makespan = end[j]!;
 
   // Lower bound over the jobs that ran. `ran` is in start order, which is a
   // topological order (a job starts only after its dependencies ended).
@@ -89,30 +122,7 @@ export function simulate(
     if (u) power += g.power[h]!;
   });
   const lowerBound = Math.max(criticalPath, power > 0 ? work / power : 0);
-
-  const unscheduled: UnscheduledJob[] = [];
-  for (let i = 0; i < n; i++) {
-    const st = core.status[i];
-    if (st === St.Done) continue;
-    if (st === St.Unschedulable) {
-      unscheduled.push({ id: g.ids[i]!, reason: 'no-eligible-host' });
-    } else if (st === St.Cyclic) {
-      unscheduled.push({ id: g.ids[i]!, reason: 'dependency-cycle' });
-    } else if (st === St.Blocked) {
-      const { reason, cause } = core.blockInfo(i);
-      unscheduled.push({ id: g.ids[i]!, reason, cause: g.ids[cause]! });
-    } else {
-      throw new Error(`schedule: internal error: ${g.ids[i]!} left in status ${String(st)}`);
-    }
-  }
-
-  return {
-    makespanSeconds: makespan,
-    lowerBoundSeconds: lowerBound,
-    assignments,
-    unscheduled,
-    cycles: g.cycles.map((c) => c.map((i) => g.ids[i]!)),
-  };
+  return { core, ran, start, end, hostOf, makespan, lowerBound };
 }
 
 /**
@@ -120,8 +130,8 @@ export function simulate(
  * rounded up to whole seconds (a float residue below 1e-6 s is not rounded up).
  */
 export function estimate(jobs: readonly ScheduleJob[], hosts: readonly ScheduleHost[]): ScheduleEstimate {
-  const r = simulate(jobs, hosts, { order: 'critical-path' });
-  return { makespanSeconds: ceilSeconds(r.makespanSeconds), lowerBoundSeconds: ceilSeconds(r.lowerBoundSeconds) };
+  const r = runInVirtualTime(jobs, hosts, 'critical-path');
+  return { makespanSeconds: ceilSeconds(r.makespan), lowerBoundSeconds: ceilSeconds(r.lowerBound) };
 }
 
 function ceilSeconds(s: number): number {
