@@ -3,7 +3,7 @@
  * an unreadable or malformed index is an error (planning over it could prune or
  * rebuild everything).
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../model/canonical.js';
@@ -31,8 +31,10 @@ export function readPlainIndex(repoPath: string, displayPath: string): { entries
   }
   // The digest is of the text as UTF-8: the bytes themselves when they are UTF-8 (as buildfleet
   // writes them; hashing the bytes spares encoding a copy of a 10 MB text), else the decoded text's.
-  const text = bytes.toString('utf8');
-  const digest = sha256Hex(isUtf8(bytes) ? bytes : text);
+  // ASCII (what buildfleet writes unless a description is not) is UTF-8 and decodes byte for byte.
+  const ascii = isAscii(bytes);
+  const text = bytes.toString(ascii ? 'latin1' : 'utf8');
+  const digest = sha256Hex(ascii || isUtf8(bytes) ? bytes : text);
   const fail = (message: string): { entries: Map<string, RepoEntry>; digest: string; diagnostics: Diagnostic[] } => ({
     entries,
     digest,
