@@ -176,9 +176,7 @@ const optional = (v: unknown, test: (v: unknown) => boolean): boolean => v === u
 
 /** The fingerprint inputs of a successful build, as computeFingerprints makes them. */
 function isInputs(v: unknown): v is FingerprintInputs {
-  if (!isRecord(v)) return false;
-  const i = v;
-  return typeof i['format'] === 'number' && isString(i['version']) && isString(i['pipeline']) && isString(i['rebuild']) && isStringRecord(i['recipe']) && isStringRecord(i['prerequisites']) && isStringRecord(i['dependencies']);
+  return isRecord(v) && typeof v['format'] === 'number' && isString(v['version']) && isString(v['pipeline']) && isString(v['rebuild']) && isStringRecord(v['recipe']) && isStringRecord(v['prerequisites']) && isStringRecord(v['dependencies']);
 }
 
 /** Whether a line of the current format has every field the readers use, of the right type. */

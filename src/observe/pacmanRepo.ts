@@ -16,6 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Diagnostic } from '../config/diagnostic.js';
 import type { RepoConfig } from '../config/types.js';
 import { sha256Hex } from '../model/canonical.js';
+import { isRecord } from '../model/json.js';
 import { isPlainFileName } from './plainRepo.js';
 import type { RepoEntry } from './types.js';
 
@@ -335,14 +336,10 @@ export function readPacmanRepo(repoPath: string, repoName: string, displayPath: 
 
 /** The sidecar's shape: publishing trusts its records (and deletes the files they name), so every one is checked. */
 function isSidecar(data: unknown): data is PacmanSidecar {
-  if (typeof data !== 'object' || data === null || (data as { formatVersion?: unknown }).formatVersion !== PACMAN_SIDECAR_FORMAT_VERSION) return false;
-  const packages = (data as { packages?: unknown }).packages;
-  if (typeof packages !== 'object' || packages === null || Array.isArray(packages)) return false;
-  return Object.entries(packages).every(([file, record]) => {
-    if (!isPlainFileName(file) || typeof record !== 'object' || record === null) return false;
-    const r = record as Record<string, unknown>;
-    return typeof r['name'] === 'string' && typeof r['sha256'] === 'string' && typeof r['fingerprint'] === 'string' && typeof r['recipe'] === 'string';
-  });
+  if (!isRecord(data) || data.formatVersion !== PACMAN_SIDECAR_FORMAT_VERSION || !isRecord(data.packages)) return false;
+  return Object.entries(data.packages).every(
+    ([file, r]) => isPlainFileName(file) && isRecord(r) && typeof r['name'] === 'string' && typeof r['sha256'] === 'string' && typeof r['fingerprint'] === 'string' && typeof r['recipe'] === 'string',
+  );
 }
 
 function describe(error: unknown): string {

@@ -7,6 +7,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../model/canonical.js';
+import { isRecord } from '../model/json.js';
 import type { Diagnostic } from '../config/diagnostic.js';
 import type { RepoEntry } from './types.js';
 
@@ -46,10 +47,10 @@ export function readPlainIndex(repoPath: string, displayPath: string): { entries
   } catch (error) {
     return fail(`the repository index is not valid JSON (${(error as Error).message})`);
   }
-  if (typeof data !== 'object' || data === null || (data as { formatVersion?: unknown }).formatVersion !== INDEX_FORMAT_VERSION || !Array.isArray((data as { packages?: unknown }).packages)) {
+  if (!isRecord(data) || data.formatVersion !== INDEX_FORMAT_VERSION || !Array.isArray(data.packages)) {
     return fail(`the repository index is not a formatVersion ${INDEX_FORMAT_VERSION} buildfleet index`);
   }
-  const packages = (data as { packages: unknown[] }).packages;
+  const packages: unknown[] = data.packages;
   for (let i = 0; i < packages.length; i++) {
     const entry = packages[i] as Partial<RepoEntry> | null;
     if (entry === null || typeof entry !== 'object' || typeof entry.name !== 'string' || typeof entry.version !== 'string' || typeof entry.file !== 'string') {
