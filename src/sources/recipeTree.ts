@@ -195,19 +195,29 @@ export function startTreeReaders(input: TreeInput, options: { readonly workers: 
 
 /** Reads, hashes and parses the given recipe directories of `root`, in order. */
 export function readRecipeDirs(options: { readonly root: string; readonly displayRoot: string }, parser: FormatParser, dirNames: readonly string[], known?: KnownFiles): RecipeDirResult[] {
-  return dirNames.map((dirName) => readRecipeDir(options.root, options.displayRoot, parser, dirName, known?.[dirName]));
+  const prefix = dirPrefix(options.root);
+  return dirNames.map((dirName) => readRecipeDir(prefix + dirName, options.displayRoot, parser, dirName, known?.[dirName]));
 }
 
-/** One recipe directory; null when it holds no recipe (not a recipe directory). */
-function readRecipeDir(root: string, displayRoot: string, parser: FormatParser, dirName: string, knownFiles?: Readonly<Record<string, string>>): RecipeDirResult {
-  const dir = path.join(root, dirName);
+/**
+ * What `path.join(root, name)` puts before `name`, for any directory entry name (never `.`, `..`
+ * or one with a `/`): the normalized root and its separator. Joining thousands of entry names by
+ * concatenation rather than `path.join` saves normalizing the root for each (about 10 ms of the
+ * 2,533-directory .SRCINFO plan).
+ */
+export function dirPrefix(root: string): string {
+  return path.join(root, 'x').slice(0, -1);
+}
+
+/** One recipe directory (`dir`: its path, root and name joined); null when it holds no recipe (not a recipe directory). */
+function readRecipeDir(dir: string, displayRoot: string, parser: FormatParser, dirName: string, knownFiles?: Readonly<Record<string, string>>): RecipeDirResult {
   const { recipeFile } = parser;
   const displayFile = `${displayRoot}/${dirName}/${recipeFile}`;
   let hashed: { files: Readonly<Record<string, string>>; recipeText: string | undefined };
   try {
     hashed =
       knownFiles !== undefined
-        ? { files: knownFiles, recipeText: knownFiles[recipeFile]?.startsWith('link:') === false ? readFileSync(path.join(dir, recipeFile), 'utf8') : undefined }
+        ? { files: knownFiles, recipeText: knownFiles[recipeFile]?.startsWith('link:') === false ? readFileSync(`${dir}/${recipeFile}`, 'utf8') : undefined }
         : hashDirectory(dir, recipeFile);
   } catch (error) {
     return {
