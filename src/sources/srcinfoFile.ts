@@ -52,52 +52,28 @@ export interface SrcinfoSections {
 
 const SINGLE_VALUED = new Set(['pkgver', 'pkgrel', 'epoch', 'pkgbase']);
 
+const TAB = 9;
+const SPACE = 32;
+const CR = 13;
+const HASH = 35;
+const EQUALS = 61;
+
+/** Whether a character (code) may be in a field name: letters, digits and `_`. */
+const isKeyChar = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+
+const KEY_VALUE_HINT = 'regenerate the file with `makepkg --printsrcinfo > .SRCINFO`';
+
 /**
- * A well-formed `key = value` line, as {@link splitLine} reads it: leading tabs and spaces, a field
- * name, spaces, the first `=`, spaces (taken atomically, through a lookahead and a backreference,
- * so that no input makes the match backtrack more than linearly), the value up to the end of the
- * line; the value's trailing spaces and tabs are trimmed after the match. One native regex match
- * per line is the fast path; every other line (blank, comment, malformed, or holding \r or another
- * line terminator JavaScript's `.` does not match) goes through `splitLine`, which decides exactly.
+ * Splits a .SRCINFO into sections; errors are located at their line.
+ *
+ * Lines end at `\n` only. On each line: leading tabs and spaces (makepkg indents fields with a
+ * tab) and trailing spaces, tabs and `\r` are not part of it; a blank line or one starting with
+ * `#` is skipped; any other is a field name (letters, digits and `_`), spaces, the first `=`,
+ * spaces, and the value (possibly empty; other whitespace, U+2028 and U+2029 included, is kept).
+ * The text is read in place, by character codes: no string is made per line, only each field's
+ * name and value (about half the parsing time of the 2,533-file benchmark tree went into a regular
+ * expression match and its strings per line).
  */
-const FIELD_LINE = /^[\t ]*([A-Za-z0-9_]+) *=(?=( *))\2(.*)$/;
-
-/** `value` without its trailing spaces and tabs. */
-function trimEnd(value: string): string {
-  let j = value.length;
-  while (j > 0 && (value.charCodeAt(j - 1) === 32 || value.charCodeAt(j - 1) === 9)) j--;
-  return j === value.length ? value : value.slice(0, j);
-}
-
-type SplitLine =
-  | { readonly kind: 'skip' }
-  | { readonly kind: 'error'; readonly col: number; readonly message: string; readonly hint: string }
-  | { readonly kind: 'field'; readonly key: string; readonly value: string; readonly col: number; readonly valueCol: number };
-
-/** One line of a .SRCINFO: blank or comment, a field (with the columns of its key and value), or why it is not one. */
-function splitLine(raw: string): SplitLine {
-  // Leading whitespace (makepkg indents fields with a tab), trailing whitespace and \r.
-  let i = 0;
-  while (i < raw.length && (raw.charCodeAt(i) === 9 || raw.charCodeAt(i) === 32)) i++;
-  let j = raw.length;
-  while (j > i && (raw.charCodeAt(j - 1) === 32 || raw.charCodeAt(j - 1) === 9 || raw.charCodeAt(j - 1) === 13)) j--;
-  if (i === j || raw.charCodeAt(i) === 35 /* # */) return { kind: 'skip' };
-  const eq = raw.indexOf('=', i);
-  if (eq < 0) return { kind: 'error', col: i + 1, message: `expected "key = value", found ${quoteShort(raw.slice(i, j))}`, hint: 'regenerate the file with `makepkg --printsrcinfo > .SRCINFO`' };
-  let keyEnd = eq;
-  while (keyEnd > i && raw.charCodeAt(keyEnd - 1) === 32) keyEnd--;
-  const key = raw.slice(i, keyEnd);
-  let valueStart = eq + 1;
-  while (valueStart < j && raw.charCodeAt(valueStart) === 32) valueStart++;
-  if (!/^[A-Za-z0-9_]+$/.test(key)) return { kind: 'error', col: i + 1, message: `${quoteShort(key)} is not a field name`, hint: 'field names are letters, digits and _, as in "depends = zlib"' };
-  return { kind: 'field', key, value: valueStart < j ? raw.slice(valueStart, j) : '', col: i + 1, valueCol: valueStart + 1 };
-}
-
-/** Column of a field line's key, and of its value: only needed for errors, so worked out then. */
-const colOf = (raw: string): number => (splitLine(raw) as { readonly col: number }).col;
-const valueColOf = (raw: string): number => (splitLine(raw) as { readonly valueCol: number }).valueCol;
-
-/** Splits a .SRCINFO into sections; errors are located at their line. */
 export function splitSrcinfo(text: string, displayFile: string): { sections?: SrcinfoSections; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const error = (line: number, col: number, message: string, hint: string): void => {
@@ -107,46 +83,65 @@ export function splitSrcinfo(text: string, displayFile: string): { sections?: Sr
   const global = new Map<string, string[]>();
   const packages: { name: string; line: number; fields: Map<string, string[]> }[] = [];
   let current: Map<string, string[]> | undefined;
-  // Splitting a text that ends with a newline gives a last empty line: blank, skipped.
-  const lines = text.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const raw = lines[n]!;
-    const lineNo = n + 1;
-    let key: string;
-    let value: string;
-    const match = FIELD_LINE.exec(raw);
-    if (match !== null) {
-      key = match[1]!;
-      value = trimEnd(match[3]!);
-    } else {
-      const line = splitLine(raw);
-      if (line.kind === 'skip') continue;
-      if (line.kind === 'error') {
-        error(lineNo, line.col, line.message, line.hint);
-        continue;
-      }
-      ({ key, value } = line);
+  const length = text.length;
+  let lineNo = 0;
+  // A text that ends with a newline has a last, empty line: blank, skipped.
+  for (let start = 0, next = 0; start <= length; start = next) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = length;
+    next = end + 1;
+    lineNo++;
+    let i = start;
+    let c = text.charCodeAt(i);
+    while (i < end && (c === TAB || c === SPACE)) c = text.charCodeAt(++i);
+    let j = end;
+    while (j > i) {
+      const d = text.charCodeAt(j - 1);
+      if (d !== SPACE && d !== TAB && d !== CR) break;
+      j--;
     }
+    if (i === j || c === HASH) continue;
+    const col = i - start + 1;
+    let keyEnd = i;
+    while (keyEnd < j && isKeyChar(text.charCodeAt(keyEnd))) keyEnd++;
+    let eq = keyEnd;
+    while (eq < j && text.charCodeAt(eq) === SPACE) eq++;
+    if (keyEnd === i || eq === j || text.charCodeAt(eq) !== EQUALS) {
+      // Not a field: no "=" at all, or what comes before the first one is not a field name.
+      let at = i;
+      while (at < j && text.charCodeAt(at) !== EQUALS) at++;
+      if (at === j) error(lineNo, col, `expected "key = value", found ${quoteShort(text.slice(i, j))}`, KEY_VALUE_HINT);
+      else {
+        while (at > i && text.charCodeAt(at - 1) === SPACE) at--;
+        error(lineNo, col, `${quoteShort(text.slice(i, at))} is not a field name`, 'field names are letters, digits and _, as in "depends = zlib"');
+      }
+      continue;
+    }
+    let valueStart = eq + 1;
+    while (valueStart < j && text.charCodeAt(valueStart) === SPACE) valueStart++;
+    const key = text.slice(i, keyEnd);
+    const value = valueStart < j ? text.slice(valueStart, j) : '';
+    const valueCol = valueStart - start + 1;
     if (key === 'pkgbase') {
       if (pkgbase !== undefined) {
-        error(lineNo, colOf(raw), 'a second pkgbase', 'a .SRCINFO describes one pkgbase: move the other into its own directory');
+        error(lineNo, col, 'a second pkgbase', 'a .SRCINFO describes one pkgbase: move the other into its own directory');
         continue;
       }
       if (current !== undefined) {
-        error(lineNo, colOf(raw), 'pkgbase after a pkgname section', 'pkgbase comes first, before the pkgname sections');
+        error(lineNo, col, 'pkgbase after a pkgname section', 'pkgbase comes first, before the pkgname sections');
         continue;
       }
       pkgbase = value;
-      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueColOf(raw), `pkgbase ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
+      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueCol, `pkgbase ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
       continue;
     }
     if (pkgbase === undefined) {
-      error(lineNo, colOf(raw), `"${key}" before pkgbase`, 'a .SRCINFO starts with "pkgbase = NAME"; regenerate it with `makepkg --printsrcinfo > .SRCINFO`');
+      error(lineNo, col, `"${key}" before pkgbase`, 'a .SRCINFO starts with "pkgbase = NAME"; regenerate it with `makepkg --printsrcinfo > .SRCINFO`');
       continue;
     }
     if (key === 'pkgname') {
-      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueColOf(raw), `pkgname ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
-      else if (packages.some((p) => p.name === value)) error(lineNo, valueColOf(raw), `package ${value} is listed twice`, 'remove the repeated pkgname section');
+      if (!PACKAGE_NAME_PATTERN.test(value)) error(lineNo, valueCol, `pkgname ${quoteShort(value)} is not a valid package name`, PACKAGE_NAME_HINT);
+      else if (packages.some((p) => p.name === value)) error(lineNo, valueCol, `package ${value} is listed twice`, 'remove the repeated pkgname section');
       current = new Map();
       packages.push({ name: value, line: lineNo, fields: current });
       continue;
@@ -154,15 +149,15 @@ export function splitSrcinfo(text: string, displayFile: string): { sections?: Sr
     const target = current ?? global;
     if (SINGLE_VALUED.has(key)) {
       if (current !== undefined) {
-        error(lineNo, colOf(raw), `${key} is set in the section of package ${packages[packages.length - 1]!.name}`, `${key} belongs to pkgbase: a split package's packages share it`);
+        error(lineNo, col, `${key} is set in the section of package ${packages[packages.length - 1]!.name}`, `${key} belongs to pkgbase: a split package's packages share it`);
         continue;
       }
       if (global.has(key)) {
-        error(lineNo, colOf(raw), `${key} is set twice`, `keep one "${key} = …" line`);
+        error(lineNo, col, `${key} is set twice`, `keep one "${key} = …" line`);
         continue;
       }
       if (value === '') {
-        error(lineNo, colOf(raw), `${key} is empty`, `write e.g. "${key} = 1"`);
+        error(lineNo, col, `${key} is empty`, `write e.g. "${key} = 1"`);
         continue;
       }
     }
