@@ -10,14 +10,17 @@
 // The cache is used only when it is newer than the bundle: the build writes it right after the
 // bundle, so an edited or rebuilt bundle without a new cache is compiled from source. V8 itself
 // checks its version, its flags and the source's length.
-import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+//
+// CommonJS, as bin/buildfleet.js (bin/package.json): a CommonJS entry point starts about 6 ms
+// sooner than an ES module one, which sets up Node's ES module loader first.
+'use strict';
+const { closeSync, fstatSync, openSync, readFileSync, statSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const path = require('node:path');
+const vm = require('node:vm');
 
-export const BUNDLE = fileURLToPath(new URL('../dist/bundle/main.cjs', import.meta.url));
-export const CODE_CACHE = `${BUNDLE}.cache`;
+const BUNDLE = path.join(__dirname, '..', 'dist', 'bundle', 'main.cjs');
+const CODE_CACHE = `${BUNDLE}.cache`;
 
 /**
  * The bundle's exports (`main`), its compiled script (for the build's training run, which writes
@@ -25,7 +28,7 @@ export const CODE_CACHE = `${BUNDLE}.cache`;
  * `none` (no cache file, one older than the bundle, or `useCache: false`). Throws ENOENT when
  * there is no bundle.
  */
-export function loadBundle({ useCache = true } = {}) {
+function loadBundle({ useCache = true } = {}) {
   const fd = openSync(BUNDLE, 'r');
   let source;
   let bundleMtime;
@@ -53,3 +56,5 @@ export function loadBundle({ useCache = true } = {}) {
   script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, path.dirname(BUNDLE));
   return { exports: module.exports, script, cache: cachedData === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'used' };
 }
+
+module.exports = { BUNDLE, CODE_CACHE, loadBundle };

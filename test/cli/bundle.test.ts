@@ -58,11 +58,11 @@ describe.skipIf(!ESBUILD_INSTALLED)('the bundled CLI', () => {
     expect(readFileSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs'), 'utf8')).not.toMatch(/[\u0100-\uffff]/);
   });
 
-  /** What loadBundle() of a copy of bin/load-bundle.js and dist/bundle/main.cjs (and its cache, after `prepare`) in `dir` made of the cache, in a fresh `node`. */
+  /** What loadBundle() of a copy of bin/load-bundle.js (CommonJS, as bin/package.json says) and dist/bundle/main.cjs (and its cache, after `prepare`) in `dir` made of the cache, in a fresh `node`. */
   function cacheOutcome(dir: string, prepare: (bundleDir: string) => void = () => undefined): string {
     mkdirSync(path.join(dir, 'bin'), { recursive: true });
     mkdirSync(path.join(dir, 'dist', 'bundle'), { recursive: true });
-    copyFileSync(path.join(REPO_ROOT, 'bin', 'load-bundle.js'), path.join(dir, 'bin', 'load-bundle.js'));
+    for (const file of ['load-bundle.js', 'package.json']) copyFileSync(path.join(REPO_ROOT, 'bin', file), path.join(dir, 'bin', file));
     for (const file of ['main.cjs', 'main.cjs.cache']) copyFileSync(path.join(REPO_ROOT, 'dist', 'bundle', file), path.join(dir, 'dist', 'bundle', file));
     writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n');
     prepare(path.join(dir, 'dist', 'bundle'));
