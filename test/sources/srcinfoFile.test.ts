@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -246,5 +246,99 @@ describe('splitSrcinfo: how lines are read', () => {
       packages: [['foo', 7, []]],
       diagnostics: ['4:2 "depends-x" is not a field name', '5:2 "dépends" is not a field name', '6:2 "depends\\t" is not a field name'],
     });
+  });
+});
+
+describe('splitSrcinfo against a plain reading of the rules', () => {
+  /**
+   * The rules of splitSrcinfo's documentation, read the obvious way (split into lines, one regular
+   * expression per line): the oracle for the in-place reader, which looks at as few characters as
+   * it can.
+   */
+  function reference(text: string): { fields: [number, string, string][]; errors: string[] } {
+    const fields: [number, string, string][] = [];
+    const errors: string[] = [];
+    text.split('\n').forEach((raw, n) => {
+      const line = raw.replace(/^[\t ]+/, '').replace(/[\t \r]+$/, '');
+      const col = raw.length - raw.replace(/^[\t ]+/, '').length + 1;
+      if (line === '' || line.startsWith('#')) return;
+      const eq = line.indexOf('=');
+      if (eq < 0) return void errors.push(`${n + 1}:${col} expected`);
+      const key = line.slice(0, eq).replace(/ +$/, '');
+      if (!/^[A-Za-z0-9_]+$/.test(key)) return void errors.push(`${n + 1}:${col} not a field name`);
+      fields.push([n + 1, key, line.slice(eq + 1).replace(/^ +/, '')]);
+    });
+    return { fields, errors };
+  }
+
+  /** Field values by name (over all sections, sorted; an empty value clears, so it adds none) and the malformed lines, as `line:col kind`. */
+  type Reading = { fields: Record<string, string[]>; errors: string[] };
+
+  function byName(fields: Iterable<[string, readonly string[]]>): Record<string, string[]> {
+    const names: Record<string, string[]> = {};
+    for (const [key, values] of fields) (names[key] ??= []).push(...values.filter((v) => v !== ''));
+    return Object.fromEntries(Object.entries(names).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.sort()]));
+  }
+
+  function fromReference(text: string): Reading {
+    const { fields, errors } = reference(text);
+    return { fields: byName(fields.filter(([, key]) => key !== 'pkgbase' && key !== 'pkgname').map(([, key, value]) => [key, [value]])), errors };
+  }
+
+  function read(text: string): Reading & { others: number } {
+    const { sections, diagnostics } = splitSrcinfo(text, 'f');
+    const malformed = diagnostics.filter((d) => d.message.startsWith('expected') || d.message.endsWith('is not a field name'));
+    return {
+      fields: sections === undefined ? {} : byName([...sections.global, ...sections.packages.flatMap((p) => [...p.fields])]),
+      errors: malformed.map((d) => `${d.line}:${d.col} ${d.message.startsWith('expected') ? 'expected' : 'not a field name'}`),
+      others: diagnostics.length - malformed.length,
+    };
+  }
+
+  /** A deterministic mutation of a text: characters that matter to the reader put in, taken out or put instead. */
+  function mutations(texts: readonly string[], count: number): string[] {
+    const pieces = ['\r', '\t', ' ', '#', '=', '\n', '\u2028', '\u2029', 'é', 'a', '_', '-', '  =  ', '\r\n', '\t=', 'x=', '= ', '\tdepends = foo\n', 'pkgname = bar\n', '\tpkgver = 2\n'];
+    let seed = 1;
+    const random = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % k;
+    };
+    return Array.from({ length: count }, () => {
+      let t = texts[random(texts.length)]!.slice(0, 400 + random(800));
+      for (let m = 1 + random(6); m > 0; m--) {
+        const at = random(t.length + 1);
+        const op = random(3);
+        t = op === 0 ? t.slice(0, at) + pieces[random(pieces.length)]! + t.slice(at) : op === 1 ? t.slice(0, at) + t.slice(at + 1 + random(3)) : t.slice(0, at) + pieces[random(pieces.length)]! + t.slice(at + 1);
+      }
+      return t;
+    });
+  }
+
+  it('reads the same field lines and finds the same malformed ones in every corpus file and 5,000 mutations of them', () => {
+    const texts = readdirSync(corpus.root).map((dir) => corpus.text(dir));
+    let compared = 0;
+    for (const text of [...texts, ...mutations(texts, 5000)]) {
+      const expected = fromReference(text);
+      const got = read(text);
+      expect(got.errors, JSON.stringify(text)).toEqual(expected.errors);
+      // Fields are compared where splitSrcinfo keeps them all: a text with pkgbase first and no other error (a second pkgbase, a pkgver set twice…).
+      if (got.errors.length > 0 || got.others > 0 || !/^[\t ]*pkgbase *=/.test(text)) continue;
+      expect(got.fields, JSON.stringify(text)).toEqual(expected.fields);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(texts.length);
+  });
+
+  it('with a keep set: the kept fields as without it, the others not kept, their place still checked', () => {
+    const text = corpus.text('asf');
+    const keep = new Set(['depends', 'arch']);
+    const all = splitSrcinfo(text, 'f').sections!;
+    const kept = splitSrcinfo(text, 'f', keep).sections!;
+    const only = (fields: ReadonlyMap<string, readonly string[]>) => [...fields].filter(([key]) => keep.has(key) || ['pkgver', 'pkgrel', 'epoch'].includes(key));
+    expect([...kept.global]).toEqual(only(all.global));
+    expect(kept.packages.map((p) => [p.name, p.line, [...p.fields]])).toEqual(all.packages.map((p) => [p.name, p.line, only(p.fields)]));
+    expect([...all.global.keys()]).toContain('source');
+    // A field not kept, before pkgbase: still an error; single-valued fields are kept and checked whatever `keep` says.
+    expect(splitSrcinfo('\turl = x\npkgbase = foo\n\tpkgver = 1\n\tpkgver = 2\n', 'f', keep).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual(['1:2 "url" before pkgbase', '4:2 pkgver is set twice']);
   });
 });
