@@ -237,7 +237,10 @@ export function resolvePackages(sections: SrcinfoSections, architecture: string)
 /** `lists` joined, each value once, in order of first appearance. */
 function union(lists: readonly (readonly string[])[]): string[] {
   const seen = new Set<string>();
-  for (const list of lists) for (const value of list) seen.add(value);
+  for (let l = 0; l < lists.length; l++) {
+    const list = lists[l]!;
+    for (let k = 0; k < list.length; k++) seen.add(list[k]!);
+  }
   return Array.from(seen);
 }
 
