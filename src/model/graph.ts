@@ -142,12 +142,12 @@ export interface InternedDependencies {
 
 /** `zlib>=1.3` → `zlib`. */
 export function dependencyName(spec: string): string {
-  for (let i = 0; i < spec.length; i++) {
-    const c = spec.charCodeAt(i);
-    if (c === 60 /* < */ || c === 61 /* = */ || c === 62 /* > */) return spec.slice(0, i);
-  }
-  return spec;
+  // One native search (a plan names each of thousands of dependencies before V8 optimizes this).
+  const op = spec.search(VERSION_OPERATOR);
+  return spec.slice(0, op < 0 ? spec.length : op);
 }
+
+const VERSION_OPERATOR = /[<=>]/;
 
 /** A versioned dependency that no candidate satisfies. */
 export interface UnsatisfiedDependency {

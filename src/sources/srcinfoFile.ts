@@ -99,13 +99,20 @@ export function splitSrcinfo(text: string, displayFile: string, keep?: ReadonlyS
     if (end < 0) end = length;
     next = end + 1;
     lineNo++;
+    // Every character read is within the line: a read past the text's end would make V8 throw its optimized code away.
     let i = start;
-    let c = text.charCodeAt(i);
-    while (c === TAB || c === SPACE) c = text.charCodeAt(++i);
-    if (i >= end || c === HASH) continue;
+    while (i < end) {
+      const c = text.charCodeAt(i);
+      if (c !== TAB && c !== SPACE) break;
+      i++;
+    }
+    if (i === end || text.charCodeAt(i) === HASH) continue;
     let j = end;
-    let d = text.charCodeAt(j - 1);
-    while (j > i && (d === SPACE || d === TAB || d === CR)) d = text.charCodeAt(--j - 1);
+    while (j > i) {
+      const d = text.charCodeAt(j - 1);
+      if (d !== SPACE && d !== TAB && d !== CR) break;
+      j--;
+    }
     if (j === i) continue;
     const col = i - start + 1;
     if (nextEquals < i) {
@@ -174,7 +181,14 @@ export function splitSrcinfo(text: string, displayFile: string, keep?: ReadonlyS
     }
     const list = target.get(key);
     // An empty value clears the field (a package overriding it with nothing): no item.
-    if (list === undefined) target.set(key, value === '' ? [] : [value]);
+    if (list === undefined) {
+      // An empty value: an empty list, made from [value] all the same (and with no branch of its
+      // own), so that every list has the same elements kind: an empty literal starts as one of small
+      // integers, another shape to V8's optimized code, which it throws away on meeting it.
+      const values = [value];
+      values.length = value === '' ? 0 : 1;
+      target.set(key, values);
+    }
     else if (value !== '') list.push(value);
   }
   if (pkgbase === undefined) {
@@ -208,7 +222,8 @@ function fieldsFor(architecture: string): ArchitectureFields {
   return fields;
 }
 
-const NONE: readonly string[] = [];
+/** No values: an empty list of the same elements kind as those {@link splitSrcinfo} makes. */
+const NONE: readonly string[] = [''].slice(1);
 
 /** `name` plus `name_<architecture>` of a section (`own`: a package's fields, overriding the global ones one name at a time). */
 function withArch(own: ReadonlyMap<string, readonly string[]> | undefined, global: ReadonlyMap<string, readonly string[]>, name: ArchField, specificName: string): readonly string[] {
@@ -234,14 +249,9 @@ export function resolvePackages(sections: SrcinfoSections, architecture: string)
   return packages;
 }
 
-/** `lists` joined, each value once, in order of first appearance. */
-function union(lists: readonly (readonly string[])[]): string[] {
-  const seen = new Set<string>();
-  for (let l = 0; l < lists.length; l++) {
-    const list = lists[l]!;
-    for (let k = 0; k < list.length; k++) seen.add(list[k]!);
-  }
-  return Array.from(seen);
+/** Adds every value of `list` to `set` (which keeps them once, in order of first appearance). */
+function addAll(set: Set<string>, list: readonly string[]): void {
+  for (let k = 0; k < list.length; k++) set.add(list[k]!);
 }
 
 /** A .SRCINFO's recipe for one architecture, or the located reason it cannot be read. */
@@ -272,18 +282,30 @@ export function parseSrcinfoFile(input: SrcinfoInput): Recipe | InvalidRecipe {
   // Not for this architecture at all: keep every package, so that dependents are skipped because of it.
   const forArchitecture = all.filter((p) => p.built);
   const built = forArchitecture.length > 0 ? forArchitecture : all;
-  const packages = built.map((p) => p.name as PackageName);
+  const packages: PackageName[] = [];
+  for (let k = 0; k < built.length; k++) packages.push(built[k]!.name as PackageName);
   const main = (packages.includes(sections.pkgbase as PackageName) ? sections.pkgbase : (packages[0] ?? all[0]!.name)) as PackageName;
   const description = global.get('pkgdesc')?.[0] ?? all.find((p) => p.name === main)?.description;
   const { specific } = fields;
+  const depends = new Set<string>();
+  const provides = new Set<string>();
+  for (let k = 0; k < built.length; k++) {
+    addAll(depends, built[k]!.depends);
+    addAll(provides, built[k]!.provides);
+  }
+  const buildDepends = new Set<string>();
+  addAll(buildDepends, global.get('makedepends') ?? NONE);
+  addAll(buildDepends, global.get(specific.makedepends) ?? NONE);
+  addAll(buildDepends, global.get('checkdepends') ?? NONE);
+  addAll(buildDepends, global.get(specific.checkdepends) ?? NONE);
   const recipe: { -readonly [K in keyof Recipe]: Recipe[K] } = {
     id,
     name: main,
     packages,
     version: epoch !== undefined ? { epoch, version: pkgver!, release: pkgrel! } : { version: pkgver!, release: pkgrel! },
-    depends: union(built.map((p) => p.depends)),
-    buildDepends: union([global.get('makedepends') ?? NONE, global.get(specific.makedepends) ?? NONE, global.get('checkdepends') ?? NONE, global.get(specific.checkdepends) ?? NONE]),
-    provides: union(built.map((p) => p.provides)),
+    depends: Array.from(depends),
+    buildDepends: Array.from(buildDepends),
+    provides: Array.from(provides),
     dir: input.dir,
     file: displayFile,
     files: input.files,
