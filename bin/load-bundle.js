@@ -34,7 +34,8 @@ function loadBundle({ useCache = true } = {}) {
   let bundleMtime;
   try {
     bundleMtime = fstatSync(fd).mtimeMs;
-    source = readFileSync(fd, 'utf8');
+    // The build makes the bundle ASCII (scripts/bundle-cli.mjs): read as Latin-1, it is the same text, with no UTF-8 decoding.
+    source = readFileSync(fd, 'latin1');
   } finally {
     closeSync(fd);
   }

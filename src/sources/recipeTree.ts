@@ -14,10 +14,10 @@
  */
 import crypto from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, type Dirent } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { Diagnostic } from '../config/diagnostic.js';
 import type { InvalidRecipe, Recipe, SourceSnapshot } from '../model/types.js';
 
@@ -139,6 +139,11 @@ export interface WorkerInput extends TreeInput {
 /** What a worker thread posts back: each chunk's results as soon as they are read (its heap then keeps none of them), then that it is done. */
 export type WorkerMessage = { readonly chunk: number; readonly results: RecipeDirResult[] } | { readonly done: true };
 
+/** node:worker_threads, loaded when a tree is first read with workers: most plans start none, and loading it costs about a millisecond. */
+function workerThreads(): typeof import('node:worker_threads') {
+  return createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+}
+
 /** Reads chunks of `dirNames` (`chunkSize` directories each) while unclaimed ones are left on `counter[0]`, handing each chunk's results to `take`. */
 export function claimChunks(input: TreeInput & { readonly chunkSize: number }, parser: FormatParser, counter: Int32Array, take: (chunk: number, results: RecipeDirResult[]) => void): void {
   const { dirNames, chunkSize } = input;
@@ -162,7 +167,7 @@ export function startTreeReaders(input: TreeInput, options: { readonly workers: 
   const byChunk: RecipeDirResult[][] = [];
   const workers = Array.from({ length: options.workers }, (_, index) => {
     const workerData: WorkerInput = { ...input, chunkSize, shared, index };
-    const worker = new Worker(WORKER_FILE, { workerData });
+    const worker = new (workerThreads().Worker)(WORKER_FILE, { workerData });
     const done = new Promise<void>((resolve, reject) => {
       worker.on('message', (message: WorkerMessage) => {
         if ('done' in message) resolve();
