@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDesc, parsePacmanDatabase, readArchive, tarFiles } from '../../src/observe/pacmanRepo.js';
+import { parseDesc, parsePacmanDatabase, readArchive, REPO_ENTRY_FIELDS, tarFiles } from '../../src/observe/pacmanRepo.js';
 import { corpus } from '../helpers/corpora.js';
 import { testdir } from '../helpers/testdir.js';
 
@@ -62,6 +62,17 @@ describe('parsePacmanDatabase', () => {
     }
     // The long name really took its format's long-name mechanism.
     expect([...tarFiles(readFileSync(file))].map((f) => f.path)).toContain(`${long}/desc`);
+  });
+
+  it('with the fields to keep, only those are parsed, the others skipped with their values', () => {
+    const archive = readArchive(corpus('archdb', 'malr-core.db.tar.gz'));
+    const all = parsePacmanDatabase(archive);
+    const kept = parsePacmanDatabase(archive, REPO_ENTRY_FIELDS);
+    expect(kept.map((e) => e.dir)).toEqual(all.map((e) => e.dir));
+    expect(kept.map((e) => [...e.fields])).toEqual(all.map((e) => [...e.fields].filter(([key]) => REPO_ENTRY_FIELDS.has(key))));
+    expect(all.some((e) => e.fields.has('ARCH') && e.fields.has('BUILDDATE'))).toBe(true);
+    // A value that looks like a key, in the values of a field not kept, is a value: skipped with them.
+    expect([...parseDesc('%URL%\nhttps://x\n%NAME%\n\n%NAME%\nfoo\n', new Set(['NAME']))]).toEqual([['NAME', ['foo']]]);
   });
 
   it('a truncated archive is an error, as for tarFiles', () => {
