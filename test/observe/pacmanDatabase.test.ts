@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDesc, parsePacmanDatabase, readArchive, REPO_ENTRY_FIELDS, tarFiles } from '../../src/observe/pacmanRepo.js';
+import { archiveText, parseDesc, parsePacmanDatabase, readArchive, REPO_ENTRY_FIELDS, tarFiles } from '../../src/observe/pacmanRepo.js';
 import { corpus } from '../helpers/corpora.js';
 import { testdir } from '../helpers/testdir.js';
 
@@ -62,6 +62,30 @@ describe('parsePacmanDatabase', () => {
     }
     // The long name really took its format's long-name mechanism.
     expect([...tarFiles(readFileSync(file))].map((f) => f.path)).toContain(`${long}/desc`);
+  });
+
+  it('reads header fields and text alike through one Latin-1 string and from the bytes (an archive too large for a string)', () => {
+    const dir = testdir({});
+    const work = path.join(dir, 'work');
+    const names = ['plain-1.0-1', 'caf\u00e9-2.0-1'];
+    for (const n of names) {
+      mkdirSync(path.join(work, n), { recursive: true });
+      writeFileSync(path.join(work, n, 'desc'), `%NAME%\n${n}\n\n%DESC%\nd\u00e9j\u00e0 vu \u{1F600}\n`);
+    }
+    // A file whose name fills the 100 bytes of the name field: no NUL ends it.
+    const full = `${'x'.repeat(98)}\u00e9`;
+    writeFileSync(path.join(work, full), 'x');
+    execFileSync('tar', ['-cf', path.join(dir, 'db.tar'), '--format=ustar', '-C', work, ...names, full]);
+    expect([...tarFiles(readFileSync(path.join(dir, 'db.tar')))].map((f) => f.path)).toContain(full);
+    const archives = [readFileSync(path.join(dir, 'db.tar')), readArchive(corpus('archdb', 'malr-core.db.tar.gz'))];
+    for (const buf of archives) {
+      const [text, bytes] = [archiveText(buf), archiveText(buf, 0)];
+      // Every block read as a header's name field, and as text (a multi-byte character cut at a block's edge included).
+      for (let offset = 0; offset + 512 <= buf.length; offset += 512) {
+        expect(text.cString(offset, 100)).toBe(bytes.cString(offset, 100));
+        expect(text.utf8(offset, offset + 512)).toBe(bytes.utf8(offset, offset + 512));
+      }
+    }
   });
 
   it('with the fields to keep, only those are parsed, the others skipped with their values', () => {
