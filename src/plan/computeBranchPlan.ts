@@ -260,9 +260,10 @@ export function computeBranchPlan(input: BranchPlanInput): BranchPlan {
     if (!repoConfig.prune) continue;
     const repo = observed.repos.get(repoConfig.name);
     if (repo === undefined) continue;
-    for (const entry of [...repo.entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (!inSource().has(entry.name)) removeActions.push({ type: 'remove', package: entry.name, version: entry.version, repo: repoConfig.name, reason: 'not-in-source' });
-    }
+    // The few entries to remove, then sorted (not every entry sorted first).
+    const gone: RepoEntry[] = [];
+    for (const entry of repo.entries.values()) if (!inSource().has(entry.name)) gone.push(entry);
+    for (const entry of gone.sort((a, b) => (a.name < b.name ? -1 : 1))) removeActions.push({ type: 'remove', package: entry.name, version: entry.version, repo: repoConfig.name, reason: 'not-in-source' });
   }
 
   const builds = actions as BuildAction[];
@@ -316,7 +317,9 @@ function packageIndex(graph: DependencyGraph): Map<string, RecipeId> {
 /** The first repo whose globs take a package name. */
 function repoMatcher(repos: BranchPlanInput['branch']['repos']): (name: string) => string | undefined {
   const matchers = repos.map((r) => {
-    const match = picomatch(r.packages as string[], { dot: true });
+    // Compiled when first needed: a repo that takes `*` (the default) needs it for no package name.
+    let compiled: ((name: string) => boolean) | undefined;
+    const match = (name: string): boolean => (compiled ??= picomatch(r.packages as string[], { dot: true }))(name);
     // `*` (every repo's default) takes every name picomatch's `*` matches: not empty, no `/`, not
     // `.` or `..`. That is every package name, told without a regex match per package (35,000).
     return { name: r.name, match: r.packages.includes('*') ? (name: string) => (name !== '' && name !== '.' && name !== '..' && !name.includes('/')) || match(name) : match };
