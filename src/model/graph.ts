@@ -398,7 +398,7 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   const dependents = new EdgeView(nodes, indexOf, dependentStart, dependentList);
   const { order: orderIdx, placed } = topologicalOrder(depStart, depList, dependentStart, dependentList);
   // Kahn's algorithm places every node exactly when there is no cycle: only then is there nothing to find.
-  const cycles = placed < n ? findCycles(depStart, depList).map((component) => component.map((i) => nodes[i]!)) : [];
+  const cycles = placed < n ? findCycles(depStart, depList, orderIdx.subarray(placed)).map((component) => component.map((i) => nodes[i]!)) : [];
   const cyclePaths = cycles.map((c) => shortestCycle(c, deps));
   const order = new Array<RecipeId>(n);
   for (let k = 0; k < n; k++) order[k] = nodes[orderIdx[k]!]!;
@@ -448,10 +448,16 @@ function topologicalOrder(depStart: Int32Array, depList: Int32Array, dependentSt
  * Tarjan's strongly connected components over indexes, iteratively (deep graphs
  * must not overflow the stack). Components of more than one node, members sorted,
  * components sorted by first member.
+ *
+ * Only among `unplaced`, the nodes Kahn's algorithm could not order: a node it placed depends
+ * only on placed nodes, so no cycle goes through one. Placed nodes are never visited (a tree of
+ * thousands with a few cycles searches a few dozen nodes).
  */
-function findCycles(depStart: Int32Array, depList: Int32Array): number[][] {
+function findCycles(depStart: Int32Array, depList: Int32Array, unplaced: Int32Array): number[][] {
   const n = depStart.length - 1;
-  const index = new Int32Array(n).fill(-1);
+  // -1: not visited yet; -2: placed, never visited.
+  const index = new Int32Array(n).fill(-2);
+  for (let k = 0; k < unplaced.length; k++) index[unplaced[k]!] = -1;
   const low = new Int32Array(n);
   const onStack = new Uint8Array(n);
   const next = new Int32Array(n);
@@ -459,7 +465,8 @@ function findCycles(depStart: Int32Array, depList: Int32Array): number[][] {
   const work: number[] = [];
   const cycles: number[][] = [];
   let counter = 0;
-  for (let root = 0; root < n; root++) {
+  for (let r = 0; r < unplaced.length; r++) {
+    const root = unplaced[r]!;
     if (index[root] !== -1) continue;
     index[root] = low[root] = counter++;
     stack.push(root);
@@ -469,6 +476,7 @@ function findCycles(depStart: Int32Array, depList: Int32Array): number[][] {
       const v = work[work.length - 1]!;
       if (next[v]! < depStart[v + 1]! - depStart[v]!) {
         const w = depList[depStart[v]! + next[v]!++]!;
+        if (index[w] === -2) continue;
         if (index[w] === -1) {
           index[w] = low[w] = counter++;
           stack.push(w);

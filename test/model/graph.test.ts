@@ -154,6 +154,41 @@ describe('buildDependencyGraph: cycles', () => {
   });
 });
 
+describe('buildDependencyGraph: cycles of random graphs', () => {
+  /** The components of more than one node, from mutual reachability (Floyd–Warshall): the plain definition. */
+  function reference(ids: readonly string[], deps: ReadonlyMap<string, readonly string[]>): string[][] {
+    const n = ids.length;
+    const at = new Map(ids.map((id, i) => [id, i]));
+    const reach = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => i === j || (deps.get(ids[i]!) ?? []).includes(ids[j]!)));
+    for (let k = 0; k < n; k++) for (let i = 0; i < n; i++) if (reach[i]![k]) for (let j = 0; j < n; j++) if (reach[k]![j]) reach[i]![j] = true;
+    const seen = new Set<number>();
+    const components: string[][] = [];
+    for (let i = 0; i < n; i++) {
+      if (seen.has(i)) continue;
+      const members = ids.filter((_, j) => reach[i]![j] && reach[j]![i]);
+      for (const m of members) seen.add(at.get(m)!);
+      if (members.length > 1) components.push([...members].sort());
+    }
+    return components.sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+  }
+
+  it('are the components of mutually reachable recipes, whatever hangs off them or lies before them', () => {
+    let seed = 11;
+    const random = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % k;
+    };
+    for (let round = 0; round < 300; round++) {
+      const n = 2 + random(24);
+      const ids = Array.from({ length: n }, (_, i) => `p${String(i).padStart(2, '0')}`);
+      // Mostly edges to lower ids (acyclic), some back: cycles, nodes behind them and nodes before them.
+      const deps = new Map(ids.map((id, i) => [id, [...new Set(Array.from({ length: random(4) }, () => (random(6) === 0 ? ids[random(n)]! : ids[random(i + 1)]!)))].filter((d) => d !== id)]));
+      const graph = graphOf(ids.map((id) => recipe(id, { depends: deps.get(id)! })));
+      expect(graph.cycles.map((c) => [...c]), JSON.stringify([...deps])).toEqual(reference(ids, deps));
+    }
+  });
+});
+
 describe('buildDependencyGraph: topological order', () => {
   it('puts every dependency before its dependents, ties in id order', () => {
     const graph = graphOf([
