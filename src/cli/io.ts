@@ -12,5 +12,6 @@ export const processOutput: Output = {
 };
 
 export function printDiagnostics(out: Output, diagnostics: readonly Diagnostic[]): void {
-  for (const d of diagnostics) out.stderr(`${formatDiagnostic(d)}\n`);
+  // One write: a plan of a large tree may say a hundred things, each a system call to a pipe otherwise.
+  if (diagnostics.length > 0) out.stderr(diagnostics.map((d) => `${formatDiagnostic(d)}\n`).join(''));
 }

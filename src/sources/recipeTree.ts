@@ -243,7 +243,7 @@ export function hashDirectory(dir: string, recipeFile: string): { files: Record<
   let recipeText: string | undefined;
   const walk = (abs: string, rel: string): void => {
     const entries = readdirSync(abs, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (entries.length > 1) entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const entryAbs = `${abs}/${entry.name}`;
       const entryRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
