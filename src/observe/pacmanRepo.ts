@@ -72,26 +72,28 @@ export interface PacmanDbEntry {
  */
 export function parseDesc(text: string, keep?: ReadonlySet<string>): Map<string, string[]> {
   const fields = new Map<string, string[]>();
-  // The current key's values; `skipping`: in the values of a key not kept.
+  // The current key's values.
   let values: string[] | undefined;
-  let skipping = false;
   const length = text.length;
   // Every line, the empty one after a final newline too.
   for (let start = 0; start <= length; ) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = length;
-    if (end === start) {
-      values = undefined;
-      skipping = false;
-    } else if (values === undefined && !skipping) {
+    if (end === start) values = undefined;
+    else if (values === undefined) {
       if (end - start > 2 && text.charCodeAt(start) === 37 /* % */ && text.charCodeAt(end - 1) === 37) {
         const key = text.slice(start + 1, end - 1);
         if (keep === undefined || keep.has(key)) {
           values = [];
           fields.set(key, values);
-        } else skipping = true;
+        } else {
+          // Its values are skipped with one search, to the empty line that ends them (or the text's end).
+          const blank = text.indexOf('\n\n', end);
+          start = blank < 0 ? length : blank + 1;
+          continue;
+        }
       }
-    } else if (values !== undefined) values.push(text.slice(start, end));
+    } else values.push(text.slice(start, end));
     start = end + 1;
   }
   return fields;
