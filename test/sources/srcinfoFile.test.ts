@@ -285,8 +285,8 @@ describe('splitSrcinfo against a plain reading of the rules', () => {
     return { fields: byName(fields.filter(([, key]) => key !== 'pkgbase' && key !== 'pkgname').map(([, key, value]) => [key, [value]])), errors };
   }
 
-  function read(text: string): Reading & { others: number } {
-    const { sections, diagnostics } = splitSrcinfo(text, 'f');
+  function read(text: string, keep?: ReadonlySet<string>): Reading & { others: number } {
+    const { sections, diagnostics } = splitSrcinfo(text, 'f', keep);
     const malformed = diagnostics.filter((d) => d.message.startsWith('expected') || d.message.endsWith('is not a field name'));
     return {
       fields: sections === undefined ? {} : byName([...sections.global, ...sections.packages.flatMap((p) => [...p.fields])]),
@@ -314,6 +314,9 @@ describe('splitSrcinfo against a plain reading of the rules', () => {
     });
   }
 
+  /** What a recipe of x86_64 keeps. */
+  const KEEP: ReadonlySet<string> = new Set(['pkgdesc', 'arch', 'depends', 'provides', 'makedepends', 'checkdepends', 'depends_x86_64', 'provides_x86_64', 'makedepends_x86_64', 'checkdepends_x86_64']);
+
   it('reads the same field lines and finds the same malformed ones in every corpus file and 5,000 mutations of them', () => {
     const texts = readdirSync(corpus.root).map((dir) => corpus.text(dir));
     let compared = 0;
@@ -322,8 +325,12 @@ describe('splitSrcinfo against a plain reading of the rules', () => {
       const got = read(text);
       expect(got.errors, JSON.stringify(text)).toEqual(expected.errors);
       // Fields are compared where splitSrcinfo keeps them all: a text with pkgbase first and no other error (a second pkgbase, a pkgver set twice…).
+      // With a keep set (as a recipe is read): the same errors, and the kept fields.
+      const kept = read(text, KEEP);
+      expect(kept.errors, JSON.stringify(text)).toEqual(expected.errors);
       if (got.errors.length > 0 || got.others > 0 || !/^[\t ]*pkgbase *=/.test(text)) continue;
       expect(got.fields, JSON.stringify(text)).toEqual(expected.fields);
+      expect(kept.fields, JSON.stringify(text)).toEqual(Object.fromEntries(Object.entries(expected.fields).filter(([key]) => KEEP.has(key) || ['pkgver', 'pkgrel', 'epoch'].includes(key))));
       compared++;
     }
     expect(compared).toBeGreaterThan(texts.length);
