@@ -264,7 +264,8 @@ export function buildDependencyGraph(input: GraphInput): DependencyGraph {
   }
   const providerConflicts: { name: string; chosen: RecipeId; others: RecipeId[] }[] = [];
   for (const [name, ids] of virtual) {
-    const sorted = [...new Set(ids)].sort();
+    // Most virtual names have one provider: no set and no sort for them.
+    const sorted = ids.length === 1 ? ids : [...new Set(ids)].sort();
     providerIndex.set(name, indexOf.get(sorted[0]!)!);
     if (sorted.length > 1) providerConflicts.push({ name, chosen: sorted[0]!, others: sorted.slice(1) });
   }
