@@ -52,6 +52,29 @@ const onlyListedPackages = {
   },
 };
 
+/**
+ * node:child_process for the CommonJS bundle, loaded when a command first runs a process: a module
+ * whose members are getters of the real module's. Commander requires it at start-up (for
+ * subcommands run as programs, which buildfleet has none of), and so do the modules of a repo's
+ * `bsdtar` and a host's `hostCheck`; loading it (with node:net and node:dgram behind it) was about
+ * 3 ms of every command, `plan` included, that runs no process.
+ */
+const LAZY_CHILD_PROCESS = `let real;
+for (const name of ['ChildProcess', '_forkChild', 'exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync']) {
+  Object.defineProperty(exports, name, { enumerable: true, get: () => (real ??= require('node:child_process'))[name] });
+}
+`;
+
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.namespace === 'buildfleet-lazy' ? { path: 'node:child_process', external: true } : { path: 'child_process', namespace: 'buildfleet-lazy' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'buildfleet-lazy' }, () => ({ contents: LAZY_CHILD_PROCESS, loader: 'js' }));
+  },
+};
+
 /** What the CommonJS bundle has for `import.meta.url` (esbuild's `define`): its own file's URL. */
 const BUNDLE_URL = '__buildfleetBundleUrl';
 
@@ -99,6 +122,7 @@ export async function bundle() {
     ...common,
     entryPoints: { main: 'dist/cli/main.js' },
     format: 'cjs',
+    plugins: [lazyChildProcess, onlyListedPackages],
     // `import('tar')` of a library left in node_modules/ becomes a require(): the vm.Script of
     // bin/load-bundle.js then needs no module loader of its own.
     supported: { 'dynamic-import': false },
