@@ -53,25 +53,28 @@ const onlyListedPackages = {
 };
 
 /**
- * node:child_process for the CommonJS bundle, loaded when a command first runs a process: a module
- * whose members are getters of the real module's. Commander requires it at start-up (for
- * subcommands run as programs, which buildfleet has none of), and so do the modules of a repo's
- * `bsdtar` and a host's `hostCheck`; loading it (with node:net and node:dgram behind it) was about
- * 3 ms of every command, `plan` included, that runs no process.
+ * Node modules the CommonJS bundle loads when a command first uses them: each is replaced by a
+ * module whose members are getters of the real module's (their names taken from the Node that
+ * builds). Commander requires node:child_process at start-up (for subcommands run as programs,
+ * which buildfleet has none of), with node:net and node:dgram behind it; node:fs/promises brings
+ * node:readline's interface and the file watchers. Loading them was about 4 ms of every command,
+ * `plan` included, that runs no process and writes no file.
  */
-const LAZY_CHILD_PROCESS = `let real;
-for (const name of ['ChildProcess', '_forkChild', 'exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync']) {
-  Object.defineProperty(exports, name, { enumerable: true, get: () => (real ??= require('node:child_process'))[name] });
-}
-`;
+const LAZY_BUILTINS = ['child_process', 'fs/promises'];
 
-const lazyChildProcess = {
-  name: 'lazy-child-process',
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(build) {
-    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      args.namespace === 'buildfleet-lazy' ? { path: 'node:child_process', external: true } : { path: 'child_process', namespace: 'buildfleet-lazy' },
-    );
-    build.onLoad({ filter: /.*/, namespace: 'buildfleet-lazy' }, () => ({ contents: LAZY_CHILD_PROCESS, loader: 'js' }));
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.map((m) => m.replace('/', '\\/')).join('|')})$`);
+    build.onResolve({ filter }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      return args.namespace === 'buildfleet-lazy' ? { path: `node:${name}`, external: true } : { path: name, namespace: 'buildfleet-lazy' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'buildfleet-lazy' }, async (args) => {
+      const names = Object.keys(await import(`node:${args.path}`)).filter((n) => n !== 'default');
+      const contents = `let real;\nfor (const name of ${JSON.stringify(names)}) {\n  Object.defineProperty(exports, name, { enumerable: true, get: () => (real ??= require(${JSON.stringify(`node:${args.path}`)}))[name] });\n}\n`;
+      return { contents, loader: 'js' };
+    });
   },
 };
 
@@ -122,7 +125,7 @@ export async function bundle() {
     ...common,
     entryPoints: { main: 'dist/cli/main.js' },
     format: 'cjs',
-    plugins: [lazyChildProcess, onlyListedPackages],
+    plugins: [lazyBuiltins, onlyListedPackages],
     // `import('tar')` of a library left in node_modules/ becomes a require(): the vm.Script of
     // bin/load-bundle.js then needs no module loader of its own.
     supported: { 'dynamic-import': false },
