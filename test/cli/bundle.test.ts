@@ -4,7 +4,7 @@
  * (BUILDFLEET_UNBUNDLED=1), with the cache, without it, with a stale or a corrupt one; and its
  * worker entry must read recipe trees as the reader does on its own thread.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -56,6 +56,27 @@ describe.skipIf(!ESBUILD_INSTALLED)('the bundled CLI', () => {
     expect(readFileSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs'), 'utf8')).toMatch(/^'use strict';\n/);
     // ASCII: bin/load-bundle.js reads it as Latin-1. One character above U+00FF (a comment's “quote”) would also make V8 keep the whole source as a two-byte string.
     expect(readFileSync(path.join(REPO_ROOT, 'dist', 'bundle', 'main.cjs'), 'utf8')).not.toMatch(/[\u0080-\uffff]/);
+  });
+
+  it('loads node:child_process and node:fs/promises only for a command that uses them: not for a plan of a pacman repo', () => {
+    const dir = testdir({
+      'hosts.yaml': BASE_HOSTS,
+      'pipelines/shell.yaml': BASE_PIPELINE,
+      'branches/arch.yaml': 'source:\n  path: pkgs\n  format: srcinfo\narchitecture: x86_64\npipeline: shell\nrepos:\n  - name: repo\n    path: repo\n    format: pacman\n',
+      'pkgs/foo/.SRCINFO': 'pkgbase = foo\n\tpkgver = 1.0\n\tpkgrel = 1\n\tarch = any\n\npkgname = foo\n',
+    });
+    // The modules Node loaded for the command, after what it loads to start.
+    const loadedBy = (args: string[]): string[] => {
+      const script = `const before = new Set(process.moduleLoadList); process.on('exit', () => require('fs').writeSync(2, '\\nMODULES ' + process.moduleLoadList.filter((m) => !before.has(m)).join(',') + '\\n')); process.argv = [process.execPath, 'buildfleet', ...${JSON.stringify(args)}]; require(${JSON.stringify(path.join(REPO_ROOT, 'bin', 'buildfleet.js'))});`;
+      const result = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8' });
+      return /MODULES (.*)/.exec(result.stderr)![1]!.split(',');
+    };
+    const plan = loadedBy(['plan', '--format', 'json']);
+    expect(plan).toContain('NativeModule zlib');
+    expect(plan).not.toContain('NativeModule child_process');
+    expect(plan).not.toContain('NativeModule fs/promises');
+    // A plan that writes its file loads node:fs/promises when it writes.
+    expect(loadedBy(['plan', '--out', 'plan.json'])).toContain('NativeModule fs/promises');
   });
 
   /** What loadBundle() of a copy of bin/load-bundle.js (CommonJS, as bin/package.json says) and dist/bundle/main.cjs (and its cache, after `prepare`) in `dir` made of the cache, in a fresh `node`. */
