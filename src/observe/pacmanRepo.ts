@@ -259,27 +259,36 @@ export function parsePacmanDatabase(archive: Uint8Array, keep?: ReadonlySet<stri
 /** The `desc` fields {@link repoEntryOf} reads. */
 export const REPO_ENTRY_FIELDS: ReadonlySet<string> = new Set(['NAME', 'VERSION', 'FILENAME', 'DESC', 'BASE', 'SHA256SUM', 'CSIZE', 'DEPENDS', 'PROVIDES']);
 
-/** The repo entry of a database entry (without a fingerprint); undefined when it lacks a name, version or file name. */
-export function repoEntryOf(entry: PacmanDbEntry): RepoEntry | undefined {
-  const one = (key: string): string | undefined => entry.fields.get(key)?.[0];
-  const name = one('NAME');
-  const version = one('VERSION');
-  const file = one('FILENAME');
+/**
+ * The repo entry of a database entry; undefined when it lacks a name, version or file name. Its
+ * fingerprint (and recipe) are those of the sidecar's record of its file, given `records`, when
+ * the record is of the very package file the database names (same name and sha256); else it has
+ * none (a package made by other tools, adopted).
+ */
+export function repoEntryOf(entry: PacmanDbEntry, records?: PacmanSidecar['packages']): RepoEntry | undefined {
+  const { fields } = entry;
+  const name = fields.get('NAME')?.[0];
+  const version = fields.get('VERSION')?.[0];
+  const file = fields.get('FILENAME')?.[0];
   if (name === undefined || version === undefined || file === undefined) return undefined;
-  const description = one('DESC');
-  const base = one('BASE');
-  return {
+  const sha256 = fields.get('SHA256SUM')?.[0] ?? '';
+  const description = fields.get('DESC')?.[0];
+  const record = records !== undefined && Object.hasOwn(records, file) ? records[file] : undefined;
+  const recorded = record !== undefined && record.name === name && record.sha256 === sha256 ? record : undefined;
+  const recipe = recorded !== undefined ? recorded.recipe : fields.get('BASE')?.[0];
+  const repoEntry: { -readonly [K in keyof RepoEntry]: RepoEntry[K] } = {
     name,
     version,
     file,
-    sha256: one('SHA256SUM') ?? '',
-    size: Number(one('CSIZE') ?? 0),
-    depends: entry.fields.get('DEPENDS') ?? [],
-    provides: entry.fields.get('PROVIDES') ?? [],
-    fingerprint: '',
-    ...(description !== undefined ? { description } : {}),
-    ...(base !== undefined ? { recipe: base } : {}),
+    sha256,
+    size: Number(fields.get('CSIZE')?.[0] ?? 0),
+    depends: fields.get('DEPENDS') ?? [],
+    provides: fields.get('PROVIDES') ?? [],
+    fingerprint: recorded !== undefined ? recorded.fingerprint : '',
   };
+  if (description !== undefined) repoEntry.description = description;
+  if (recipe !== undefined) repoEntry.recipe = recipe;
+  return repoEntry;
 }
 
 export interface PacmanRepoRead {
@@ -348,22 +357,16 @@ export function readPacmanRepo(repoPath: string, repoName: string, displayPath: 
   } catch (error) {
     return fail(display, `the pacman database is not a valid tar archive (${(error as Error).message})`, dbDigest);
   }
-  for (const dbEntry of parsed) {
-    const entry = repoEntryOf(dbEntry);
-    if (entry === undefined) return fail(display, `entry ${dbEntry.dir}/desc lacks %NAME%, %VERSION% or %FILENAME%`, dbDigest);
-    if (!isPlainFileName(entry.file)) return fail(display, `entry ${dbEntry.dir}/desc names the file ${JSON.stringify(entry.file)}, which is not a file of the repository directory`, dbDigest);
-    entries.set(entry.name, entry);
-    // Not its parsed fields: a plan keeps every entry to its end, and needs only the repo entry.
-    dbEntries.set(entry.name, { dir: dbEntry.dir, desc: dbEntry.desc });
-  }
-
+  // The sidecar is read before the entries are made, so that each is made with its record; what
+  // is wrong with it is said after what is wrong with the database.
   const sidecarFile = path.join(repoPath, names.sidecar);
   let sidecarText = '';
   let sidecar = emptySidecar;
+  let sidecarFailure: (() => PacmanRepoRead) | undefined;
   try {
     sidecarText = readFileSync(sidecarFile, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return fail(`${displayPath}/${names.sidecar}`, `cannot read buildfleet's record of the repository (${describe(error)})`, dbDigest);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') sidecarFailure = () => fail(`${displayPath}/${names.sidecar}`, `cannot read buildfleet's record of the repository (${describe(error)})`, dbDigest);
   }
   if (sidecarText !== '') {
     let data: unknown;
@@ -372,21 +375,26 @@ export function readPacmanRepo(repoPath: string, repoName: string, displayPath: 
     } catch {
       data = undefined;
     }
-    if (!isSidecar(data)) {
-      return fail(
-        `${displayPath}/${names.sidecar}`,
-        `not a formatVersion ${PACMAN_SIDECAR_FORMAT_VERSION} record of buildfleet's packages`,
-        dbDigest,
-        'delete the file: the packages of the database are then adopted as they are (their fingerprints are forgotten)',
-      );
-    }
-    sidecar = data;
-    for (const [name, entry] of entries) {
-      const record = Object.hasOwn(sidecar.packages, entry.file) ? sidecar.packages[entry.file] : undefined;
-      // The record applies only to the very file the database names.
-      if (record !== undefined && record.name === name && record.sha256 === entry.sha256) entries.set(name, { ...entry, fingerprint: record.fingerprint, recipe: record.recipe });
+    if (isSidecar(data)) sidecar = data;
+    else {
+      sidecarFailure = () =>
+        fail(
+          `${displayPath}/${names.sidecar}`,
+          `not a formatVersion ${PACMAN_SIDECAR_FORMAT_VERSION} record of buildfleet's packages`,
+          dbDigest,
+          'delete the file: the packages of the database are then adopted as they are (their fingerprints are forgotten)',
+        );
     }
   }
+  for (const dbEntry of parsed) {
+    const entry = repoEntryOf(dbEntry, sidecar.packages);
+    if (entry === undefined) return fail(display, `entry ${dbEntry.dir}/desc lacks %NAME%, %VERSION% or %FILENAME%`, dbDigest);
+    if (!isPlainFileName(entry.file)) return fail(display, `entry ${dbEntry.dir}/desc names the file ${JSON.stringify(entry.file)}, which is not a file of the repository directory`, dbDigest);
+    entries.set(entry.name, entry);
+    // Not its parsed fields: a plan keeps every entry to its end, and needs only the repo entry.
+    dbEntries.set(entry.name, { dir: dbEntry.dir, desc: dbEntry.desc });
+  }
+  if (sidecarFailure !== undefined) return sidecarFailure();
   return { entries, dbEntries, sidecar, digest: sha256Hex(`${dbDigest}\n${sha256Hex(sidecarText)}`), diagnostics: [] };
 }
 

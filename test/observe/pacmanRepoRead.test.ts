@@ -54,6 +54,20 @@ describe('readPacmanRepo: sidecars of the wrong shape are errors, not exceptions
     expect(r.entries.get('zlib')).toMatchObject({ fingerprint: 'f'.repeat(64), recipe: 'zlib' });
   });
 
+  it('a record applies only to the file of its name and digest: another name or sha256 leaves the entry adopted as it is', () => {
+    const entry = readPacmanRepo(repo(undefined), 'core', 'repo').entries.get('zlib')!;
+    for (const [name, sha256] of [['zlib-ng', entry.sha256], ['zlib', 'e'.repeat(64)]]) {
+      const r = readPacmanRepo(repo(JSON.stringify({ formatVersion: 1, packages: { [FILE]: { name, sha256, fingerprint: 'f'.repeat(64), recipe: 'other' } } })), 'core', 'repo');
+      expect(r.diagnostics).toEqual([]);
+      expect(r.entries.get('zlib')).toEqual(entry);
+    }
+  });
+
+  it('with a broken database and a broken sidecar, the database is said', () => {
+    const r = readPacmanRepo(repo('{"formatVersion":1,"packages":null}', (d) => d.replace(FILE, '../../victim')), 'core', 'repo');
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([expect.stringContaining('repo/core.db: error: entry')]);
+  });
+
   it('a database entry naming a file outside the repository is an error', () => {
     const r = readPacmanRepo(repo(undefined, (d) => d.replace(FILE, '../../victim')), 'core', 'repo');
     expect(r.diagnostics.map(formatDiagnostic)).toEqual([
