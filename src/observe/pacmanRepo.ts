@@ -401,9 +401,12 @@ export function readPacmanRepo(repoPath: string, repoName: string, displayPath: 
 /** The sidecar's shape: publishing trusts its records (and deletes the files they name), so every one is checked. */
 function isSidecar(data: unknown): data is PacmanSidecar {
   if (!isRecord(data) || data.formatVersion !== PACMAN_SIDECAR_FORMAT_VERSION || !isRecord(data.packages)) return false;
-  return Object.entries(data.packages).every(
-    ([file, r]) => isPlainFileName(file) && isRecord(r) && typeof r['name'] === 'string' && typeof r['sha256'] === 'string' && typeof r['fingerprint'] === 'string' && typeof r['recipe'] === 'string',
-  );
+  const { packages } = data;
+  for (const file in packages) {
+    const r = packages[file];
+    if (!(isPlainFileName(file) && isRecord(r) && typeof r['name'] === 'string' && typeof r['sha256'] === 'string' && typeof r['fingerprint'] === 'string' && typeof r['recipe'] === 'string')) return false;
+  }
+  return true;
 }
 
 function describe(error: unknown): string {

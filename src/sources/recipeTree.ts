@@ -234,6 +234,13 @@ function readRecipeDir(dir: string, displayRoot: string, parser: FormatParser, d
   return parser.parse({ dirName, dir, displayRoot, displayFile, text: hashed.recipeText, files: hashed.files });
 }
 
+/**
+ * Options of the reads of every directory and file of a tree, made once: Node copies an encoding
+ * given as a string into a new options object at each call (thousands per plan).
+ */
+const WITH_FILE_TYPES = { withFileTypes: true } as const;
+const AS_UTF8 = { encoding: 'utf8' } as const;
+
 /** sha256 (hex) of a file's bytes, or of a string's UTF-8 encoding. */
 const sha256 = (data: Buffer | string): string => crypto.hash('sha256', data, 'hex');
 
@@ -242,7 +249,7 @@ export function hashDirectory(dir: string, recipeFile: string): { files: Record<
   const files: Record<string, string> = {};
   let recipeText: string | undefined;
   const walk = (abs: string, rel: string): void => {
-    const entries = readdirSync(abs, { withFileTypes: true });
+    const entries = readdirSync(abs, WITH_FILE_TYPES);
     if (entries.length > 1) entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const entryAbs = `${abs}/${entry.name}`;
@@ -256,7 +263,7 @@ export function hashDirectory(dir: string, recipeFile: string): { files: Record<
           // Read as text (Node's fastest read). Valid UTF-8 decodes and encodes back to the same
           // bytes, so the string's digest is the file's; a file that is not valid UTF-8 (U+FFFD
           // in the text) is hashed from its bytes.
-          recipeText = readFileSync(entryAbs, 'utf8');
+          recipeText = readFileSync(entryAbs, AS_UTF8);
           files[entryRel] = sha256(recipeText.includes('\uFFFD') ? readFileSync(entryAbs) : recipeText);
         } else files[entryRel] = sha256(readFileSync(entryAbs));
       }
