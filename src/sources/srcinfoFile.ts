@@ -182,14 +182,13 @@ export function splitSrcinfo(text: string, displayFile: string, keep?: ReadonlyS
     const list = target.get(key);
     // An empty value clears the field (a package overriding it with nothing): no item.
     if (list === undefined) {
-      // An empty value: an empty list, made from [value] all the same (and with no branch of its
-      // own), so that every list has the same elements kind: an empty literal starts as one of small
-      // integers, another shape to V8's optimized code, which it throws away on meeting it.
+      // Its empty list made from [value] all the same (and with no branch of its own), so that every
+      // list has the same elements kind: an empty literal starts as one of small integers, another
+      // shape to V8's optimized code, which it throws away on meeting it.
       const values = [value];
       values.length = value === '' ? 0 : 1;
       target.set(key, values);
-    }
-    else if (value !== '') list.push(value);
+    } else if (value !== '') list.push(value);
   }
   if (pkgbase === undefined) {
     if (diagnostics.length === 0) error(1, 1, 'no pkgbase', 'a .SRCINFO starts with "pkgbase = NAME"; regenerate it with `makepkg --printsrcinfo > .SRCINFO`');
@@ -226,9 +225,9 @@ function fieldsFor(architecture: string): ArchitectureFields {
 const NONE: readonly string[] = [''].slice(1);
 
 /** `name` plus `name_<architecture>` of a section (`own`: a package's fields, overriding the global ones one name at a time). */
-function withArch(own: ReadonlyMap<string, readonly string[]> | undefined, global: ReadonlyMap<string, readonly string[]>, name: ArchField, specificName: string): readonly string[] {
-  const plain = own?.get(name) ?? global.get(name) ?? NONE;
-  const specific = own?.get(specificName) ?? global.get(specificName) ?? NONE;
+function withArch(own: ReadonlyMap<string, readonly string[]>, global: ReadonlyMap<string, readonly string[]>, name: ArchField, specificName: string): readonly string[] {
+  const plain = own.get(name) ?? global.get(name) ?? NONE;
+  const specific = own.get(specificName) ?? global.get(specificName) ?? NONE;
   return specific.length === 0 ? plain : plain.length === 0 ? specific : plain.concat(specific);
 }
 

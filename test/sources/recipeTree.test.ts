@@ -77,3 +77,12 @@ describe('readRecipeTree: worker threads read what one thread reads', () => {
     }
   });
 });
+
+describe('dirPrefix', () => {
+  it('joins a root and an entry name as path.join does, for any root', async () => {
+    const { dirPrefix } = await import('../../src/sources/recipeTree.js');
+    for (const root of ['/', '', '.', 'a/..', '/srv/tree', '/srv/tree/', 'rel/dir', '/a//b/./c/', '../up', '/a/b/..']) {
+      for (const name of ['foo', '.SRCINFO', 'a b', 'x..y']) expect(dirPrefix(root) + name, JSON.stringify([root, name])).toBe(path.join(root, name));
+    }
+  });
+});
