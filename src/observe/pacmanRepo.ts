@@ -107,7 +107,9 @@ export function parseDesc(text: string, keep?: ReadonlySet<string>): Map<string,
  */
 export function* tarFiles(archive: Uint8Array): Generator<{ path: string; body: Uint8Array }> {
   const buf = Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength);
-  for (const file of tarMembers(buf, archiveText(buf))) yield { path: file.path, body: buf.subarray(file.start, file.end) };
+  // Names only, read from the bytes: the caller decodes the bodies it wants, so a string of the
+  // whole archive (a files database can be tens of megabytes) would be made for a few names.
+  for (const file of tarMembers(buf, archiveText(buf, FROM_BYTES))) yield { path: file.path, body: buf.subarray(file.start, file.end) };
 }
 
 /**
@@ -125,6 +127,8 @@ export interface ArchiveText {
 
 /** Archives up to this size are read through one string (V8's longest holds about 2^29 characters). */
 const LATIN1_TEXT_LIMIT = 2 ** 28;
+/** The limit under which no archive is read through one string. */
+const FROM_BYTES = -1;
 
 export function archiveText(buf: Buffer, latin1Limit = LATIN1_TEXT_LIMIT): ArchiveText {
   const fromBytes = (start: number, end: number): string => buf.toString('utf8', start, end);
